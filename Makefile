@@ -1,0 +1,76 @@
+# servicedesk: `make run` to try it, `make test` to test it.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run migrate seed static test test-sqlite lint format bench lock clean e2e-deps
+
+help:
+	@echo "make run    - install, migrate, load the demo organisation, start web + worker + beat"
+	@echo "make test   - run the whole test suite"
+	@echo "make lint   - ruff check and ruff format --check"
+	@echo "make bench  - run the benchmarks (PostgreSQL: set DATABASE_URL)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Pinned: every dependency comes from requirements/constraints.txt (regenerate with `make lock`).
+$(STAMP): $(PY) pyproject.toml requirements/constraints.txt
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+static: install
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+
+run: seed static
+	@echo ""
+	@echo "servicedesk on http://$(HOST):$(PORT)/  (log in as staff, agent, manager or hr; password: demo)"
+	@echo "Ctrl-C stops web, worker and beat."
+	@echo ""
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+
+test: install
+	$(BIN)/pytest
+
+test-sqlite: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Re-resolve the pins from pyproject.toml in a throwaway virtualenv.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e ".[dev]"
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements/constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) staticfiles var .pytest_cache .hypothesis
+
+# Refresh htmx and Chart.js in static/vendor/ from the npm registry (committed; needs npm).
+vendor:
+	scripts/vendor-static.sh

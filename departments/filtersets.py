@@ -1,0 +1,30 @@
+import django_filters
+
+from .choices import Priority
+from .models import Department, Service
+
+
+class DepartmentFilterSet(django_filters.FilterSet):
+    parent = django_filters.CharFilter(field_name="parent__slug", label="Parent (slug)")
+    parent_id = django_filters.NumberFilter(field_name="parent_id")
+    q = django_filters.CharFilter(method="filter_q", label="Name or code contains")
+
+    class Meta:
+        model = Department
+        fields = ["is_provider", "code", "slug"]
+
+    def filter_q(self, queryset, name, value):
+        from django.db.models import Q
+
+        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))
+
+
+class ServiceFilterSet(django_filters.FilterSet):
+    department = django_filters.CharFilter(field_name="department__slug", label="Department (slug)")
+    department_id = django_filters.NumberFilter(field_name="department_id")
+    default_priority = django_filters.ChoiceFilter(choices=Priority.choices)
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
+
+    class Meta:
+        model = Service
+        fields = ["active"]

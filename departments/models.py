@@ -1,0 +1,255 @@
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from .choices import Priority, Role, Weekday
+from .validators import minutes_of, validate_holiday_country, validate_timezone
+
+
+class BusinessCalendar(models.Model):
+    """When a department works: a timezone, weekly working hours and holidays."""
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    holiday_country = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[validate_holiday_country],
+        help_text="ISO country code whose public holidays are days off (blank: none).",
+    )
+    holiday_subdivision = models.CharField(
+        max_length=10, blank=True, help_text="State or region code, e.g. BY for Bavaria."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.holiday_subdivision and not self.holiday_country:
+            raise ValidationError({"holiday_subdivision": "A subdivision needs a country."})
+        if self.holiday_country and self.holiday_subdivision:
+            import holidays
+
+            known = holidays.list_supported_countries().get(self.holiday_country, [])
+            if self.holiday_subdivision not in known:
+                raise ValidationError(
+                    {
+                        "holiday_subdivision": (
+                            f"{self.holiday_subdivision} is not a subdivision of "
+                            f"{self.holiday_country} (known: {', '.join(known) or 'none'})."
+                        )
+                    }
+                )
+
+
+class WorkingHours(models.Model):
+    """One working interval on a weekday, in the calendar's wall-clock time."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="working_hours"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start = models.TimeField()
+    end = models.TimeField(help_text="00:00 means midnight at the end of the day.")
+
+    class Meta:
+        ordering = ["calendar", "weekday", "start"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar", "weekday", "start"], name="working_hours_unique_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="working_hours_weekday_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")) | Q(end=datetime.time(0, 0)),
+                name="working_hours_end_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+    def clean(self):
+        if self.start is not None and self.end is not None:
+            start_minutes, end_minutes = minutes_of(self.start, self.end)
+            if end_minutes <= start_minutes:
+                raise ValidationError({"end": "The interval must end after it starts."})
+
+
+class Holiday(models.Model):
+    """A company day off, added to the country's public holidays."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["calendar", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_unique_date")
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.name}"
+
+
+class Department(models.Model):
+    """A unit of the company: provider of services to others and customer of others."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)
+    code = models.CharField(max_length=10, unique=True, help_text="Short code, e.g. IT or FAC.")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.PROTECT, related_name="departments"
+    )
+    is_provider = models.BooleanField(
+        default=True, help_text="Offers services that other departments can request."
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        # A department may not sit below itself: walk up the tree from the new parent.
+        seen = set()
+        node = self.parent
+        while node is not None:
+            if node.pk == self.pk and self.pk is not None:
+                raise ValidationError({"parent": "A department cannot be its own ancestor."})
+            if node.pk in seen:
+                break
+            seen.add(node.pk)
+            node = node.parent
+
+
+class Membership(models.Model):
+    """A user's place in a department; one membership per user is primary."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    is_primary = models.BooleanField(
+        default=False, help_text="The department this user files requests for by default."
+    )
+    title = models.CharField(max_length=100, blank=True, help_text="Job title, shown to agents.")
+
+    class Meta:
+        ordering = ["department", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "department"], name="membership_unique"),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(is_primary=True), name="membership_one_primary"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.department} ({self.role})"
+
+
+class Service(models.Model):
+    """Something a provider department offers in its catalog."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    default_priority = models.CharField(
+        max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["department", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "name"], name="service_unique_name")
+        ]
+
+    def __str__(self):
+        return f"{self.department.code}: {self.name}"
+
+
+class SLATarget(models.Model):
+    """Business-time targets for a priority: for one service, or the department's default."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="sla_targets")
+    service = models.ForeignKey(
+        Service,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sla_targets",
+        help_text="Blank: the department's default for services without targets of their own.",
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    first_response = models.DurationField(help_text="Business time, e.g. 4:00:00 for 4 hours.")
+    resolution = models.DurationField(help_text="Business time, e.g. 16:00:00 for two 8h days.")
+
+    class Meta:
+        ordering = ["department", "service", "priority"]
+        verbose_name = "SLA target"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "priority"],
+                condition=Q(service__isnull=False),
+                name="sla_target_unique_service",
+            ),
+            models.UniqueConstraint(
+                fields=["department", "priority"],
+                condition=Q(service__isnull=True),
+                name="sla_target_unique_default",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response__gt=datetime.timedelta(0))
+                & Q(resolution__gte=models.F("first_response")),
+                name="sla_target_positive_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        scope = self.service.name if self.service_id else "default"
+        return f"{self.department.code} {scope} {self.priority}"
+
+    def clean(self):
+        errors = {}
+        if (
+            self.service_id
+            and self.department_id
+            and self.service.department_id != self.department_id
+        ):
+            errors["service"] = "The service belongs to another department."
+        if self.first_response is not None and self.first_response <= datetime.timedelta(0):
+            errors["first_response"] = "The first-response target must be positive."
+        if (
+            self.first_response is not None
+            and self.resolution is not None
+            and self.resolution < self.first_response
+        ):
+            errors["resolution"] = "Resolution cannot be due before the first response."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def first_response_seconds(self) -> int:
+        return int(self.first_response.total_seconds())
+
+    @property
+    def resolution_seconds(self) -> int:
+        return int(self.resolution.total_seconds())

@@ -1,0 +1,98 @@
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from .choices import HR_GROUP, Priority, Role
+from .models import Department, Membership, Service, SLATarget
+
+
+@dataclass(frozen=True)
+class Navigation:
+    """The viewer's roles, as the navigation and the home page need them."""
+
+    memberships: list[Membership] = field(default_factory=list)
+    is_hr: bool = False
+    is_superuser: bool = False
+
+    @property
+    def primary(self) -> Membership | None:
+        return next((m for m in self.memberships if m.is_primary), None) or next(
+            iter(self.memberships), None
+        )
+
+    @property
+    def agent_departments(self) -> list[Department]:
+        return [m.department for m in self.memberships if m.role in (Role.AGENT, Role.MANAGER)]
+
+    @property
+    def managed_departments(self) -> list[Department]:
+        return [m.department for m in self.memberships if m.role == Role.MANAGER]
+
+    @property
+    def is_agent(self) -> bool:
+        return bool(self.agent_departments)
+
+    @property
+    def is_manager(self) -> bool:
+        return bool(self.managed_departments)
+
+
+def user_navigation(*, user) -> Navigation:
+    """The roles of a user across departments, in one query plus the group check."""
+    memberships = list(
+        Membership.objects.filter(user=user)
+        .select_related("department")
+        .order_by("-is_primary", "department__name")
+    )
+    is_hr = user.groups.filter(name=HR_GROUP).exists()
+    return Navigation(memberships=memberships, is_hr=is_hr, is_superuser=user.is_superuser)
+
+
+def department_list() -> QuerySet[Department]:
+    """All departments with what list pages and the API show of them."""
+    return Department.objects.select_related("parent", "calendar").order_by("name")
+
+
+def service_list(*, active_only: bool = False) -> QuerySet[Service]:
+    """The service catalog across providers."""
+    services = Service.objects.select_related("department").order_by("department__name", "name")
+    if active_only:
+        services = services.filter(active=True, department__is_provider=True)
+    return services
+
+
+def effective_targets(*, service: Service) -> list[SLATarget]:
+    """The target for each priority: the service's own, else the department default.
+
+    Reads `service.sla_targets` and `service.department.sla_targets`, so a list that
+    prefetches both costs no query per service.
+    """
+    own = {t.priority: t for t in service.sla_targets.all()}
+    defaults = {t.priority: t for t in service.department.sla_targets.all() if t.service_id is None}
+    targets = []
+    for priority in Priority.values:
+        target = own.get(priority) or defaults.get(priority)
+        if target is not None:
+            targets.append(target)
+    return targets
+
+
+def sla_target_for(*, service: Service, priority: str) -> SLATarget | None:
+    """The target that applies to a request: the service's own for its priority, else the
+    department default for that priority; None when neither exists."""
+    Priority(priority)  # an unknown priority is a programming error: fail loudly
+    targets = SLATarget.objects.filter(department_id=service.department_id, priority=priority)
+    by_scope = {t.service_id: t for t in targets if t.service_id in (service.pk, None)}
+    return by_scope.get(service.pk) or by_scope.get(None)
+
+
+def departments_managed_by(*, user) -> QuerySet[Department]:
+    """Departments where the user is a manager."""
+    return Department.objects.filter(memberships__user=user, memberships__role=Role.MANAGER)
+
+
+def departments_served_by(*, user) -> QuerySet[Department]:
+    """Departments where the user works requests: as agent or manager."""
+    return Department.objects.filter(
+        memberships__user=user, memberships__role__in=[Role.AGENT, Role.MANAGER]
+    ).distinct()

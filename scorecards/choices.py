@@ -1,0 +1,6 @@
+from django.db import models
+
+
+class ScoreRole(models.TextChoices):
+    PROVIDER = "provider", "Provider"
+    CUSTOMER = "customer", "Customer"

@@ -1,0 +1,74 @@
+"""Shared fixtures: a small organisation with every role, for permission tests."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from departments.choices import HR_GROUP, Role
+from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _media_and_email(settings, tmp_path):
+    """Uploaded files go to a temporary folder; email stays in memory."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Tests render templates without a collectstatic manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@dataclass
+class Org:
+    """Two departments and one user per role: the cast of every permission test.
+
+    `provider` (IT) serves `customer` (Sales); `other` (Legal) is unrelated.
+    """
+
+    provider: object
+    customer: object
+    other: object
+    requester: object  # member of customer
+    colleague: object  # another member of customer
+    customer_manager: object
+    agent: object  # agent of provider
+    provider_manager: object
+    outsider: object  # member of other
+    hr: object
+
+
+@pytest.fixture
+def org(db) -> Org:
+    provider = DepartmentFactory(name="IT", slug="it", code="IT")
+    customer = DepartmentFactory(name="Sales", slug="sales", code="SAL")
+    other = DepartmentFactory(name="Legal", slug="legal", code="LEG")
+
+    def member(username, department, role=Role.MEMBER):
+        user = UserFactory(username=username)
+        MembershipFactory(user=user, department=department, role=role)
+        return user
+
+    hr = UserFactory(username="hr")
+    hr.groups.add(Group.objects.get(name=HR_GROUP))
+    return Org(
+        provider=provider,
+        customer=customer,
+        other=other,
+        requester=member("requester", customer),
+        colleague=member("colleague", customer),
+        customer_manager=member("customer_manager", customer, Role.MANAGER),
+        agent=member("agent", provider, Role.AGENT),
+        provider_manager=member("provider_manager", provider, Role.MANAGER),
+        outsider=member("outsider", other),
+        hr=hr,
+    )
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
