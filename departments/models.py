@@ -253,3 +253,31 @@ class SLATarget(models.Model):
     @property
     def resolution_seconds(self) -> int:
         return int(self.resolution.total_seconds())
+
+
+class CalendarVersion(models.Model):
+    """An immutable copy of a calendar's rules, shared by every clock started under it.
+
+    Clocks keep the version they started with, so editing a calendar's hours or holidays
+    later never rewrites past clocks. Identical rules share one row (by digest).
+    """
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.PROTECT, related_name="versions"
+    )
+    digest = models.CharField(max_length=64)
+    timezone = models.CharField(max_length=64)
+    holiday_country = models.CharField(max_length=3, blank=True)
+    holiday_subdivision = models.CharField(max_length=10, blank=True)
+    hours = models.JSONField(help_text='[[weekday, "HH:MM", "HH:MM"], ...]')
+    custom_holidays = models.JSONField(help_text='["YYYY-MM-DD", ...]')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["calendar", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "digest"], name="calendar_version_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.calendar} @ {self.digest[:8]}"

@@ -1,9 +1,12 @@
-"""The API router under /api/v1/: each app registers its viewsets here."""
+"""The API router under /api/v1/: each app's routes are registered here."""
 
 from rest_framework.routers import DefaultRouter
 
 from departments.api.views import DepartmentViewSet, ServiceViewSet
+from requests_app.api.urls import routes as request_routes
 
 router = DefaultRouter()
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("services", ServiceViewSet, basename="service")
+for prefix, viewset, basename in request_routes:
+    router.register(prefix, viewset, basename=basename)

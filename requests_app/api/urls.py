@@ -1,0 +1,6 @@
+from .views import NotificationViewSet, RequestViewSet
+
+routes = [
+    ("requests", RequestViewSet, "request"),
+    ("notifications", NotificationViewSet, "notification"),
+]

@@ -1,0 +1,284 @@
+"""The requests API: thin views over the services, with the visibility selector as gate."""
+
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from .. import services
+from ..filtersets import RequestFilterSet
+from ..models import ServiceRequest
+from ..notifications import notifications_mark_read
+from ..selectors import (
+    attachments_visible_to,
+    comments_visible_to,
+    notifications_for,
+    request_list,
+    requests_visible_to,
+    timeline_for,
+    unread_count,
+)
+from .serializers import (
+    AssignSerializer,
+    AttachmentCreateSerializer,
+    AttachmentSerializer,
+    BlockSerializer,
+    CommentCreateSerializer,
+    CommentOptionalSerializer,
+    CommentSerializer,
+    EventSerializer,
+    MarkReadSerializer,
+    NotificationSerializer,
+    PrioritySerializer,
+    PromiseSerializer,
+    RequestCreateSerializer,
+    RequestSerializer,
+    TransferSerializer,
+)
+
+
+class RequestViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Requests you can see: filed by you, to your department (agents, managers), or by your
+    department (managers; confidential ones excepted). Others answer 404."""
+
+    serializer_class = RequestSerializer
+    filterset_class = RequestFilterSet
+    ordering_fields = ["created_at", "priority", "status", "updated_at"]
+    ordering = ["-created_at"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return request_list(user=self.request.user)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    def _request(self) -> ServiceRequest:
+        """The request in the URL, if visible: the only way actions reach an object."""
+        request = requests_visible_to(self.request.user).filter(pk=self.kwargs["pk"]).first()
+        if request is None:
+            raise Http404
+        return request
+
+    def _respond(self, request: ServiceRequest, code=status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=request.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    @extend_schema(request=RequestCreateSerializer, responses={201: RequestSerializer})
+    def create(self, request, *args, **kwargs):
+        data = RequestCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = services.request_create(
+            requester=request.user, files=request.FILES.getlist("files"), **data.validated_data
+        )
+        return self._respond(created, status.HTTP_201_CREATED)
+
+    def _transition(self, action_name: str, comment: str = ""):
+        updated = services.request_transition(
+            request=self._request(), actor=self.request.user, action=action_name, comment=comment
+        )
+        return self._respond(updated)
+
+    def _with_comment(self, action_name: str):
+        data = CommentOptionalSerializer(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        return self._transition(action_name, data.validated_data.get("comment", ""))
+
+    @extend_schema(request=None, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        return self._respond(
+            services.request_acknowledge(request=self._request(), actor=request.user)
+        )
+
+    @extend_schema(request=AssignSerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        data = AssignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._respond(
+            services.request_assign(
+                request=self._request(),
+                actor=request.user,
+                assignee=data.validated_data["assignee"],
+            )
+        )
+
+    @extend_schema(request=None, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._transition("start")
+
+    @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def wait(self, request, pk=None):
+        return self._with_comment("wait")
+
+    @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        return self._with_comment("resume")
+
+    @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        return self._with_comment("resolve")
+
+    @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._with_comment("reopen")
+
+    @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._with_comment("cancel")
+
+    @extend_schema(request=None, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._transition("close")
+
+    @extend_schema(request=PromiseSerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def promise(self, request, pk=None):
+        data = PromiseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._respond(
+            services.request_promise(
+                request=self._request(),
+                actor=request.user,
+                promised_at=data.validated_data["promised_at"],
+            )
+        )
+
+    @extend_schema(request=TransferSerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def transfer(self, request, pk=None):
+        data = TransferSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._respond(
+            services.request_transfer(
+                request=self._request(),
+                actor=request.user,
+                department=data.validated_data["department"],
+                service=data.validated_data.get("service"),
+            )
+        )
+
+    @extend_schema(request=PrioritySerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def priority(self, request, pk=None):
+        data = PrioritySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._respond(
+            services.request_priority_change(
+                request=self._request(),
+                actor=request.user,
+                priority=data.validated_data["priority"],
+            )
+        )
+
+    def _blocker(self, data) -> ServiceRequest:
+        blocker = requests_visible_to(self.request.user).filter(pk=data["blocked_by"]).first()
+        if blocker is None:
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError({"blocked_by": ["No such request."]})
+        return blocker
+
+    @extend_schema(request=BlockSerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def block(self, request, pk=None):
+        data = BlockSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = self._request()
+        services.request_block(
+            request=target, actor=request.user, blocked_by=self._blocker(data.validated_data)
+        )
+        return self._respond(target)
+
+    @extend_schema(request=BlockSerializer, responses=RequestSerializer)
+    @action(detail=True, methods=["post"])
+    def unblock(self, request, pk=None):
+        data = BlockSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = self._request()
+        services.request_unblock(
+            request=target, actor=request.user, blocked_by=self._blocker(data.validated_data)
+        )
+        return self._respond(target)
+
+    @extend_schema(methods=["get"], responses=CommentSerializer(many=True))
+    @extend_schema(
+        methods=["post"], request=CommentCreateSerializer, responses={201: CommentSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
+    def comments(self, request, pk=None):
+        target = self._request()
+        if request.method == "GET":
+            comments = comments_visible_to(user=request.user, request=target)
+            return Response(CommentSerializer(comments, many=True).data)
+        data = CommentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment = services.request_comment_add(
+            request=target,
+            author=request.user,
+            files=request.FILES.getlist("files"),
+            **data.validated_data,
+        )
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["get"], responses=AttachmentSerializer(many=True))
+    @extend_schema(
+        methods=["post"],
+        request={"multipart/form-data": AttachmentCreateSerializer},
+        responses={201: AttachmentSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
+    def attachments(self, request, pk=None):
+        target = self._request()
+        if request.method == "GET":
+            attachments = attachments_visible_to(user=request.user, request=target)
+            return Response(AttachmentSerializer(attachments, many=True).data)
+        saved = services.request_attachments_add(
+            request=target, actor=request.user, files=request.FILES.getlist("file")
+        )
+        return Response(AttachmentSerializer(saved, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=EventSerializer(many=True))
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def events(self, request, pk=None):
+        events = timeline_for(user=request.user, request=self._request())
+        return Response(EventSerializer(events, many=True).data)
+
+
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Your notifications, newest first; `unread` counts the ones not read yet."""
+
+    serializer_class = NotificationSerializer
+    filterset_fields: list[str] = []
+
+    def get_queryset(self):
+        return notifications_for(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        response.data["unread"] = unread_count(user=request.user)
+        return response
+
+    @extend_schema(request=MarkReadSerializer, responses={200: None})
+    @action(detail=False, methods=["post"], url_path="mark-read")
+    def mark_read(self, request):
+        data = MarkReadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        count = notifications_mark_read(user=request.user, ids=data.validated_data.get("ids"))
+        return Response({"marked": count})

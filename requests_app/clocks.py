@@ -1,0 +1,244 @@
+"""SLA clocks as a pure function of a request's events.
+
+`compute_clock` knows nothing of the database: it takes the clock's own events (see
+`clock_events`), the target copied when the clock started, a calendar and "now", and returns
+every stored field of the clock. The stored `SLAClock` fields are a cache of its result, which
+is why `rebuild_clocks` can reproduce them exactly.
+
+Rules, in business time of the provider's calendar:
+- the clock runs from `start`; `pause`/`resume` stop and restart it (the resolution clock
+  pauses while the request waits on its requester); `complete` ends it; `reopen` resumes it;
+  `stop` ends it without a verdict (a transfer or a cancellation); `retarget` replaces the
+  target (a priority change), and due times are recomputed as if the new target had applied
+  from the start.
+- `used_seconds` is business time spent running; the clock is due when that reaches the
+  target, warned at 75% of it. Met: completed with used <= target (on or before the due
+  second). Breached: used > target, settled at its due time (`breached_at`), even if it was
+  completed later.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from departments.business_time import add_business_seconds, business_seconds_between
+
+from .choices import ClockKind, ClockState, EventKind, Status
+
+WARNING_FRACTION_NUMERATOR, WARNING_FRACTION_DENOMINATOR = 3, 4  # warn at 75% of the target
+
+START, PAUSE, RESUME, COMPLETE, REOPEN, RETARGET, STOP = (
+    "start",
+    "pause",
+    "resume",
+    "complete",
+    "reopen",
+    "retarget",
+    "stop",
+)
+
+
+@dataclass(frozen=True)
+class ClockEvent:
+    """One thing that matters to a clock, at an instant."""
+
+    at: datetime.datetime
+    action: str
+    target_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class ClockResult:
+    """Every cached field of a clock at `computed_at`."""
+
+    state: str
+    target_seconds: int
+    used_seconds: int
+    running_since: datetime.datetime | None
+    due_at: datetime.datetime | None
+    warn_at: datetime.datetime | None
+    warned_at: datetime.datetime | None
+    breached_at: datetime.datetime | None
+    completed_at: datetime.datetime | None
+    computed_at: datetime.datetime
+
+    def as_fields(self) -> dict:
+        return {
+            "state": self.state,
+            "used_seconds": self.used_seconds,
+            "running_since": self.running_since,
+            "due_at": self.due_at,
+            "warn_at": self.warn_at,
+            "warned_at": self.warned_at,
+            "breached_at": self.breached_at,
+            "completed_at": self.completed_at,
+            "computed_at": self.computed_at,
+        }
+
+
+def warning_seconds(target_seconds: int) -> int:
+    return target_seconds * WARNING_FRACTION_NUMERATOR // WARNING_FRACTION_DENOMINATOR
+
+
+def _crossing(calendar, segments, lengths, threshold: int) -> datetime.datetime | None:
+    """The instant the running time reaches `threshold`, or None if it never does.
+
+    `segments` are (start, end) running intervals in order, the last one possibly open
+    (end None); `lengths` their business seconds (the open one: its length up to now).
+    An open segment runs on into the future, so a threshold beyond the elapsed time is
+    still reached there: that is the due time of a running clock.
+    """
+    used = 0
+    for (start, end), length in zip(segments, lengths, strict=True):
+        if end is None or used + length >= threshold:
+            return add_business_seconds(calendar, start, threshold - used)
+        used += length
+    return None
+
+
+def compute_clock(
+    events: Sequence[ClockEvent],
+    target_seconds: int,
+    calendar,
+    now: datetime.datetime,
+) -> ClockResult:
+    """The state of a clock at `now` from its events (later events are ignored)."""
+    target = target_seconds
+    segments: list[tuple[datetime.datetime, datetime.datetime | None]] = []
+    running_since: datetime.datetime | None = None
+    started = completed = stopped = False
+    completed_at: datetime.datetime | None = None
+
+    for event in sorted(events, key=lambda e: e.at):
+        if event.at > now:
+            break
+        action = event.action
+        if action == RETARGET:
+            target = event.target_seconds
+        elif action == START and not started:
+            started = True
+            running_since = event.at
+        elif not started or stopped:
+            continue
+        elif action == PAUSE and running_since is not None:
+            segments.append((running_since, event.at))
+            running_since = None
+        elif action == RESUME and running_since is None and not completed:
+            running_since = event.at
+        elif action == COMPLETE and not completed:
+            if running_since is not None:
+                segments.append((running_since, event.at))
+                running_since = None
+            completed, completed_at = True, event.at
+        elif action == REOPEN and completed:
+            completed, completed_at = False, None
+            running_since = event.at
+        elif action == STOP:
+            if running_since is not None:
+                segments.append((running_since, event.at))
+                running_since = None
+            stopped = True
+
+    if running_since is not None:
+        segments.append((running_since, None))
+    lengths = [
+        business_seconds_between(calendar, start, end if end is not None else now)
+        for start, end in segments
+    ]
+    used = sum(lengths)
+    due_at = _crossing(calendar, segments, lengths, target)
+    warn_at = _crossing(calendar, segments, lengths, warning_seconds(target))
+    breached = used > target
+    running = running_since is not None
+
+    if breached:
+        state = ClockState.BREACHED
+    elif completed:
+        state = ClockState.MET
+    elif stopped:
+        state = ClockState.STOPPED
+    elif running:
+        state = ClockState.RUNNING
+    else:
+        state = ClockState.PAUSED
+
+    if due_at is None and completed:
+        # Met early: the due time as it stood when the clock was met, for "met 2h early".
+        due_at = add_business_seconds(calendar, completed_at, target - used)
+    return ClockResult(
+        state=state,
+        target_seconds=target,
+        used_seconds=used,
+        running_since=running_since,
+        due_at=due_at,
+        warn_at=warn_at,
+        warned_at=warn_at if warn_at is not None and used >= warning_seconds(target) else None,
+        breached_at=due_at if breached else None,
+        completed_at=completed_at,
+        computed_at=now,
+    )
+
+
+def clock_events(
+    *, kind: str, department_id: int, started_at: datetime.datetime, request_events: Iterable
+) -> list[ClockEvent]:
+    """The events of one clock: a request's events with one department, from its start.
+
+    `request_events` are `RequestEvent`-like objects (kind, created_at, department_id, data)
+    in time order. The clock's span ends at the transfer that takes the request away.
+    """
+    clock = [ClockEvent(at=started_at, action=START)]
+    for event in request_events:
+        if event.created_at < started_at:
+            continue
+        if event.kind == EventKind.CREATED or (
+            event.kind == EventKind.TRANSFERRED and event.data.get("to_id") == department_id
+        ):
+            continue  # the clock's own start, already there
+        if event.department_id != department_id:
+            continue
+        data = event.data or {}
+        if event.kind == EventKind.TRANSFERRED:
+            clock.append(ClockEvent(at=event.created_at, action=STOP))
+            break
+        if event.kind == EventKind.PRIORITY_CHANGED:
+            clock.append(
+                ClockEvent(
+                    at=event.created_at,
+                    action=RETARGET,
+                    target_seconds=data["targets"][kind],
+                )
+            )
+        elif kind == ClockKind.FIRST_RESPONSE:
+            if _is_first_response(event):
+                clock.append(ClockEvent(at=event.created_at, action=COMPLETE))
+            elif event.kind == EventKind.STATUS_CHANGED and data.get("to") == Status.CANCELLED:
+                clock.append(ClockEvent(at=event.created_at, action=STOP))
+        elif event.kind == EventKind.STATUS_CHANGED:
+            action = _RESOLUTION_ACTIONS.get((data.get("from"), data.get("to"))) or (
+                _RESOLUTION_ACTIONS.get((None, data.get("to")))
+            )
+            if action:
+                clock.append(ClockEvent(at=event.created_at, action=action))
+    return clock
+
+
+def _is_first_response(event) -> bool:
+    """A public reply by the provider, an acknowledgement, or a resolution (which answers)."""
+    if event.kind == EventKind.ACKNOWLEDGED:
+        return True
+    if event.kind == EventKind.COMMENTED:
+        return bool(event.data.get("by_provider"))
+    return event.kind == EventKind.STATUS_CHANGED and event.data.get("to") == Status.RESOLVED
+
+
+# (from, to) -> clock action for the resolution clock; (None, to) matches any `from`.
+_RESOLUTION_ACTIONS = {
+    (None, Status.WAITING_ON_REQUESTER): PAUSE,
+    (Status.WAITING_ON_REQUESTER, Status.IN_PROGRESS): RESUME,
+    (Status.RESOLVED, Status.IN_PROGRESS): REOPEN,
+    (None, Status.RESOLVED): COMPLETE,
+    (None, Status.CANCELLED): STOP,
+}

@@ -1,0 +1,324 @@
+import re
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from departments.choices import Priority
+from departments.models import CalendarVersion, Department, Service
+
+from .choices import ClockKind, ClockState, EventKind, NotificationKind, Status
+
+REFERENCE_PATTERN = re.compile(r"^REQ-(\d{6,})$", re.IGNORECASE)
+
+
+def reference_for(pk: int) -> str:
+    return f"REQ-{pk:06d}"
+
+
+def pk_from_reference(reference: str) -> int | None:
+    """`REQ-000123` -> 123; None for anything that is not a reference."""
+    match = REFERENCE_PATTERN.match(reference.strip())
+    return int(match.group(1)) if match else None
+
+
+class ServiceRequest(models.Model):
+    """A request from one department to another, worked against SLA clocks."""
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requests_filed"
+    )
+    requesting_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="requests_filed"
+    )
+    provider_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="requests_received"
+    )
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="requests")
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    title = models.CharField(max_length=200)
+    description = models.TextField(help_text="Markdown.")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.NEW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requests_assigned",
+    )
+    confidential = models.BooleanField(
+        default=False,
+        help_text="Only you and the provider's agents and managers can see it.",
+    )
+    promised_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    blocked_by = models.ManyToManyField(
+        "self",
+        through="RequestLink",
+        through_fields=("request", "blocked_by"),
+        symmetrical=False,
+        related_name="blocking",
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["provider_department", "status"], name="request_queue_idx"),
+            models.Index(fields=["requester", "-created_at"], name="request_requester_idx"),
+            models.Index(
+                fields=["requesting_department", "-created_at"], name="request_customer_idx"
+            ),
+            models.Index(fields=["assignee", "status"], name="request_assignee_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.title}"
+
+    @property
+    def reference(self) -> str:
+        return reference_for(self.pk) if self.pk else "REQ-new"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (Status.NEW, Status.IN_PROGRESS, Status.WAITING_ON_REQUESTER)
+
+
+class SLAClock(models.Model):
+    """One of a request's two clocks, with one department.
+
+    The fields below `used_seconds` are a cache of `clocks.compute_clock` over the request's
+    events; `rebuild_clocks` recomputes them. A transfer stops the current clocks and starts
+    new ones for the receiving department, so the time with each department stays its own.
+    """
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="clocks")
+    kind = models.CharField(max_length=20, choices=ClockKind.choices)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="clocks")
+    is_current = models.BooleanField(default=True)
+    # Copied when the clock starts: later edits of targets or calendars never rewrite it.
+    calendar_version = models.ForeignKey(
+        CalendarVersion, on_delete=models.PROTECT, related_name="+"
+    )
+    target_seconds = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    # The cache of compute_clock.
+    state = models.CharField(max_length=10, choices=ClockState.choices, default=ClockState.RUNNING)
+    used_seconds = models.PositiveIntegerField(default=0)
+    running_since = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    # Not part of the cache: set once by the scanner when it has notified.
+    warning_notified_at = models.DateTimeField(null=True, blank=True)
+    breach_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "started_at", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "kind"], condition=Q(is_current=True), name="clock_one_current"
+            ),
+        ]
+        indexes = [
+            # The scanner's two questions: which running clocks passed 75% or 100%?
+            models.Index(
+                fields=["warn_at"],
+                condition=Q(state="running", warning_notified_at__isnull=True),
+                name="clock_warn_scan_idx",
+            ),
+            models.Index(
+                fields=["due_at"],
+                condition=Q(state__in=["running", "breached"], breach_notified_at__isnull=True),
+                name="clock_breach_scan_idx",
+            ),
+            models.Index(fields=["department", "kind", "completed_at"], name="clock_settled_idx"),
+            models.Index(fields=["department", "kind", "due_at"], name="clock_due_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.request.reference} {self.kind} {self.state}"
+
+
+class RequestEvent(models.Model):
+    """Something that happened to a request: the timeline and the audit trail."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    created_at = models.DateTimeField()
+    # Which department provided the service when it happened (changes on transfer).
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    data = models.JSONField(default=dict, blank=True)
+    internal = models.BooleanField(
+        default=False, help_text="Visible to the provider department only."
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["request", "created_at"], name="event_request_idx")]
+
+    def __str__(self):
+        return f"{self.request_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Comment(models.Model):
+    """A reply on a request: public, or an internal note for the provider department."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(help_text="Markdown.")
+    internal = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["request", "created_at"], name="comment_request_idx")]
+
+    def __str__(self):
+        return f"{self.request_id} by {self.author_id}"
+
+
+def attachment_path(instance, filename):
+    # A random name: the stored path reveals nothing and is never served directly.
+    import uuid
+
+    return f"attachments/{instance.request_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file on a request, downloadable only through the permission-checked view."""
+
+    request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="attachments"
+    )
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class RequestLink(models.Model):
+    """`request` is blocked by `blocked_by` (usually a request to a third department).
+
+    The blocked time runs from the link until the blocker is resolved or the link removed;
+    `blocked_seconds` is in the blocked request's provider business time, for the scorecards.
+    """
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="links")
+    blocked_by = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="blocking_links"
+    )
+    # Kept so that attribution survives a later transfer of the blocker.
+    blocking_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="blocking_links"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    blocked_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "blocked_by"],
+                condition=Q(ended_at__isnull=True),
+                name="link_one_active",
+            ),
+            models.CheckConstraint(
+                condition=~Q(request=models.F("blocked_by")), name="link_not_self"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.request_id} blocked by {self.blocked_by_id}"
+
+
+class WaitPeriod(models.Model):
+    """Time a request spent waiting on its requester: the customer-responsiveness figure."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="waits")
+    requesting_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="+"
+    )
+    provider_department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    business_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request"], condition=Q(ended_at__isnull=True), name="wait_one_open"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.request_id} waiting since {self.started_at}"
+
+
+class Notification(models.Model):
+    """An in-app notification; also the outbox of the email that goes with it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    request = models.ForeignKey(
+        ServiceRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=24, choices=NotificationKind.choices)
+    message = models.CharField(max_length=300)
+    # Makes "notify once per event" a constraint: the same key cannot be inserted twice.
+    dedupe_key = models.CharField(max_length=120)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dedupe_key"], name="notification_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "-created_at"],
+                name="notification_unread_idx",
+                condition=Q(read_at__isnull=True),
+            ),
+            models.Index(
+                fields=["created_at"],
+                name="notification_outbox_idx",
+                condition=Q(emailed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.kind}"

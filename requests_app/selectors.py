@@ -1,0 +1,159 @@
+"""Reads for requests. `requests_visible_to` is the one gate every page, API view, download,
+search, notification and export goes through."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from departments.choices import Role
+from departments.models import Department, Membership
+
+from .choices import ClockKind, Status
+from .models import Comment, Notification, RequestEvent, ServiceRequest, SLAClock, pk_from_reference
+
+PROVIDER_ROLES = (Role.AGENT, Role.MANAGER)
+
+
+def _departments_where(user, roles) -> QuerySet:
+    return Membership.objects.filter(user=user, role__in=roles).values("department_id")
+
+
+def requests_visible_to(user) -> QuerySet[ServiceRequest]:
+    """Requests the user may see: theirs; their provider department's (agents, managers);
+    their department's as its manager, unless confidential."""
+    if user is None or not user.is_authenticated:
+        return ServiceRequest.objects.none()
+    return ServiceRequest.objects.filter(
+        Q(requester=user)
+        | Q(provider_department__in=_departments_where(user, PROVIDER_ROLES))
+        | Q(
+            requesting_department__in=_departments_where(user, (Role.MANAGER,)),
+            confidential=False,
+        )
+    )
+
+
+def request_get_visible(*, user, key) -> ServiceRequest | None:
+    """One request by id or reference (REQ-000123), or None if the user may not see it."""
+    pk = key if isinstance(key, int) else None
+    if pk is None:
+        text = str(key)
+        pk = int(text) if text.isdigit() else pk_from_reference(text)
+    if pk is None:
+        return None
+    return requests_visible_to(user).filter(pk=pk).first()
+
+
+def is_provider_staff(*, user, department_id: int) -> bool:
+    """Agent or manager of the department: may work its requests."""
+    return Membership.objects.filter(
+        user=user, department_id=department_id, role__in=PROVIDER_ROLES
+    ).exists()
+
+
+def provider_staff(*, department_id: int, roles=PROVIDER_ROLES) -> QuerySet:
+    """Users who work the department's requests."""
+    return (
+        get_user_model()
+        .objects.filter(
+            memberships__department_id=department_id, memberships__role__in=roles, is_active=True
+        )
+        .distinct()
+    )
+
+
+def request_list(*, user) -> QuerySet[ServiceRequest]:
+    """Visible requests with what list pages and the API show, clocks prefetched."""
+    from django.db.models import Prefetch
+
+    return (
+        requests_visible_to(user)
+        .select_related(
+            "requester",
+            "assignee",
+            "service",
+            "provider_department",
+            "requesting_department",
+        )
+        .prefetch_related(
+            Prefetch(
+                "clocks",
+                queryset=SLAClock.objects.filter(is_current=True).select_related(
+                    "calendar_version"
+                ),
+                to_attr="current_clocks",
+            ),
+            Prefetch("links", to_attr="all_links"),
+        )
+    )
+
+
+def queue_for(*, user, department: Department) -> QuerySet[ServiceRequest]:
+    """A provider department's queue, for its agents and managers (empty for anyone else)."""
+    if not is_provider_staff(user=user, department_id=department.pk):
+        return ServiceRequest.objects.none()
+    resolution_due = SLAClock.objects.filter(
+        request=OuterRef("pk"), kind=ClockKind.RESOLUTION, is_current=True
+    ).values("due_at")[:1]
+    return (
+        request_list(user=user)
+        .filter(provider_department=department)
+        .annotate(resolution_due_at=resolution_due)
+    )
+
+
+def comments_visible_to(*, user, request: ServiceRequest) -> QuerySet[Comment]:
+    """Public comments, plus internal notes for the provider department's staff."""
+    comments = request.comments.select_related("author").prefetch_related("attachments")
+    if not is_provider_staff(user=user, department_id=request.provider_department_id):
+        comments = comments.filter(internal=False)
+    return comments
+
+
+def timeline_for(*, user, request: ServiceRequest) -> QuerySet[RequestEvent]:
+    """The request's events, without the internal ones for those outside the provider."""
+    events = request.events.select_related("actor", "department")
+    if not is_provider_staff(user=user, department_id=request.provider_department_id):
+        events = events.filter(internal=False)
+    return events
+
+
+def requester_history(*, request: ServiceRequest, limit: int = 10) -> dict:
+    """The requester's other requests with this provider: open ones and the latest past ones."""
+    others = (
+        ServiceRequest.objects.filter(
+            requester_id=request.requester_id, provider_department_id=request.provider_department_id
+        )
+        .exclude(pk=request.pk)
+        .select_related("service")
+        .order_by("-created_at")
+    )
+    open_statuses = [Status.NEW, Status.IN_PROGRESS, Status.WAITING_ON_REQUESTER]
+    return {
+        "open": list(others.filter(status__in=open_statuses)[:limit]),
+        "past": list(others.exclude(status__in=open_statuses)[:limit]),
+        "total": others.count(),
+    }
+
+
+def notifications_for(*, user) -> QuerySet[Notification]:
+    """The user's notifications about requests they can still see, newest first."""
+    visible = requests_visible_to(user).filter(pk=OuterRef("request_id"))
+    return (
+        Notification.objects.filter(user=user)
+        .filter(Q(request__isnull=True) | Exists(visible))
+        .select_related("request")
+    )
+
+
+def unread_count(*, user) -> int:
+    return notifications_for(user=user).filter(read_at__isnull=True).count()
+
+
+def attachments_visible_to(*, user, request: ServiceRequest) -> QuerySet:
+    """The request's files, without those of internal notes for those outside the provider."""
+    from .models import Attachment
+
+    attachments = Attachment.objects.filter(request=request).select_related("uploaded_by")
+    if not is_provider_staff(user=user, department_id=request.provider_department_id):
+        attachments = attachments.exclude(comment__internal=True)
+    return attachments
