@@ -1,10 +1,12 @@
 import django_filters
 
+from servicedesk.filters import FilterSet
+
 from .choices import Priority
 from .models import Department, Service
 
 
-class DepartmentFilterSet(django_filters.FilterSet):
+class DepartmentFilterSet(FilterSet):
     parent = django_filters.CharFilter(field_name="parent__slug", label="Parent (slug)")
     parent_id = django_filters.NumberFilter(field_name="parent_id")
     q = django_filters.CharFilter(method="filter_q", label="Name or code contains")
@@ -19,7 +21,7 @@ class DepartmentFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))
 
 
-class ServiceFilterSet(django_filters.FilterSet):
+class ServiceFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__slug", label="Department (slug)")
     department_id = django_filters.NumberFilter(field_name="department_id")
     default_priority = django_filters.ChoiceFilter(choices=Priority.choices)

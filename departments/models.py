@@ -157,7 +157,10 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "department"], name="membership_unique"),
             models.UniqueConstraint(
-                fields=["user"], condition=Q(is_primary=True), name="membership_one_primary"
+                fields=["user"],
+                condition=Q(is_primary=True),
+                name="membership_one_primary",
+                violation_error_message="A person has one primary department only.",
             ),
         ]
 

@@ -4,6 +4,8 @@ import zoneinfo
 import holidays
 from django.core.exceptions import ValidationError
 
+from .choices import Weekday
+
 
 def validate_timezone(value: str) -> None:
     """An IANA timezone name such as Europe/Berlin."""
@@ -41,8 +43,8 @@ def validate_working_hours(rows) -> None:
         start_minutes, end_minutes = minutes_of(start, end)
         if end_minutes <= start_minutes:
             raise ValidationError(
-                "Working hours on day %(day)s end (%(end)s) before they start (%(start)s).",
-                params={"day": weekday, "start": start, "end": end},
+                "Working hours on %(day)s end (%(end)s) before they start (%(start)s).",
+                params={"day": Weekday(weekday).label, "start": start, "end": end},
                 code="end_before_start",
             )
         by_day.setdefault(weekday, []).append((start_minutes, end_minutes))
@@ -51,7 +53,7 @@ def validate_working_hours(rows) -> None:
         for (_, previous_end), (next_start, _) in itertools.pairwise(intervals):
             if next_start < previous_end:
                 raise ValidationError(
-                    "Working hours overlap on day %(day)s.",
-                    params={"day": weekday},
+                    "Working hours overlap on %(day)s.",
+                    params={"day": Weekday(weekday).label},
                     code="overlap",
                 )

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from departments.choices import Priority
 from departments.models import Department, Service
+from servicedesk.filters import FilterSet, StrictBooleanFilter
 
 from .choices import ClockState, Status
 from .models import ServiceRequest, SLAClock, pk_from_reference
@@ -19,11 +20,9 @@ SLA_STATES = [
 ]
 
 
-class RequestFilterSet(django_filters.FilterSet):
+class RequestFilterSet(FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    open = django_filters.BooleanFilter(
-        method="filter_open", label="Open (new, in progress, waiting)"
-    )
+    open = StrictBooleanFilter(method="filter_open", label="Open (new, in progress, waiting)")
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     service = django_filters.ModelChoiceFilter(queryset=Service.objects.all())
     provider_department = django_filters.ModelChoiceFilter(
@@ -43,7 +42,7 @@ class RequestFilterSet(django_filters.FilterSet):
     sla_state = django_filters.ChoiceFilter(
         choices=SLA_STATES, method="filter_sla_state", label="SLA state"
     )
-    confidential = django_filters.BooleanFilter()
+    confidential = StrictBooleanFilter()
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="filter_q", label="Reference or words of the title")

@@ -82,7 +82,7 @@ def test_it_refuses_overlapping_intervals(admin_client):
     )
 
     assert response.status_code == 200
-    assertContains(response, "Working hours overlap on day 0.")
+    assertContains(response, "Working hours overlap on Monday.")
     assert not BusinessCalendar.objects.exists()
     assert not WorkingHours.objects.exists()
 
@@ -92,7 +92,7 @@ def test_it_refuses_an_interval_inside_another(admin_client):
         ADD_URL, calendar_form((2, "08:00", "18:00"), (2, "10:00", "11:00"))
     )
 
-    assertContains(response, "Working hours overlap on day 2.")
+    assertContains(response, "Working hours overlap on Wednesday.")
     assert not BusinessCalendar.objects.exists()
 
 
@@ -101,7 +101,7 @@ def test_it_refuses_an_interval_overlapping_one_up_to_midnight(admin_client):
         ADD_URL, calendar_form((4, "20:00", "00:00"), (4, "23:00", "23:30"))
     )
 
-    assertContains(response, "Working hours overlap on day 4.")
+    assertContains(response, "Working hours overlap on Friday.")
     assert not BusinessCalendar.objects.exists()
 
 
@@ -181,7 +181,7 @@ def test_it_refuses_an_overlap_with_a_saved_interval(admin_client, db):
         calendar_form((0, "16:00", "18:00"), existing=[saved], calendar=calendar),
     )
 
-    assertContains(response, "Working hours overlap on day 0.")
+    assertContains(response, "Working hours overlap on Monday.")
     assert calendar.working_hours.count() == 1
 
 
