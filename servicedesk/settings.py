@@ -27,6 +27,15 @@ def envbool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false).")
 
 
+def envfloat(name: str, default: float) -> float:
+    """Read a number, failing loudly on a bad value."""
+    raw = env.str(name, default=str(default))
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from exc
+
+
 def envint(name: str, default: int) -> int:
     """Read an integer, failing loudly on a bad value."""
     raw = env.str(name, default=str(default))
@@ -192,6 +201,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "compute-scores": {
+        "task": "scorecards.tasks.compute_scores",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
+    },
     "deliver-notifications": {
         "task": "requests_app.tasks.deliver_notifications",
         "schedule": 60.0,
@@ -286,4 +300,12 @@ SLA_FALLBACK_TARGET_HOURS = {"low": (16, 80), "normal": (8, 40), "high": (4, 16)
 SLA_NOTIFY = {
     "warning": env.list("SLA_NOTIFY_WARNING", default=["assignee"]),
     "breach": env.list("SLA_NOTIFY_BREACH", default=["assignee", "managers"]),
+}
+
+# Scorecards: the weights of service_score (0-100); a missing part is left out and the rest
+# rescaled.
+SCORE_WEIGHTS = {
+    "timeliness": envfloat("SCORE_WEIGHT_TIMELINESS", 40),
+    "mean_rating": envfloat("SCORE_WEIGHT_RATING", 40),
+    "hire_back": envfloat("SCORE_WEIGHT_HIRE_BACK", 20),
 }
