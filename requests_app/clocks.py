@@ -12,9 +12,9 @@ Rules, in business time of the provider's calendar:
   target (a priority change), and due times are recomputed as if the new target had applied
   from the start.
 - `used_seconds` is business time spent running; the clock is due when that reaches the
-  target, warned at 75% of it. Met: completed with used <= target (on or before the due
-  second). Breached: used > target, settled at its due time (`breached_at`), even if it was
-  completed later.
+  target, warned at 75% of it. Met: completed on or before the due instant. Breached: still
+  running after the due instant (wall-clock: due 17:00 and resolved 23:00 is late), settled
+  at its due time (`breached_at`), even if it was completed later.
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ def warning_seconds(target_seconds: int) -> int:
     return target_seconds * WARNING_FRACTION_NUMERATOR // WARNING_FRACTION_DENOMINATOR
 
 
-def _crossing(calendar, segments, lengths, threshold: int) -> datetime.datetime | None:
-    """The instant the running time reaches `threshold`, or None if it never does.
+def _crossing(calendar, segments, lengths, threshold: int):
+    """When the running time reaches `threshold`, and when the running stretch that reached
+    it ended (None: it is still running), or (None, None) if it never does.
 
     `segments` are (start, end) running intervals in order, the last one possibly open
     (end None); `lengths` their business seconds (the open one: its length up to now).
@@ -93,9 +94,9 @@ def _crossing(calendar, segments, lengths, threshold: int) -> datetime.datetime 
     used = 0
     for (start, end), length in zip(segments, lengths, strict=True):
         if end is None or used + length >= threshold:
-            return add_business_seconds(calendar, start, threshold - used)
+            return add_business_seconds(calendar, start, threshold - used), end
         used += length
-    return None
+    return None, None
 
 
 def compute_clock(
@@ -148,9 +149,12 @@ def compute_clock(
         for start, end in segments
     ]
     used = sum(lengths)
-    due_at = _crossing(calendar, segments, lengths, target)
-    warn_at = _crossing(calendar, segments, lengths, warning_seconds(target))
-    breached = used > target
+    due_at, due_stretch_end = _crossing(calendar, segments, lengths, target)
+    warn_at, warn_stretch_end = _crossing(calendar, segments, lengths, warning_seconds(target))
+    # Late means the clock was still running after its due instant, in wall-clock time: a
+    # request due at 17:00 and resolved at 23:00 is late even though no business time passed.
+    breached = due_at is not None and due_at < (due_stretch_end or now)
+    warned = warn_at is not None and warn_at <= (warn_stretch_end or now)
     running = running_since is not None
 
     if breached:
@@ -174,7 +178,7 @@ def compute_clock(
         running_since=running_since,
         due_at=due_at,
         warn_at=warn_at,
-        warned_at=warn_at if warn_at is not None and used >= warning_seconds(target) else None,
+        warned_at=warn_at if warned else None,
         breached_at=due_at if breached else None,
         completed_at=completed_at,
         computed_at=now,

@@ -70,7 +70,7 @@ def clock_live(clock: SLAClock, *, now=None) -> LiveClock:
         if state == ClockState.RUNNING:
             if warned_at is None and clock.warn_at is not None and clock.warn_at <= now:
                 warned_at = clock.warn_at
-            if clock.due_at is not None and used > clock.target_seconds:
+            if clock.due_at is not None and now > clock.due_at:
                 state, breached_at = ClockState.BREACHED, clock.due_at
     return LiveClock(
         kind=clock.kind,

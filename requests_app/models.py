@@ -70,6 +70,11 @@ class ServiceRequest(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["provider_department", "status"], name="request_queue_idx"),
+            # A department's requests newest (or oldest) first: the API's default order and
+            # the queue's date sorts read one page of it instead of sorting the department.
+            models.Index(
+                fields=["provider_department", "-created_at"], name="request_provider_created_idx"
+            ),
             models.Index(fields=["requester", "-created_at"], name="request_requester_idx"),
             models.Index(
                 fields=["requesting_department", "-created_at"], name="request_customer_idx"
@@ -142,6 +147,13 @@ class SLAClock(models.Model):
             ),
             models.Index(fields=["department", "kind", "completed_at"], name="clock_settled_idx"),
             models.Index(fields=["department", "kind", "due_at"], name="clock_due_idx"),
+            # The queue sorts a department's requests by their resolution due time: one
+            # index-only look-up per request instead of an index and a table read.
+            models.Index(
+                fields=["request", "due_at"],
+                condition=Q(kind="resolution", is_current=True),
+                name="clock_resolution_due_idx",
+            ),
         ]
 
     def __str__(self):

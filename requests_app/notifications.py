@@ -11,7 +11,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,12 @@ from .models import Notification, ServiceRequest
 logger = logging.getLogger(__name__)
 
 MAX_EMAIL_ATTEMPTS = 5
+ENQUEUE_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 
 
 def notify(
@@ -59,9 +65,20 @@ def notify(
     ]
     # ignore_conflicts: a concurrent writer of the same key wins, and nobody hears twice.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    if rows:
+    if rows and not _delivery_pending():
         transaction.on_commit(enqueue_delivery)
     return len(rows)
+
+
+def _delivery_pending() -> bool:
+    """Is a delivery already enqueued for the commit of this transaction?
+
+    One delivery sends every pending email, so a transaction that notifies many times (a
+    bulk assign, a demo history replayed through the services) enqueues it once, not once
+    per notification. A callback of a savepoint that is rolled back leaves the list with it,
+    so what is listed is still due.
+    """
+    return any(callback is enqueue_delivery for _, callback, _ in connection.run_on_commit)
 
 
 def enqueue_delivery() -> None:
@@ -69,7 +86,9 @@ def enqueue_delivery() -> None:
     from .tasks import deliver_notifications
 
     try:
-        deliver_notifications.delay()
+        # Runs on commit, inside the web request: a short, bounded retry instead of Celery's
+        # default policy, so a dead broker costs the user well under a second, not several.
+        deliver_notifications.apply_async(retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
     except Exception as exc:  # the broker being down must not fail the user's request
         logger.warning("notifications: could not enqueue delivery (%s); beat will retry", exc)
 

@@ -17,12 +17,15 @@ def _departments_where(user, roles) -> QuerySet:
     return Membership.objects.filter(user=user, role__in=roles).values("department_id")
 
 
-def requests_visible_to(user) -> QuerySet[ServiceRequest]:
+def requests_visible_to(
+    user, *, provider_department: Department | None = None
+) -> QuerySet[ServiceRequest]:
     """Requests the user may see: theirs; their provider department's (agents, managers);
-    their department's as its manager, unless confidential."""
+    their department's as its manager, unless confidential. With `provider_department`,
+    only the ones that department provides."""
     if user is None or not user.is_authenticated:
         return ServiceRequest.objects.none()
-    return ServiceRequest.objects.filter(
+    visible = (
         Q(requester=user)
         | Q(provider_department__in=_departments_where(user, PROVIDER_ROLES))
         | Q(
@@ -30,6 +33,15 @@ def requests_visible_to(user) -> QuerySet[ServiceRequest]:
             confidential=False,
         )
     )
+    if provider_department is None:
+        return ServiceRequest.objects.filter(visible)
+    requests = ServiceRequest.objects.filter(provider_department=provider_department)
+    if is_provider_staff(user=user, department_id=provider_department.pk):
+        # Its agents and managers see all of them: the same rule as the OR above, said so
+        # that PostgreSQL answers from the department's indexes (the OR needs every row of
+        # the department, a cost that grows with its history: counts, sorted pages).
+        return requests
+    return requests.filter(visible)
 
 
 def request_get_visible(*, user, key) -> ServiceRequest | None:
@@ -61,12 +73,14 @@ def provider_staff(*, department_id: int, roles=PROVIDER_ROLES) -> QuerySet:
     )
 
 
-def request_list(*, user) -> QuerySet[ServiceRequest]:
+def request_list(
+    *, user, provider_department: Department | None = None
+) -> QuerySet[ServiceRequest]:
     """Visible requests with what list pages and the API show, clocks prefetched."""
     from django.db.models import Prefetch
 
     return (
-        requests_visible_to(user)
+        requests_visible_to(user, provider_department=provider_department)
         .select_related(
             "requester",
             "assignee",
@@ -91,13 +105,15 @@ def queue_for(*, user, department: Department) -> QuerySet[ServiceRequest]:
     """A provider department's queue, for its agents and managers (empty for anyone else)."""
     if not is_provider_staff(user=user, department_id=department.pk):
         return ServiceRequest.objects.none()
-    resolution_due = SLAClock.objects.filter(
-        request=OuterRef("pk"), kind=ClockKind.RESOLUTION, is_current=True
-    ).values("due_at")[:1]
-    return (
-        request_list(user=user)
-        .filter(provider_department=department)
-        .annotate(resolution_due_at=resolution_due)
+    # One current clock per kind (clock_one_current): no ordering, which would otherwise be
+    # SLAClock's default one, a join and a sort for every request of the queue.
+    resolution_due = (
+        SLAClock.objects.filter(request=OuterRef("pk"), kind=ClockKind.RESOLUTION, is_current=True)
+        .order_by()
+        .values("due_at")[:1]
+    )
+    return request_list(user=user, provider_department=department).annotate(
+        resolution_due_at=resolution_due
     )
 
 

@@ -49,9 +49,14 @@ def _now(now):
 
 
 def _lock(request: ServiceRequest) -> ServiceRequest:
-    """Reload the request under a row lock: concurrent actions on it queue up."""
+    """Reload the request under a row lock: concurrent actions on it queue up.
+
+    NO KEY UPDATE, not UPDATE: rows that reference the request (events, notifications) can
+    still be inserted by others meanwhile. The scanner holds a clock's lock and then inserts
+    an event; with a plain FOR UPDATE here, an action waiting for that clock deadlocked.
+    """
     return (
-        ServiceRequest.objects.select_for_update()
+        ServiceRequest.objects.select_for_update(no_key=True)
         .select_related("provider_department", "requesting_department", "service", "requester")
         .get(pk=request.pk)
     )

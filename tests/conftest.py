@@ -26,6 +26,13 @@ def _media_and_email(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _small_demo_history(settings):
+    """`seed_demo` adds a week of request history in tests, not six months."""
+    settings.DEMO_HISTORY_WEEKS = 1
+    settings.DEMO_HISTORY_REQUESTS_PER_WEEK = 20
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery():
     """Tasks run in-process, at once; a test of the broker path switches this off."""
     from servicedesk.celery import app

@@ -94,7 +94,8 @@ class RequestCreateSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         # Anything else (requester, status, provider_department...) is refused, not ignored.
-        unknown = set(self.initial_data) - set(self.fields)
+        # `files` is the multipart upload the view hands to the service, not a field here.
+        unknown = set(self.initial_data) - set(self.fields) - {"files"}
         if unknown:
             raise serializers.ValidationError(
                 dict.fromkeys(sorted(unknown), "This field cannot be set.")

@@ -8,6 +8,8 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from departments.models import Department
+
 from .. import services
 from ..filtersets import RequestFilterSet
 from ..models import Notification, ServiceRequest
@@ -56,7 +58,15 @@ class RequestViewSet(
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
-        return request_list(user=self.request.user)
+        return request_list(user=self.request.user, provider_department=self._listed_department())
+
+    def _listed_department(self) -> Department | None:
+        """The department of `?provider_department=<slug>` on the list: the visibility
+        selector answers a department's list from its indexes (the filter applies too)."""
+        slug = (
+            self.request.query_params.get("provider_department") if self.action == "list" else None
+        )
+        return Department.objects.filter(slug=slug).first() if slug else None
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
@@ -69,7 +79,11 @@ class RequestViewSet(
         return request
 
     def _respond(self, request: ServiceRequest, code=status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=request.pk)
+        fresh = self.get_queryset().filter(pk=request.pk).first()
+        if fresh is None:
+            # The actor has just moved it out of their own sight (a transfer to a department
+            # they are not in): answer with the request they acted on instead of a 500.
+            fresh = request
         return Response(self.get_serializer(fresh).data, status=code)
 
     @extend_schema(request=RequestCreateSerializer, responses={201: RequestSerializer})

@@ -63,8 +63,9 @@ def test_it_lists_departments_in_a_constant_number_of_queries(
         ServiceFactory(department=department, name="Help")
     client.force_login(org.requester)
 
-    # session, user, navigation memberships, hr group, departments, services
-    with django_assert_max_num_queries(6):
+    # session, user, navigation memberships, hr group, unread badge, waiting surveys,
+    # departments, services
+    with django_assert_max_num_queries(8):
         response = client.get("/departments/")
 
     assert response.status_code == 200
@@ -135,8 +136,9 @@ def test_it_shows_a_department_in_a_constant_number_of_queries(
         ServiceFactory(department=org.provider, name=f"Extra {n}")
     client.force_login(org.requester)
 
-    # session, user, navigation (2), department, targets, children, services, own targets
-    with django_assert_max_num_queries(9):
+    # session, user, navigation (2), unread badge, waiting surveys, department, targets,
+    # children, services, own targets
+    with django_assert_max_num_queries(11):
         response = client.get("/departments/it/")
 
     assert response.status_code == 200

@@ -234,3 +234,19 @@ def test_it_retargets_each_clock_with_its_own_new_target():
     )
     assert first[-1].target_seconds == 600
     assert resolution[-1].target_seconds == 7200
+
+
+def test_it_breaches_a_clock_completed_after_hours_past_its_due_time(calendar):
+    # Due Monday 17:00; resolved at 23:00 with no business time in between: still late.
+    result = compute_clock(
+        [ev(at(0, 9), START), ev(at(0, 23), COMPLETE)], 8 * HOUR, calendar, at(1, 9)
+    )
+    assert result.used_seconds == 8 * HOUR
+    assert result.state == "breached"
+    assert result.breached_at == at(0, 17)
+
+
+def test_it_breaches_a_running_clock_after_hours_past_its_due_time(calendar):
+    result = compute_clock([ev(at(0, 9), START)], 8 * HOUR, calendar, at(0, 18))
+    assert result.state == "breached"
+    assert result.breached_at == at(0, 17)

@@ -1,0 +1,334 @@
+"""The SLA scanner: a warning at 75% and a breach at due, each notified once, whatever happens."""
+
+import datetime
+import threading
+import zoneinfo
+
+import pytest
+import time_machine
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from departments.choices import Role
+from requests_app import scanner, services
+from requests_app.choices import ClockKind, ClockState, EventKind, NotificationKind, Status
+from requests_app.models import Notification, RequestEvent, SLAClock
+from requests_app.scanner import sla_clocks_scan
+from tests.factories import (
+    DepartmentFactory,
+    MembershipFactory,
+    ServiceFactory,
+    SLATargetFactory,
+    UserFactory,
+)
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+SLA_KINDS = [NotificationKind.SLA_WARNING, NotificationKind.SLA_BREACHED]
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks and plans: PostgreSQL only"
+)
+
+
+def at(day, hour, minute=0):
+    """Week of Monday 23 November 2026: day 0 = Monday."""
+    return datetime.datetime(2026, 11, 23 + day, hour, minute, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def service(org):
+    """First response 2h (warning 10:30, due 11:00 for a request filed Monday 9:00),
+    resolution 8h (warning 15:00, due 17:00)."""
+    service = ServiceFactory(department=org.provider, name="Laptop")
+    SLATargetFactory(
+        department=org.provider,
+        priority="normal",
+        first_response=datetime.timedelta(hours=2),
+        resolution=datetime.timedelta(hours=8),
+    )
+    return service
+
+
+@pytest.fixture
+def agent2(org):
+    user = UserFactory(username="agent2")
+    MembershipFactory(user=user, department=org.provider, role=Role.AGENT)
+    return user
+
+
+def file(org, service, when=None, title="New laptop"):
+    with time_machine.travel(when or at(0, 9), tick=False):
+        return services.request_create(
+            requester=org.requester, service=service, title=title, description="broken"
+        )
+
+
+def scan(when):
+    with time_machine.travel(when, tick=False):
+        return sla_clocks_scan()
+
+
+def sla_notifications(kind=None):
+    """(username, kind, clock kind) of every SLA notification."""
+    rows = Notification.objects.filter(kind__in=[kind] if kind else SLA_KINDS)
+    return sorted(
+        (n.user.username, n.kind, n.dedupe_key.split(":")[0]) for n in rows.select_related("user")
+    )
+
+
+def recipients(kind):
+    return sorted(Notification.objects.filter(kind=kind).values_list("user__username", flat=True))
+
+
+def sla_events():
+    return sorted(
+        (e.kind, e.data["clock"])
+        for e in RequestEvent.objects.filter(
+            kind__in=[EventKind.SLA_WARNING, EventKind.SLA_BREACHED]
+        )
+    )
+
+
+def clock(request, kind):
+    return SLAClock.objects.get(request=request, kind=kind, is_current=True)
+
+
+def test_it_warns_the_assignee_once_at_75_percent(org, service, agent2):
+    request = file(org, service)
+    services.request_assign(request=request, actor=org.provider_manager, assignee=agent2)
+
+    assert scan(at(0, 10, 29)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 10, 31)) == {"warned": 1, "breached": 0}
+    assert scan(at(0, 10, 40)) == {"warned": 0, "breached": 0}
+
+    assert recipients(NotificationKind.SLA_WARNING) == ["agent2"]
+    assert sla_events() == [(EventKind.SLA_WARNING, ClockKind.FIRST_RESPONSE)]
+    event = RequestEvent.objects.get(kind=EventKind.SLA_WARNING)
+    assert event.internal
+    assert event.created_at == at(0, 10, 31)
+    assert clock(request, ClockKind.FIRST_RESPONSE).warning_notified_at == at(0, 10, 31)
+
+
+def test_it_warns_the_agents_when_nobody_is_assigned(org, service, agent2):
+    file(org, service)
+    scan(at(0, 10, 31))
+    assert recipients(NotificationKind.SLA_WARNING) == ["agent", "agent2"]
+
+
+def test_it_reports_a_breach_once_to_the_assignee_and_the_managers(org, service, agent2):
+    request = file(org, service)
+    services.request_assign(request=request, actor=org.provider_manager, assignee=agent2)
+    scan(at(0, 10, 31))
+
+    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 1}
+    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 12)) == {"warned": 0, "breached": 0}
+
+    assert recipients(NotificationKind.SLA_BREACHED) == ["agent2", "provider_manager"]
+    assert sla_events() == [
+        (EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE),
+        (EventKind.SLA_WARNING, ClockKind.FIRST_RESPONSE),
+    ]
+    first_response = clock(request, ClockKind.FIRST_RESPONSE)
+    assert first_response.state == ClockState.BREACHED
+    assert first_response.breached_at == at(0, 11)
+    assert first_response.breach_notified_at == at(0, 11, 1)
+
+
+def test_it_sends_no_late_warning_with_a_breach(org, service, agent2):
+    file(org, service)
+    assert scan(at(0, 11, 30)) == {"warned": 0, "breached": 1}
+    assert scan(at(0, 11, 31)) == {"warned": 0, "breached": 0}
+    assert recipients(NotificationKind.SLA_WARNING) == []
+    assert sla_events() == [(EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE)]
+
+
+def test_it_notifies_whom_the_settings_name(org, service, agent2, settings):
+    settings.SLA_NOTIFY = {"warning": ["agents"], "breach": ["managers"]}
+    request = file(org, service)
+    services.request_assign(request=request, actor=org.provider_manager, assignee=agent2)
+    scan(at(0, 10, 31))
+    scan(at(0, 11, 1))
+    assert recipients(NotificationKind.SLA_WARNING) == ["agent", "agent2"]
+    assert recipients(NotificationKind.SLA_BREACHED) == ["provider_manager"]
+
+
+def test_it_does_not_breach_a_paused_clock(org, service):
+    request = file(org, service)
+    with time_machine.travel(at(0, 9, 5), tick=False):
+        services.request_acknowledge(request=request, actor=org.agent)
+    with time_machine.travel(at(0, 9, 10), tick=False):
+        services.request_transition(request=request, actor=org.agent, action="wait")
+
+    assert scan(at(4, 16)) == {"warned": 0, "breached": 0}
+
+    resolution = clock(request, ClockKind.RESOLUTION)
+    assert resolution.state == ClockState.PAUSED
+    assert resolution.breach_notified_at is None
+    assert sla_notifications() == []
+    assert sla_events() == []
+
+
+def test_it_never_notifies_a_met_clock(org, service):
+    request = file(org, service)
+    assert scan(at(0, 10, 31)) == {"warned": 1, "breached": 0}
+    with time_machine.travel(at(0, 10, 45), tick=False):
+        services.request_acknowledge(request=request, actor=org.agent)
+    with time_machine.travel(at(0, 12), tick=False):
+        services.request_transition(request=request, actor=org.agent, action="resolve")
+
+    assert scan(at(0, 11, 30)) == {"warned": 0, "breached": 0}
+    assert scan(at(2, 9)) == {"warned": 0, "breached": 0}
+
+    assert sla_notifications() == [("agent", NotificationKind.SLA_WARNING, "warning")]
+    assert {c.state for c in SLAClock.objects.filter(request=request)} == {ClockState.MET}
+
+
+def test_it_leaves_the_clocks_of_a_transferred_request_to_the_new_department(org, service):
+    facilities = DepartmentFactory(name="Facilities", slug="facilities", code="FAC")
+    ServiceFactory(department=facilities, name="Desk")
+    fac_agent = UserFactory(username="fac_agent")
+    MembershipFactory(user=fac_agent, department=facilities, role=Role.AGENT)
+    request = file(org, service)
+    with time_machine.travel(at(0, 10, 50), tick=False):
+        services.request_transfer(request=request, actor=org.agent, department=facilities)
+
+    # IT's first-response clock would have been due at 11:00; it stopped at 10:50.
+    scan(at(0, 11, 30))
+
+    retired = SLAClock.objects.filter(request=request, is_current=False)
+    assert {c.breach_notified_at for c in retired} == {None}
+    assert "agent" not in recipients(NotificationKind.SLA_BREACHED)
+
+
+def test_it_does_not_notify_twice_after_a_crash_between_notifying_and_marking(org, service):
+    request = file(org, service)
+    first_response = clock(request, ClockKind.FIRST_RESPONSE)
+    # A scanner died after its notification was written but before the clock was marked.
+    Notification.objects.create(
+        user=org.agent,
+        request=request,
+        kind=NotificationKind.SLA_BREACHED,
+        message="breached",
+        dedupe_key=f"breach:{first_response.pk}",
+        created_at=at(0, 11, 1),
+    )
+
+    assert scan(at(0, 11, 2)) == {"warned": 0, "breached": 1}
+    assert scan(at(0, 11, 3)) == {"warned": 0, "breached": 0}
+
+    assert recipients(NotificationKind.SLA_BREACHED) == ["agent", "provider_manager"]
+    assert clock(request, ClockKind.FIRST_RESPONSE).breach_notified_at == at(0, 11, 2)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_it_notifies_each_clock_once_with_two_scanners_at_once(org, service):
+    requests = [file(org, service, title=f"#{n}") for n in range(15)]
+    # Both clocks of every request are past due. (Not Monday 17:30: the resolution clock is
+    # due at 17:00, the end of the working day, and is only breached at Tuesday 09:00:01.)
+    now = at(1, 9, 30)
+    start = threading.Barrier(2, timeout=10)
+    results, errors = [], []
+
+    def run():
+        try:
+            start.wait()
+            results.append(sla_clocks_scan(now=now))
+        except Exception as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert len(results) == 2
+    assert sum(result["breached"] for result in results) == 2 * len(requests)
+    events = RequestEvent.objects.filter(kind=EventKind.SLA_BREACHED)
+    assert events.count() == 2 * len(requests)
+    assert len({(e.request_id, e.data["clock"]) for e in events}) == 2 * len(requests)
+    for sla_clock in SLAClock.objects.all():
+        assert sla_clock.breach_notified_at == now
+        assert sorted(
+            Notification.objects.filter(dedupe_key=f"breach:{sla_clock.pk}").values_list(
+                "user__username", flat=True
+            )
+        ) == ["agent", "provider_manager"]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_it_does_not_deadlock_with_an_action_on_the_same_request(org, service, monkeypatch):
+    """The action locks the request and waits for a clock; the scanner holds that clock and
+    writes an event about the request. Both must finish."""
+    request = file(org, service)
+    first_response = clock(request, ClockKind.FIRST_RESPONSE)
+    action_locked, scanner_locked = threading.Event(), threading.Event()
+
+    after_change = services._after_change
+
+    def after_change_once_the_scanner_holds_the_clock(request, *, now):
+        action_locked.set()
+        scanner_locked.wait(5)
+        return after_change(request, now=now)
+
+    compute_clock = scanner.compute_clock
+
+    def compute_clock_signalling(*args, **kwargs):
+        scanner_locked.set()  # called with the clock's row lock held
+        return compute_clock(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_after_change", after_change_once_the_scanner_holds_the_clock)
+    monkeypatch.setattr(scanner, "compute_clock", compute_clock_signalling)
+    errors = []
+
+    def act():
+        try:
+            services.request_transition(
+                request=request, actor=org.agent, action="start", now=at(0, 11, 30)
+            )
+        except Exception as exc:
+            errors.append(("action", exc))
+        finally:
+            connections.close_all()
+
+    def scan_it():
+        try:
+            action_locked.wait(5)
+            scanner._scan_one(first_response.pk, at(0, 11, 30))
+        except Exception as exc:
+            errors.append(("scanner", exc))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=act), threading.Thread(target=scan_it)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    request.refresh_from_db()
+    assert request.status == Status.IN_PROGRESS
+    assert clock(request, ClockKind.FIRST_RESPONSE).breach_notified_at == at(0, 11, 30)
+
+
+@postgresql_only
+def test_it_finds_candidates_through_the_partial_indexes(org, service):
+    for n in range(3):
+        file(org, service, title=f"#{n}")
+    with CaptureQueriesContext(connection) as queries:
+        scanner._due_clock_ids(at(0, 17, 30), 1000)
+    [candidates] = queries.captured_queries
+    with connection.cursor() as cursor:
+        # Three rows make a sequential scan cheapest; forbid it to see which index would serve.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + candidates["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "clock_warn_scan_idx" in plan, plan
+    assert "clock_breach_scan_idx" in plan, plan
