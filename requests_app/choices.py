@@ -55,3 +55,5 @@ class NotificationKind(models.TextChoices):
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACHED = "sla_breached", "SLA breached"
     BLOCKER_RESOLVED = "blocker_resolved", "Blocking request resolved"
+    # Sent by the surveys app (it may not extend this app's choices itself).
+    SURVEY_LOW_RATING = "survey_low_rating", "Low rating"

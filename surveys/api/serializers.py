@@ -1,0 +1,259 @@
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from requests_app.models import ServiceRequest
+
+from ..choices import DIMENSIONS, HireBack, SurveyStatus
+from ..models import (
+    RelationshipInvitation,
+    RelationshipInvitationItem,
+    RequestQualityRating,
+    RequestSurvey,
+    SurveyResponse,
+)
+from ..selectors import request_survey_status
+from ..services import COMMENT_MAX_LENGTH, survey_editable_until
+
+
+def _rating(**kwargs):
+    return serializers.IntegerField(min_value=1, max_value=5, **kwargs)
+
+
+def _optional_rating():
+    return _rating(required=False, allow_null=True)
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    editable_until = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SurveyResponse
+        fields = ["overall", *DIMENSIONS, "comment", "answered_at", "updated_at", "editable_until"]
+
+    def get_editable_until(self, response) -> str:
+        return serializers.DateTimeField().to_representation(survey_editable_until(response))
+
+
+class RequestSurveySerializer(serializers.ModelSerializer):
+    """A request survey: for its requester (to answer) and the provider's staff (to read)."""
+
+    request = serializers.PrimaryKeyRelatedField(read_only=True)
+    reference = serializers.CharField(source="request.reference", read_only=True)
+    title = serializers.CharField(source="request.title", read_only=True)
+    provider_department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    requesting_department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    requester = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    status = serializers.SerializerMethodField()
+    response = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RequestSurvey
+        fields = [
+            "id",
+            "request",
+            "reference",
+            "title",
+            "provider_department",
+            "requesting_department",
+            "requester",
+            "sent_at",
+            "closes_at",
+            "status",
+            "response",
+        ]
+
+    @extend_schema_field(serializers.ChoiceField(choices=SurveyStatus.choices))
+    def get_status(self, survey):
+        return request_survey_status(survey, now=self.context.get("now") or timezone.now())
+
+    @extend_schema_field(SurveyResponseSerializer(allow_null=True))
+    def get_response(self, survey):
+        try:
+            response = survey.response
+        except SurveyResponse.DoesNotExist:
+            return None
+        return SurveyResponseSerializer(response).data
+
+
+class SurveyAnswerSerializer(serializers.Serializer):
+    """The first answer needs `overall`; a change within 7 days sends what changes."""
+
+    overall = _rating(required=False)
+    attitude = _optional_rating()
+    communication = _optional_rating()
+    problem_solving = _optional_rating()
+    timeliness = _optional_rating()
+    teamwork = _optional_rating()
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH)
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                dict.fromkeys(sorted(unknown), "This field cannot be set.")
+            )
+        return attrs
+
+
+class RelationshipItemSerializer(serializers.ModelSerializer):
+    customer_department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    provider_department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    provider_name = serializers.CharField(source="provider_department.name", read_only=True)
+    answered = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RelationshipInvitationItem
+        fields = ["id", "customer_department", "provider_department", "provider_name", "answered"]
+
+    def get_answered(self, item) -> bool:
+        return item.answered_at is not None
+
+
+class RelationshipInvitationSerializer(serializers.ModelSerializer):
+    """One's invitation to a quarter's relationship survey, with the departments to rate."""
+
+    quarter = serializers.CharField(source="survey.quarter", read_only=True)
+    closes_at = serializers.DateTimeField(source="survey.closes_at", read_only=True)
+    is_open = serializers.SerializerMethodField()
+    items = RelationshipItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RelationshipInvitation
+        fields = ["id", "quarter", "invited_at", "closes_at", "is_open", "completed_at", "items"]
+
+    def get_is_open(self, invitation) -> bool:
+        return invitation.survey.is_open(self.context.get("now") or timezone.now())
+
+
+class RelationshipAnswerItemSerializer(serializers.Serializer):
+    item = serializers.IntegerField(help_text="The id of an item of the invitation.")
+    hire_back = serializers.ChoiceField(choices=HireBack.choices)
+    attitude = _optional_rating()
+    communication = _optional_rating()
+    problem_solving = _optional_rating()
+    timeliness = _optional_rating()
+    teamwork = _optional_rating()
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH)
+
+
+class RelationshipAnswerSerializer(serializers.Serializer):
+    answers = RelationshipAnswerItemSerializer(many=True, allow_empty=False)
+
+
+class RelationshipAnswerResultSerializer(serializers.Serializer):
+    recorded = serializers.IntegerField()
+    invitation = RelationshipInvitationSerializer()
+
+
+class RequestQualityRatingSerializer(serializers.ModelSerializer):
+    """The provider's rating of a request: seen by the provider's agents and managers only."""
+
+    request = serializers.PrimaryKeyRelatedField(read_only=True)
+    reference = serializers.CharField(source="request.reference", read_only=True)
+    provider_department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    requesting_department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    rated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = RequestQualityRating
+        fields = [
+            "id",
+            "request",
+            "reference",
+            "provider_department",
+            "requesting_department",
+            "clarity",
+            "responsiveness",
+            "rated_by",
+            "rated_at",
+            "updated_at",
+        ]
+
+
+class RequestQualityRateSerializer(serializers.Serializer):
+    request = serializers.PrimaryKeyRelatedField(queryset=ServiceRequest.objects.none())
+    clarity = _rating()
+    responsiveness = _optional_rating()
+
+    def __init__(self, *args, visible_requests=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if visible_requests is not None:
+            self.fields["request"].queryset = visible_requests
+
+
+# --- summaries: figures are null when hidden (fewer than ANONYMITY_MIN answers) -------------
+
+
+class FigureSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    value = serializers.FloatField(allow_null=True)
+    hidden = serializers.BooleanField()
+
+
+class DimensionFiguresSerializer(serializers.Serializer):
+    attitude = FigureSerializer()
+    communication = FigureSerializer()
+    problem_solving = FigureSerializer()
+    timeliness = FigureSerializer()
+    teamwork = FigureSerializer()
+
+
+class RequestSurveyFiguresSerializer(serializers.Serializer):
+    sent = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True)
+    mean_rating = FigureSerializer()
+    csat = FigureSerializer()
+    dimensions = DimensionFiguresSerializer()
+
+
+class HireBackSerializer(serializers.Serializer):
+    respondents = serializers.IntegerField()
+    hidden = serializers.BooleanField()
+    yes = serializers.IntegerField(allow_null=True)
+    unsure = serializers.IntegerField(allow_null=True)
+    no = serializers.IntegerField(allow_null=True)
+    score = serializers.FloatField(allow_null=True, help_text="% yes - % no, -100 to 100.")
+    dimensions = serializers.DictField(child=FigureSerializer())
+
+
+class CustomerRowSerializer(serializers.Serializer):
+    department = serializers.CharField(source="department.slug", help_text="slug")
+    invited = serializers.IntegerField()
+    respondents = serializers.IntegerField()
+    hidden = serializers.BooleanField()
+    figures = HireBackSerializer(allow_null=True)
+
+
+class RelationshipFiguresSerializer(serializers.Serializer):
+    quarter = serializers.CharField(source="survey.quarter")
+    closes_at = serializers.DateTimeField(source="survey.closes_at")
+    invited = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True)
+    overall = HireBackSerializer()
+    customers = CustomerRowSerializer(many=True)
+    comments = serializers.ListField(child=serializers.CharField())
+
+
+class RequestQualityFiguresSerializer(serializers.Serializer):
+    request_quality = FigureSerializer()
+    clarity = FigureSerializer()
+    responsiveness = FigureSerializer()
+
+
+class ParticipationSerializer(serializers.Serializer):
+    invited = serializers.IntegerField()
+    answered = serializers.IntegerField()
+
+
+class SummarySerializer(serializers.Serializer):
+    """A department's survey results for a quarter; see the Surveys section of DESIGN.md."""
+
+    department = serializers.CharField(source="department.slug", help_text="slug")
+    quarter = serializers.CharField(source="quarter.key")
+    request_surveys = RequestSurveyFiguresSerializer(allow_null=True)
+    relationship = RelationshipFiguresSerializer(allow_null=True)
+    request_quality = RequestQualityFiguresSerializer()
+    participation = ParticipationSerializer(allow_null=True)
