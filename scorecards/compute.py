@@ -209,12 +209,81 @@ def blocking_figures(period: Period, now) -> Figures:
     return figures
 
 
+# --- breakdown of a provider's clocks by service and by priority --------------------------
+
+
+def breakdown_figures(period: Period, now) -> Figures:
+    """Each provider's timeliness and time to resolve per service and per priority.
+
+    The same settled clocks as `clock_figures`, grouped by the request's service or priority:
+    one grouped query per breakdown (plus, on SQLite only, the values for the medians).
+    Stored as `by_service` {service id: {...}} and `by_priority` {priority: {...}} on the
+    provider's own snapshot; keys are strings, as JSON keeps them.
+    """
+    figures: Figures = defaultdict(dict)
+    clocks = SLAClock.objects.filter(settled_clocks(period, now)).exclude(
+        request__status=Status.CANCELLED
+    )
+    first_response = Q(kind=ClockKind.FIRST_RESPONSE)
+    resolution = Q(kind=ClockKind.RESOLUTION)
+    met = Q(state=ClockState.MET)
+    resolved = resolution & Q(completed_at__isnull=False)
+    counts = {
+        "settled": Count("id"),
+        "met": Count("id", filter=met),
+        "first_response_settled": Count("id", filter=first_response),
+        "first_response_met": Count("id", filter=first_response & met),
+        "resolution_settled": Count("id", filter=resolution),
+        "resolution_met": Count("id", filter=resolution & met),
+    }
+    priority_labels = dict(ServiceRequest._meta.get_field("priority").flatchoices)
+    breakdowns = [
+        ("by_service", "request__service_id", lambda row: row["request__service__name"]),
+        (
+            "by_priority",
+            "request__priority",
+            lambda row: priority_labels.get(row["request__priority"]),
+        ),
+    ]
+    for name, field, label_of in breakdowns:
+        group = ["department_id", field]
+        if name == "by_service":
+            group.append("request__service__name")
+        annotations = dict(counts)
+        if has_percentile_cont():
+            annotations["resolution_median"] = PercentileCont("used_seconds", 0.5, filter=resolved)
+            medians = None
+        else:
+            medians = _percentiles(
+                clocks.filter(resolved),
+                ("department_id", field),
+                "used_seconds",
+                (0.5,),
+                lambda row, field=field: (row["department_id"], str(row[field])),
+            )
+        for row in clocks.values(*group).annotate(**annotations).order_by():
+            item = {"name": label_of(row)}
+            item.update(rate_figures("timeliness", row["met"], row["settled"]))
+            for kind in ClockKind.values:
+                item.update(
+                    rate_figures(f"{kind}_timeliness", row[f"{kind}_met"], row[f"{kind}_settled"])
+                )
+            group_key = (row["department_id"], str(row[field]))
+            item["resolution_median_seconds"] = (
+                row["resolution_median"] if medians is None else medians.get((group_key, 0.5))
+            )
+            provider_figures = figures[(PROVIDER, row["department_id"], None)]
+            provider_figures.setdefault(name, {})[group_key[1]] = item
+    return figures
+
+
 # Sources of figures, in order; surveys and the relationship survey add theirs.
 SOURCES: list[Callable[[Period, object], Figures]] = [
     clock_figures,
     promise_figures,
     responsiveness_figures,
     blocking_figures,
+    breakdown_figures,
 ]
 
 
@@ -236,8 +305,10 @@ def service_score(figures: dict, weights: dict) -> float | None:
 
 def figures_for_period(period: Period, now, weights: dict) -> Figures:
     """Every figure of every department, role and pair for the period."""
+    from .survey_figures import SOURCES as SURVEY_SOURCES  # it builds on this module
+
     merged: Figures = defaultdict(dict)
-    for source in SOURCES:
+    for source in [*SOURCES, *SURVEY_SOURCES]:
         for key, values in source(period, now).items():
             merged[key].update(values)
     for values in merged.values():

@@ -6,6 +6,8 @@ Each app adds its pages here as they are built; a link shows when the viewer has
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.module_loading import import_string
 
 from departments.selectors import Navigation
 
@@ -15,10 +17,28 @@ class Link:
     label: str
     url_name: str
     audience: str  # staff, agent, manager or hr
+    # Optional dotted path to `f(*, user_id) -> int`: a count shown with the label (0: none),
+    # computed only when the label is rendered.
+    count: str = ""
 
 
 # Order is the order in the navigation bar.
-LINKS: list[Link] = []
+LINKS: list[Link] = [
+    Link("My requests", "requests:mine", "staff"),
+    Link("New request", "requests:new", "staff"),
+    Link("Queue", "requests:queue", "agent"),
+    Link("My surveys", "surveys:mine", "staff", count="surveys.selectors.surveys_waiting_count"),
+    Link("Survey results", "surveys:results", "manager"),
+    Link("Survey results", "surveys:results", "hr"),
+    # Members see their own departments' scorecards, HR every department's.
+    Link("Scorecards", "scorecards:index", "staff"),
+    Link("Scorecards", "scorecards:index", "hr"),
+    Link("Matrix", "scorecards:matrix", "manager"),
+    Link("Matrix", "scorecards:matrix", "hr"),
+    Link("Organisation", "scorecards:organisation", "manager"),
+    Link("Organisation", "scorecards:organisation", "hr"),
+    Link("Reports", "reports:index", "hr"),
+]
 
 
 def _visible(link: Link, navigation: Navigation) -> bool:
@@ -30,13 +50,35 @@ def _visible(link: Link, navigation: Navigation) -> bool:
     }[link.audience]
 
 
+class _CountedLabel:
+    """A label with its count, computed (once) only when a template shows it."""
+
+    def __init__(self, label: str, count_path: str, user_id: int):
+        self.label, self.count_path, self.user_id = label, count_path, user_id
+
+    @cached_property
+    def count(self) -> int:
+        return import_string(self.count_path)(user_id=self.user_id)
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.count})" if self.count else self.label
+
+
 def links_for(navigation: Navigation) -> list[dict]:
     """Links of the navigation bar, once each, for the viewer's roles."""
-    return [
-        {"label": link.label, "url": reverse(link.url_name), "audience": link.audience}
-        for link in LINKS
-        if _visible(link, navigation)
-    ]
+    links, seen = [], set()
+    user_id = navigation.memberships[0].user_id if navigation.memberships else None
+    for link in LINKS:
+        if (link.label, link.url_name) in seen or not _visible(link, navigation):
+            continue
+        seen.add((link.label, link.url_name))
+        label = (
+            _CountedLabel(link.label, link.count, user_id)
+            if link.count and user_id is not None
+            else link.label
+        )
+        links.append({"label": label, "url": reverse(link.url_name), "audience": link.audience})
+    return links
 
 
 def home_links_for(navigation: Navigation) -> dict[str, list[dict]]:

@@ -1,0 +1,3 @@
+from .views import ScorecardViewSet
+
+routes = [("scorecards", ScorecardViewSet, "scorecard")]

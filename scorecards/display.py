@@ -1,0 +1,436 @@
+"""How scorecard figures are shown on the pages: labels, units, changes and how sure they are.
+
+Snapshots store rates as fractions (0-1) and times as business seconds; pages show percent
+and business hours. Everything here works on the figures a reader may see (see
+`figures.figures_shown`), so a hidden figure is already null.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from departments.choices import Priority
+
+from .choices import ScoreRole
+from .figures import anonymity_min, is_hidden, sample_of
+from .periods import KINDS, MONTH, QUARTER, WEEK, Period, last_periods, period_containing
+
+PROVIDER, CUSTOMER = ScoreRole.PROVIDER.value, ScoreRole.CUSTOMER.value
+BOTH = (PROVIDER, CUSTOMER)
+# Below this many cases a figure is shown greyed, with its count.
+SMALL_SAMPLE = 10
+# Breakdown rows from fewer clocks than this are not ranked among the worst services.
+WORST_MIN_SAMPLE = 3
+WORST_COUNT = 5
+TREND_LENGTH = 12
+PICKER_LENGTH = 12
+
+RATE, SECONDS, SCORE, RATING, HIRE_BACK = "rate", "seconds", "score", "rating", "hire_back"
+KIND_LABELS = {WEEK: "Week", MONTH: "Month", QUARTER: "Quarter"}
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str
+    label: str
+    unit: str
+    help: str
+    roles: tuple[str, ...] = BOTH
+    lower_is_better: bool = False
+
+
+HEADLINE: list[FigureSpec] = [
+    FigureSpec(
+        "service_score",
+        "Service score",
+        SCORE,
+        "0-100 from timeliness (40), mean rating (40) and hire-back (20); a missing part is "
+        "left out and the rest rescaled.",
+    ),
+    FigureSpec("timeliness", "On time", RATE, "Clocks met of those settled, both clocks."),
+    FigureSpec("first_response_timeliness", "First response on time", RATE, "First responses."),
+    FigureSpec("resolution_timeliness", "Resolution on time", RATE, "Resolutions."),
+    FigureSpec(
+        "first_response_median_seconds",
+        "Median first response",
+        SECONDS,
+        "Business hours to first response, median.",
+        lower_is_better=True,
+    ),
+    FigureSpec(
+        "first_response_p90_seconds",
+        "First response, 90th percentile",
+        SECONDS,
+        "Nine in ten first responses came within this.",
+        lower_is_better=True,
+    ),
+    FigureSpec(
+        "resolution_median_seconds",
+        "Median time to resolve",
+        SECONDS,
+        "Business hours to resolution, median.",
+        lower_is_better=True,
+    ),
+    FigureSpec(
+        "resolution_p90_seconds",
+        "Resolution, 90th percentile",
+        SECONDS,
+        "Nine in ten resolutions came within this.",
+        lower_is_better=True,
+    ),
+    FigureSpec("promise_kept", "Promises kept", RATE, "Resolved by the date promised."),
+    FigureSpec("csat", "CSAT", RATE, "Survey ratings of 4 or 5."),
+    FigureSpec("mean_rating", "Mean rating", RATING, "Mean survey rating, 1-5."),
+    FigureSpec("response_rate", "Survey response rate", RATE, "Surveys answered of those sent."),
+    FigureSpec(
+        "hire_back",
+        "Hire-back",
+        HIRE_BACK,
+        "% yes minus % no to \u201cwould you keep this department?\u201d, -100 to 100.",
+        roles=(PROVIDER,),
+    ),
+    FigureSpec(
+        "request_quality",
+        "Request quality",
+        RATING,
+        "Providers' 1-5 rating of how clear the requests were and how quickly requesters answered.",
+        roles=(CUSTOMER,),
+    ),
+    FigureSpec(
+        "customer_responsiveness_seconds",
+        "Customer responsiveness",
+        SECONDS,
+        "Median business hours requesters took to answer a request waiting on them.",
+        roles=(CUSTOMER,),
+        lower_is_better=True,
+    ),
+]
+DIMENSION_LABELS = {
+    "attitude_mean": "Attitude",
+    "communication_mean": "Communication",
+    "problem_solving_mean": "Problem solving",
+    "timeliness_mean": "Timeliness",
+    "teamwork_mean": "Teamwork",
+}
+
+
+# --- numbers -------------------------------------------------------------------------------
+
+
+def hours(seconds: float | None) -> str:
+    """Business seconds as hours (minutes under an hour)."""
+    if seconds is None:
+        return "no data"
+    if abs(seconds) < 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def percent(value: float | None) -> str:
+    return "no data" if value is None else f"{value * 100:.0f}%"
+
+
+def format_value(unit: str, value) -> str:
+    if value is None:
+        return "no data"
+    if unit == RATE:
+        return percent(value)
+    if unit == SECONDS:
+        return hours(value)
+    if unit == SCORE:
+        return f"{value:.0f}"
+    if unit == RATING:
+        return f"{value:.2f}"
+    if unit == HIRE_BACK:
+        return f"{value:+.0f}"
+    return str(value)
+
+
+def _delta(unit: str, change: float) -> tuple[str, float]:
+    """The change as shown, and its value rounded as shown (0 means no visible change)."""
+    if unit == RATE:
+        shown = round(change * 100, 1)
+        return f"{shown:+.1f} pts", shown
+    if unit == SECONDS:
+        if abs(change) < 3600:
+            shown = round(change / 60)
+            return f"{shown:+d} min", shown
+        shown = round(change / 3600, 1)
+        return f"{shown:+.1f} h", shown
+    if unit == RATING:
+        shown = round(change, 2)
+        return f"{shown:+.2f}", shown
+    shown = round(change, 1) if unit == SCORE else round(change)
+    return (f"{shown:+.1f}" if unit == SCORE else f"{shown:+d}"), shown
+
+
+@dataclass
+class Change:
+    text: str
+    direction: str  # up, down or flat
+    good: bool | None  # None: no better or worse
+
+
+def change_of(spec_unit: str, current, previous, lower_is_better: bool = False) -> Change | None:
+    """The change from the previous period, or None if either side has no figure."""
+    if current is None or previous is None:
+        return None
+    text, shown = _delta(spec_unit, current - previous)
+    if not shown:
+        return Change(text="no change", direction="flat", good=None)
+    direction = "up" if shown > 0 else "down"
+    return Change(text=text, direction=direction, good=(shown > 0) != lower_is_better)
+
+
+def interval_text(interval) -> str:
+    if not interval:
+        return ""
+    low, high = interval
+    return f"95% CI {low * 100:.0f}\u2013{high * 100:.0f}%"
+
+
+# --- headline cards ------------------------------------------------------------------------
+
+
+@dataclass
+class FigureCard:
+    name: str
+    label: str
+    help: str
+    value: str
+    has_value: bool
+    n: int | None
+    small: bool
+    hidden: bool
+    interval: str
+    change: Change | None
+
+
+def figure_card(spec: FigureSpec, current: dict, previous: dict) -> FigureCard:
+    value = current.get(spec.name)
+    n = sample_of(current, spec.name)
+    hidden = is_hidden(current, spec.name)
+    return FigureCard(
+        name=spec.name,
+        label=spec.label,
+        help=spec.help,
+        value=f"hidden (under {anonymity_min()} answers)"
+        if hidden
+        else format_value(spec.unit, value),
+        has_value=value is not None,
+        n=n,
+        small=n is not None and n < SMALL_SAMPLE,
+        hidden=hidden,
+        interval=interval_text(current.get(f"{spec.name}_interval")) if spec.unit == RATE else "",
+        change=change_of(spec.unit, value, previous.get(spec.name), spec.lower_is_better),
+    )
+
+
+def headline_cards(*, role: str, current: dict, previous: dict) -> list[FigureCard]:
+    """The headline figures of a role with their change from the previous period."""
+    return [figure_card(spec, current, previous) for spec in HEADLINE if role in spec.roles]
+
+
+def dimension_rows(figures: dict) -> list[dict]:
+    """The survey dimensions present in the figures (all missing: none shown)."""
+    rows = [
+        {"label": label, "value": format_value(RATING, figures.get(name))}
+        for name, label in DIMENSION_LABELS.items()
+    ]
+    return rows if any(figures.get(name) is not None for name in DIMENSION_LABELS) else []
+
+
+# --- trends --------------------------------------------------------------------------------
+
+
+def _scaled(value, factor: float):
+    return None if value is None else round(value * factor, 2)
+
+
+def trend_data(scorecards) -> dict:
+    """The chart data of a run of scorecards (oldest first), for static/js/scorecards.js."""
+    return {
+        "labels": [card.period for card in scorecards],
+        "score": [
+            {
+                "label": "Service score",
+                "values": [_scaled(c.figures["service_score"], 1) for c in scorecards],
+            },
+            {
+                "label": "On time (%)",
+                "values": [_scaled(c.figures["timeliness"], 100) for c in scorecards],
+            },
+            {"label": "CSAT (%)", "values": [_scaled(c.figures["csat"], 100) for c in scorecards]},
+        ],
+        "times": [
+            {
+                "label": "Median first response (h)",
+                "values": [
+                    _scaled(c.figures["first_response_median_seconds"], 1 / 3600)
+                    for c in scorecards
+                ],
+            },
+            {
+                "label": "Median time to resolve (h)",
+                "values": [
+                    _scaled(c.figures["resolution_median_seconds"], 1 / 3600) for c in scorecards
+                ],
+            },
+        ],
+    }
+
+
+def trend_rows(scorecards) -> list[dict]:
+    """The same trends as a table, for readers without the charts."""
+    return [
+        {
+            "period": card.period,
+            "service_score": format_value(SCORE, card.figures["service_score"]),
+            "timeliness": percent(card.figures["timeliness"]),
+            "timeliness_n": card.figures["timeliness_n"],
+            "csat": percent(card.figures["csat"]),
+            "first_response_median": hours(card.figures["first_response_median_seconds"]),
+            "resolution_median": hours(card.figures["resolution_median_seconds"]),
+        }
+        for card in scorecards
+    ]
+
+
+# --- breakdowns ----------------------------------------------------------------------------
+
+
+def _breakdown_row(key: str, item: dict) -> dict:
+    n = item.get("timeliness_n")
+    return {
+        "key": key,
+        "name": item.get("name") or key,
+        "timeliness_value": item.get("timeliness"),
+        "timeliness": percent(item.get("timeliness")),
+        "interval": interval_text(item.get("timeliness_interval")),
+        "n": n,
+        "small": n is not None and n < SMALL_SAMPLE,
+        "first_response": percent(item.get("first_response_timeliness")),
+        "first_response_n": item.get("first_response_timeliness_n"),
+        "resolution": percent(item.get("resolution_timeliness")),
+        "resolution_n": item.get("resolution_timeliness_n"),
+        "resolution_median": hours(item.get("resolution_median_seconds")),
+    }
+
+
+def service_rows(figures: dict) -> list[dict]:
+    rows = [_breakdown_row(key, item) for key, item in (figures.get("by_service") or {}).items()]
+    return sorted(rows, key=lambda row: row["name"].lower())
+
+
+def priority_rows(figures: dict) -> list[dict]:
+    by_priority = figures.get("by_priority") or {}
+    order = list(reversed(Priority.values))  # urgent first
+    rows = [_breakdown_row(key, item) for key, item in by_priority.items()]
+    return sorted(rows, key=lambda row: order.index(row["key"]) if row["key"] in order else 99)
+
+
+def worst_services(rows: list[dict]) -> list[dict]:
+    """The services least often on time, from at least WORST_MIN_SAMPLE clocks."""
+    ranked = [
+        row
+        for row in rows
+        if row["timeliness_value"] is not None and (row["n"] or 0) >= WORST_MIN_SAMPLE
+    ]
+    ranked.sort(key=lambda row: (row["timeliness_value"], -(row["n"] or 0), row["name"]))
+    return ranked[:WORST_COUNT]
+
+
+# --- the weakest link ----------------------------------------------------------------------
+
+
+def weakest_link_rows(seconds_by_department: dict | None, departments: dict, visible) -> list[dict]:
+    """{department id: seconds} as rows with names, business hours and a link if visible."""
+    rows = []
+    for key, seconds in (seconds_by_department or {}).items():
+        department = departments.get(int(key))
+        rows.append(
+            {
+                "department": department,
+                "name": department.name if department else "(deleted department)",
+                "seconds": seconds,
+                "hours": hours(seconds),
+                "linked": department is not None and visible(department.pk),
+            }
+        )
+    return sorted(rows, key=lambda row: (-row["seconds"], row["name"]))
+
+
+def department_ids_in(*mappings) -> set[int]:
+    return {int(key) for mapping in mappings for key in (mapping or {})}
+
+
+# --- the period picker --------------------------------------------------------------------
+
+
+def period_in_kind(period: Period, kind: str, now=None) -> Period:
+    """The period of another kind for the same time: its last moment, or now if earlier."""
+    if kind == period.kind:
+        return period
+    now = now or timezone.now()
+    moment = min(period.end - datetime.timedelta(seconds=1), now)
+    return period_containing(moment, kind)
+
+
+def period_options(period: Period, now=None) -> list[Period]:
+    """The last periods of the selected kind up to the current one, newest first."""
+    now = now or timezone.now()
+    anchor = max(period_containing(now, period.kind), period)
+    options = last_periods(anchor, PICKER_LENGTH)[::-1]
+    if period not in options:
+        options.append(period)
+    return options
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(kind, KIND_LABELS[kind]) for kind in KINDS]
+
+
+# --- sparklines ----------------------------------------------------------------------------
+
+
+def sparkline(
+    values: list[float | None], width: int = 100, height: int = 28, min_span: float = 20.0
+) -> dict:
+    """An SVG sparkline of 0-100 values: polylines (a gap breaks the line) and the last point.
+
+    The vertical scale fits the values (at least `min_span` points high, within 0-100), so
+    that a change shows without a small wobble looking like a collapse.
+    """
+    known = [value for value in values if value is not None]
+    if not known:
+        return {"lines": [], "last": None}
+    low, high = min(known), max(known)
+    if high - low < min_span:
+        middle = (low + high) / 2
+        low, high = middle - min_span / 2, middle + min_span / 2
+    if low < 0:
+        low, high = 0.0, high - low
+    if high > 100:
+        low, high = low - (high - 100), 100.0
+    step = (width - 4) / max(len(values) - 1, 1)
+    points: list[tuple[float, float] | None] = [
+        None
+        if value is None
+        else (2 + index * step, height - 2 - (value - low) / (high - low) * (height - 4))
+        for index, value in enumerate(values)
+    ]
+    lines, run = [], []
+    for point in [*points, None]:
+        if point is None:
+            if len(run) == 1:  # a lone point: a tiny segment, so that it shows
+                run.append((run[0][0] + 1.5, run[0][1]))
+            if run:
+                lines.append(" ".join(f"{x:.1f},{y:.1f}" for x, y in run))
+            run = []
+        else:
+            run.append(point)
+    last = next((point for point in reversed(points) if point is not None), None)
+    return {"lines": lines, "last": (f"{last[0]:.1f}", f"{last[1]:.1f}") if last else None}
