@@ -126,7 +126,14 @@ class Department(models.Model):
     def __str__(self):
         return self.name
 
+    # Page URLs that share the department's place in /scorecards/<slug>/.
+    RESERVED_SLUGS = frozenset({"matrix", "organisation", "new", "queue", "notifications"})
+
     def clean(self):
+        if self.slug in self.RESERVED_SLUGS:
+            raise ValidationError(
+                {"slug": f"{self.slug!r} is reserved for a page; choose another."}
+            )
         # A department may not sit below itself: walk up the tree from the new parent.
         seen = set()
         node = self.parent

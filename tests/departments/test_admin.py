@@ -390,3 +390,15 @@ def test_it_allows_several_secondary_memberships(db):
     MembershipFactory(user=user, department=DepartmentFactory(slug="legal"), is_primary=False)
 
     assert Membership.objects.filter(user=user).count() == 3
+
+
+def test_it_refuses_a_slug_that_a_page_uses(db):
+    from departments.models import Department
+    from tests.factories import BusinessCalendarFactory
+
+    department = Department(
+        name="Matrix", slug="matrix", code="MX", calendar=BusinessCalendarFactory()
+    )
+    with pytest.raises(ValidationError) as error:
+        department.full_clean()
+    assert "reserved" in str(error.value.message_dict["slug"])
