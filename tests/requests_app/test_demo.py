@@ -1,0 +1,256 @@
+"""seed_demo's request history (requests_app/demo.py): realistic, reproducible, and exactly
+what the services would have written."""
+
+import datetime
+import io
+import zoneinfo
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from departments.management.commands import seed_demo as seed_demo_command
+from departments.models import BusinessCalendar, Membership
+from departments.org_import import org_import
+from departments.services import calendar_version_current
+from requests_app import demo, notifications
+from requests_app.choices import OPEN_STATUSES, ClockState, EventKind, Status
+from requests_app.management.commands.rebuild_clocks import COMPARED_FIELDS
+from requests_app.models import (
+    Notification,
+    RequestEvent,
+    RequestLink,
+    ServiceRequest,
+    SLAClock,
+    WaitPeriod,
+)
+from requests_app.selectors import PROVIDER_ROLES
+from requests_app.services import clocks_recompute
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+# A Wednesday afternoon: the history's "now", so that runs do not depend on the clock.
+NOW = datetime.datetime(2026, 11, 18, 15, 20, tzinfo=BERLIN)
+
+
+class Rollback(Exception):
+    pass
+
+
+@pytest.fixture
+def demo_org(db):
+    report = org_import(
+        data_text=seed_demo_command.DEMO_ORG_FILE.read_text(encoding="utf-8"),
+        source_name=seed_demo_command.DEMO_ORG_FILE.name,
+        default_password="demo",
+    )
+    # Made before any history, so that histories rolled back and made again share them
+    # (PostgreSQL does not roll back ids).
+    for calendar in BusinessCalendar.objects.all():
+        calendar_version_current(calendar=calendar)
+    return report
+
+
+@pytest.fixture
+def history(demo_org):
+    return demo.history_generate(weeks=2, requests_per_week=50, now=NOW)
+
+
+def snapshot() -> dict:
+    """Every row the history writes. Notifications are compared without their ids: one
+    `notify` call inserts its recipients in whatever order the database lists them."""
+    rows = {}
+    for model in demo.FAST_MODELS:
+        values = list(model.objects.order_by("pk").values())
+        if model is Notification:
+            for row in values:
+                del row["id"]
+            values.sort(key=lambda row: (row["dedupe_key"], row["user_id"]))
+        rows[model.__name__] = values
+    return rows
+
+
+def generate_and_roll_back(**kwargs) -> tuple[dict, demo.HistoryReport]:
+    try:
+        with transaction.atomic():
+            report = demo.history_generate(now=NOW, **kwargs)
+            rows = snapshot()
+            raise Rollback
+    except Rollback:
+        pass
+    assert not ServiceRequest.objects.exists()
+    return rows, report
+
+
+def test_it_files_requests_in_every_state_with_breaches_waits_reopens_transfers_and_links(
+    history,
+):
+    assert history.outcome.failures == []
+    requests = ServiceRequest.objects.all()
+    assert 100 <= requests.count() <= 130
+    assert set(requests.values_list("status", flat=True)) == set(Status.values)
+    assert SLAClock.objects.filter(state=ClockState.BREACHED).exists()
+    assert SLAClock.objects.filter(state=ClockState.MET).count() > 100
+    assert WaitPeriod.objects.filter(ended_at__isnull=False, business_seconds__gt=0).exists()
+    reopens = RequestEvent.objects.filter(
+        kind=EventKind.STATUS_CHANGED, data__from=Status.RESOLVED, data__to=Status.IN_PROGRESS
+    )
+    assert reopens.exists()
+    assert RequestEvent.objects.filter(kind=EventKind.TRANSFERRED).exists()
+    assert RequestLink.objects.exists()
+    assert RequestEvent.objects.filter(kind=EventKind.SLA_BREACHED).exists()
+    assert RequestEvent.objects.filter(kind=EventKind.SLA_WARNING).exists()
+    assert RequestEvent.objects.filter(kind=EventKind.NOTE_ADDED, internal=True).exists()
+    assert requests.filter(promised_at__isnull=False).exists()
+    assert {"low", "normal", "high"} <= set(requests.values_list("priority", flat=True))
+    # Queues are alive now: open requests, some with their clocks running.
+    assert requests.filter(status__in=OPEN_STATUSES).count() >= 5
+    assert SLAClock.objects.filter(is_current=True, state=ClockState.RUNNING).exists()
+
+
+def test_it_closes_what_was_resolved_more_than_two_weeks_ago(history):
+    resolved = ServiceRequest.objects.filter(status=Status.RESOLVED)
+    assert resolved.exists()
+    assert not resolved.filter(resolved_at__lt=NOW - datetime.timedelta(days=14)).exists()
+    assert ServiceRequest.objects.filter(status=Status.CLOSED).exists()
+
+
+def test_requesters_file_for_their_department_and_provider_staff_work_the_requests(history):
+    primary = dict(Membership.objects.filter(is_primary=True).values_list("user", "department"))
+    staff = set(
+        Membership.objects.filter(role__in=PROVIDER_ROLES).values_list("user", "department")
+    )
+    start = NOW - datetime.timedelta(weeks=2)
+    for request in ServiceRequest.objects.all():
+        assert request.requesting_department_id == primary[request.requester_id]
+        assert request.requesting_department_id != request.provider_department_id
+        assert start <= request.created_at <= NOW
+        if request.assignee_id:
+            assert (request.assignee_id, request.provider_department_id) in staff
+    on_weekdays = ServiceRequest.objects.filter(created_at__week_day__in=[2, 3, 4, 5, 6])
+    assert on_weekdays.count() >= 0.9 * ServiceRequest.objects.count()
+
+
+def test_it_leaves_no_email_to_send_and_only_recent_news_unread(history):
+    seeded = Notification.objects.all()
+    assert seeded.count() > 500
+    assert not seeded.filter(emailed_at__isnull=True).exists()
+    old = seeded.filter(created_at__lt=NOW - datetime.timedelta(days=2))
+    assert old.exists()
+    assert not old.filter(read_at__isnull=True).exists()
+    assert seeded.filter(read_at__isnull=True).exists()
+
+
+def test_the_stored_clocks_equal_a_rebuild(history):
+    before = {row["pk"]: row for row in SLAClock.objects.values("pk", *COMPARED_FIELDS)}
+    rebuilt = []
+    for request in ServiceRequest.objects.order_by("pk"):
+        rebuilt += clocks_recompute(request, now=NOW, current_only=False)
+    assert len(rebuilt) == len(before)
+    changed = [
+        clock.pk
+        for clock in rebuilt
+        if any(getattr(clock, name) != before[clock.pk][name] for name in COMPARED_FIELDS)
+    ]
+    assert changed == []
+
+
+def test_the_same_seed_gives_the_same_history(demo_org):
+    first, _ = generate_and_roll_back(weeks=2, requests_per_week=30, seed=7)
+    second, _ = generate_and_roll_back(weeks=2, requests_per_week=30, seed=7)
+    other, _ = generate_and_roll_back(weeks=2, requests_per_week=30, seed=8)
+
+    def titles(rows):
+        return [(r["title"], r["status"], r["created_at"]) for r in rows["ServiceRequest"]]
+
+    assert titles(first) == titles(second)
+    assert first == second
+    assert titles(first) != titles(other)
+
+
+def test_the_fast_replay_writes_exactly_what_the_services_write(demo_org):
+    """The services are the reference; the fast engine is their copy in memory."""
+    by_services, reference = generate_and_roll_back(
+        weeks=1, requests_per_week=40, engine="services"
+    )
+    first_pks = {
+        model: by_services[model.__name__][0]["id"]
+        for model in demo.FAST_MODELS
+        if model is not Notification and by_services[model.__name__]
+    }
+    by_fast, fast = generate_and_roll_back(
+        weeks=1, requests_per_week=40, engine="fast", first_pks=first_pks
+    )
+
+    assert reference.outcome.failures == fast.outcome.failures == []
+    assert reference.outcome.actions == fast.outcome.actions
+    kinds = {row["kind"] for row in by_services["RequestEvent"]}
+    assert {EventKind.TRANSFERRED, EventKind.BLOCKED, EventKind.SLA_BREACHED} <= kinds
+    for name, rows in by_services.items():
+        assert by_fast[name] == rows, name
+
+
+def test_a_history_through_the_services_enqueues_one_email_delivery(
+    demo_org, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        demo.history_generate(weeks=1, requests_per_week=8, now=NOW, engine="services")
+
+    assert Notification.objects.count() > 20
+    assert [c for c in callbacks if c is notifications.enqueue_delivery] == [
+        notifications.enqueue_delivery
+    ]
+
+
+def test_some_departments_are_clearly_slower_than_others(demo_org):
+    demo.history_generate(weeks=6, requests_per_week=80, now=NOW)
+
+    def breached_share(slug):
+        clocks = SLAClock.objects.filter(
+            department__slug=slug, state__in=[ClockState.MET, ClockState.BREACHED]
+        )
+        return clocks.filter(state=ClockState.BREACHED).count() / clocks.count()
+
+    def requests_to(slug):
+        return ServiceRequest.objects.filter(provider_department__slug=slug).count()
+
+    assert breached_share("it") < 0.1
+    assert breached_share("facilities") > 2 * breached_share("it")
+    assert requests_to("it") > requests_to("facilities") > 3 * requests_to("legal")
+    customer_waits = WaitPeriod.objects.filter(business_seconds__isnull=False)
+    sales = sorted(
+        customer_waits.filter(requesting_department__slug="sales").values_list(
+            "business_seconds", flat=True
+        )
+    )
+    finance = sorted(
+        customer_waits.filter(requesting_department__slug="finance").values_list(
+            "business_seconds", flat=True
+        )
+    )
+    assert sales[len(sales) // 2] > 2 * finance[len(finance) // 2]
+
+
+def test_seed_demo_adds_the_history_once(db, settings, monkeypatch):
+    settings.DEMO_HISTORY_WEEKS = 1
+    settings.DEMO_HISTORY_REQUESTS_PER_WEEK = 15
+    monkeypatch.setattr(seed_demo_command, "demo_hooks", lambda: [demo.seed_demo])
+    out = io.StringIO()
+
+    call_command("seed_demo", stdout=out)
+    count = ServiceRequest.objects.count()
+    call_command("seed_demo", "--force", stdout=out)
+
+    assert 10 <= count <= 25
+    assert ServiceRequest.objects.count() == count
+    output = out.getvalue()
+    assert f"requests: {count} filed over 1 week in" in output
+    assert "  status: new" in output
+    assert "Demo history: requests exist already, none added." in output
+
+
+def test_seed_demo_adds_no_history_when_told_zero_weeks(demo_org, settings):
+    settings.DEMO_HISTORY_WEEKS = 0
+
+    demo.seed_demo(stdout=io.StringIO())
+
+    assert not ServiceRequest.objects.exists()
