@@ -58,22 +58,59 @@ def request_survey_figures(period: Period, now) -> Figures:
     return figures
 
 
+def _suppressed_pairs(pair_counts: dict[tuple[int, int], int], minimum: int) -> set:
+    """Pairs whose hire-back must not be shown: those under the threshold, and enough of
+    their siblings that a department total minus the shown pairs never reveals fewer than
+    `minimum` answers (complementary suppression, per provider and per customer)."""
+    hidden = {pair for pair, n in pair_counts.items() if n < minimum}
+    changed = True
+    while changed:
+        changed = False
+        for side in (0, 1):
+            groups = defaultdict(list)
+            for pair in pair_counts:
+                groups[pair[side]].append(pair)
+            for pairs in groups.values():
+                hidden_total = sum(pair_counts[p] for p in pairs if p in hidden)
+                shown = sorted((p for p in pairs if p not in hidden), key=pair_counts.get)
+                if 0 < hidden_total < minimum and shown:
+                    hidden.add(shown[0])
+                    changed = True
+    return hidden
+
+
 def hire_back_figures(period: Period, now) -> Figures:
     figures: Figures = defaultdict(dict)
     if period.kind != QUARTER:
         return figures
+    minimum = settings.ANONYMITY_MIN
     answers = RelationshipAnswer.objects.filter(survey__quarter=period.key)
-    for fields, keys_of in _groupings("provider_department_id", "customer_department_id"):
-        rows = answers.values(*fields).annotate(
-            n=Count("pk"),
-            yes=Count("pk", filter=Q(hire_back=HireBack.YES)),
-            no=Count("pk", filter=Q(hire_back=HireBack.NO)),
+    provider, customer = "provider_department_id", "customer_department_id"
+    rows_by_grouping = [
+        (
+            keys_of,
+            list(
+                answers.values(*fields).annotate(
+                    n=Count("pk"),
+                    yes=Count("pk", filter=Q(hire_back=HireBack.YES)),
+                    no=Count("pk", filter=Q(hire_back=HireBack.NO)),
+                )
+            ),
         )
+        for fields, keys_of in _groupings(provider, customer)
+    ]
+    pair_rows = rows_by_grouping[2][1]
+    suppressed = _suppressed_pairs({(r[provider], r[customer]): r["n"] for r in pair_rows}, minimum)
+    for index, (keys_of, rows) in enumerate(rows_by_grouping):
         for row in rows:
+            is_pair = index == 2
+            hidden = row["n"] < minimum or (
+                is_pair and (row[provider], row[customer]) in suppressed
+            )
             for key in keys_of(row):
                 figures[key]["hire_back_n"] = row["n"]
-                # Under the threshold the figure is never stored, so no page can show it.
-                if row["n"] >= settings.ANONYMITY_MIN:
+                # Hidden figures are never stored, so no page or export can show them.
+                if not hidden:
                     figures[key]["hire_back"] = 100 * (row["yes"] - row["no"]) / row["n"]
     return figures
 

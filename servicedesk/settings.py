@@ -8,6 +8,7 @@ broker on the filesystem, so `make run` needs no server. Production sets `DEBUG=
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -169,7 +170,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="servicedesk@localhos
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A broker host that does not answer must not hold a web request for the OS TCP timeout.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3}
 else:
     CELERY_BROKER_URL = "filesystem://"
     _broker_dir = VAR_DIR / "broker"
@@ -177,6 +179,7 @@ else:
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_SERIALIZER = "json"
@@ -193,6 +196,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Task modules outside an app's tasks.py, which autodiscover_tasks() does not find.
+CELERY_IMPORTS = ["scorecards.reports.tasks"]
 # Synced into django-celery-beat's tables when beat starts. `expires` drops a run that could
 # not start before the next one is due.
 CELERY_BEAT_SCHEDULE = {
@@ -210,6 +215,30 @@ CELERY_BEAT_SCHEDULE = {
         "task": "requests_app.tasks.deliver_notifications",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # The relationship survey of the quarter that just ended, on the first day of the next.
+    "open-quarterly-survey": {
+        "task": "surveys.tasks.open_quarterly_survey",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
+    },
+    # Close relationship surveys after 14 days; remind non-respondents on days 3 and 7.
+    "send-survey-reminders": {
+        "task": "surveys.tasks.send_survey_reminders",
+        "schedule": crontab(minute=0, hour=9),
+        "options": {"expires": 12 * 3600},
+    },
+    # The HR report of the quarter that closed, once its scores are final (a day after the
+    # close); the days after are retries, and the task does nothing if the report exists.
+    "generate-closed-quarter-report": {
+        "task": "scorecards.reports.tasks.generate_closed_quarter_report",
+        "schedule": crontab(minute=30, hour=7, day_of_month="2-8", month_of_year="1,4,7,10"),
+        "options": {"expires": 12 * 3600},
+    },
+    # Reports queued while the broker was down, or whose worker died.
+    "resume-reports": {
+        "task": "scorecards.reports.tasks.resume_reports",
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
     },
 }
 
@@ -287,6 +316,11 @@ LOGGING = {
 # servicedesk's own settings.
 ANONYMITY_MIN = envint("ANONYMITY_MIN", 3)
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")
+# seed_demo's request history (requests_app/demo.py): how many weeks up to now, how many
+# requests a week, and the random seed that makes it reproducible. 0 weeks: no history.
+DEMO_HISTORY_WEEKS = envint("DEMO_HISTORY_WEEKS", 26)
+DEMO_HISTORY_REQUESTS_PER_WEEK = envint("DEMO_HISTORY_REQUESTS_PER_WEEK", 115)
+DEMO_HISTORY_SEED = envint("DEMO_HISTORY_SEED", 2026)
 # Requests.
 REOPEN_WINDOW_DAYS = envint("REOPEN_WINDOW_DAYS", 14)
 ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)

@@ -4,9 +4,17 @@ from rest_framework.routers import DefaultRouter
 
 from departments.api.views import DepartmentViewSet, ServiceViewSet
 from requests_app.api.urls import routes as request_routes
+from scorecards.api.urls import routes as scorecard_routes
+from scorecards.reports.api.urls import routes as report_routes
+from surveys.api.urls import routes as survey_routes
 
 router = DefaultRouter()
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("services", ServiceViewSet, basename="service")
-for prefix, viewset, basename in request_routes:
+for prefix, viewset, basename in [
+    *request_routes,
+    *survey_routes,
+    *report_routes,
+    *scorecard_routes,
+]:
     router.register(prefix, viewset, basename=basename)

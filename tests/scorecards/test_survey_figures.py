@@ -122,3 +122,14 @@ def test_it_computes_request_quality_for_the_customer(org, requests):
     customer = figures(org.customer, "customer")
     assert customer["request_quality"] == pytest.approx((3 + 5) / 2)
     assert customer["request_quality_n"] == 2
+
+
+def test_it_hides_a_pair_that_a_total_minus_the_other_pairs_would_reveal(org):
+    from scorecards.survey_figures import _suppressed_pairs
+
+    # Provider 1 rated by customer A (3 answers) and B (2): B is hidden, so A must be too,
+    # or the provider's total minus A would give B's two answers away.
+    assert _suppressed_pairs({(1, "A"): 3, (1, "B"): 2}, 3) == {(1, "A"), (1, "B")}
+    assert _suppressed_pairs({(1, "A"): 3, (1, "B"): 4}, 3) == set()
+    # Hiding the smallest shown sibling is enough when it brings the hidden total to 3.
+    assert _suppressed_pairs({(1, "A"): 5, (1, "B"): 1, (1, "C"): 3}, 3) == {(1, "B"), (1, "C")}

@@ -1,0 +1,3 @@
+from .views import ReportViewSet
+
+routes = [("reports", ReportViewSet, "report")]

@@ -1,0 +1,310 @@
+"""Writes for HR quarterly reports: request one, generate it, record its downloads.
+
+Flow: `report_request` stores a queued QuarterlyReport and enqueues `generate_report` on
+commit (or returns the stored or running one); a worker runs `report_generate`, which
+claims the row with a guarded update (queued -> running), so two workers never both
+generate it, computes the quarter's snapshots if they are missing or were taken before the
+quarter closed, writes the file to a temporary file, stores it under MEDIA_ROOT/reports/
+with an unguessable name, and records its size, sha256 and the methodology version.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import secrets
+import tempfile
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from departments.choices import HR_GROUP
+from requests_app.notifications import notify
+
+from ..compute import METHODOLOGY_VERSION
+from ..models import QuarterlyReport, ReportDownload, ScoreSnapshot
+from ..periods import QUARTER, Period, parse_period, period_containing
+from ..services import CLOSE_GRACE, scores_compute
+from .choices import (
+    ACTIVE_STATUSES,
+    NOTIFICATION_REPORT_READY,
+    DownloadVia,
+    ReportFormat,
+    ReportSource,
+    ReportStatus,
+)
+from .content import ReportContent
+from .selectors import report_stored
+from .writers import write_report
+
+logger = logging.getLogger(__name__)
+
+# A running report whose worker has not finished within the task time limit has died: it may
+# be claimed again.
+STALE_AFTER = datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+# Share of the progress bar spent computing missing snapshots before writing.
+COMPUTE_SHARE = 40
+HASH_CHUNK = 1024 * 1024
+
+
+def report_quarter_parse(quarter: str, *, now=None) -> Period:
+    """A quarter key that has begun -> Period; ValidationError for anything else."""
+    try:
+        period = parse_period(quarter)
+    except ValueError as exc:
+        raise ValidationError({"quarter": str(exc)}) from exc
+    if period.kind != QUARTER:
+        raise ValidationError({"quarter": f"{quarter!r} is not a quarter; write it like 2026-Q3."})
+    if period.start > (now or timezone.now()):
+        raise ValidationError({"quarter": f"{period.key} has not begun yet."})
+    return period
+
+
+def _report_active(*, quarter: str, report_format: str) -> QuarterlyReport | None:
+    return QuarterlyReport.objects.filter(
+        quarter=quarter, format=report_format, status__in=ACTIVE_STATUSES
+    ).first()
+
+
+def report_request(
+    *,
+    quarter: str,
+    format: str,
+    user=None,
+    force: bool = False,
+    source: str = ReportSource.PAGE,
+    enqueue: bool = True,
+    now=None,
+) -> tuple[QuarterlyReport, bool]:
+    """Queue the report of a quarter in a format; (report, True) when a job was queued.
+
+    Without `force`, a stored report of the same quarter and format is returned instead.
+    A report of that quarter and format already queued or running is returned either way:
+    one job at a time (a unique constraint makes it so under concurrent requests).
+    `enqueue=False` leaves the generation to the caller (the command runs it itself).
+    """
+    now = now or timezone.now()
+    period = report_quarter_parse(quarter, now=now)
+    report_format = format
+    if report_format not in ReportFormat.values:
+        raise ValidationError({"format": f"Choose one of {', '.join(ReportFormat.values)}."})
+    with transaction.atomic():
+        active = _report_active(quarter=period.key, report_format=report_format)
+        if active is not None:
+            return active, False
+        if not force:
+            stored = report_stored(quarter=period.key, format=report_format)
+            if stored is not None:
+                return stored, False
+        report = QuarterlyReport(
+            quarter=period.key,
+            format=report_format,
+            source=source,
+            requested_by=user if user is not None and user.is_authenticated else None,
+            requested_at=now,
+        )
+        report.full_clean(validate_constraints=False)
+        try:
+            with transaction.atomic():
+                report.save()
+        except IntegrityError:
+            # A concurrent request queued the same quarter and format first: that job it is.
+            active = _report_active(quarter=period.key, report_format=report_format)
+            if active is None:
+                raise
+            return active, False
+        if enqueue:
+            transaction.on_commit(lambda: report_enqueue(report_id=report.pk))
+    return report, True
+
+
+def report_enqueue(*, report_id: int) -> None:
+    """Ask a worker to generate a report; if the broker is down, beat's resume retries."""
+    from .tasks import generate_report
+
+    try:
+        generate_report.delay(report_id)
+    except Exception as exc:  # the broker being down must not fail the user's request
+        logger.warning("reports: could not enqueue report %s (%s); beat will retry", report_id, exc)
+
+
+def _progress(report_id: int, claimed_at, value: float) -> None:
+    QuarterlyReport.objects.filter(
+        pk=report_id, status=ReportStatus.RUNNING, started_at=claimed_at
+    ).update(progress=max(0, min(99, int(value))))
+
+
+def _snapshots_due(period: Period, now) -> bool:
+    """A quarter needs computing when it has no snapshots, or only some taken before it
+    closed (a report of a closed quarter never shows a half-quarter)."""
+    latest = ScoreSnapshot.objects.filter(period=period.key).aggregate(at=Max("computed_at"))["at"]
+    if latest is None:
+        return True
+    return period.is_closed(now) and latest < period.end
+
+
+def _ensure_snapshots(period: Period, now, progress) -> None:
+    due = [p for p in (period, period.previous()) if _snapshots_due(p, now)]
+    for index, due_period in enumerate(due, 1):
+        scores_compute(period=due_period, now=now)
+        progress(COMPUTE_SHARE * index / len(due))
+
+
+def _requester_label(report: QuarterlyReport) -> str:
+    if report.requested_by_id:
+        user = report.requested_by
+        full_name = user.get_full_name()
+        return f"{full_name} ({user.username})" if full_name else user.username
+    return report.get_source_display()
+
+
+def _sha256_and_size(fileobj) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    fileobj.seek(0)
+    while chunk := fileobj.read(HASH_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest(), size
+
+
+def report_generate(*, report_id: int, now=None) -> bool:
+    """Generate a queued report (or one whose worker died); False if another worker has it."""
+    claimed_at = now or timezone.now()
+    claimable = Q(status=ReportStatus.QUEUED) | Q(
+        status=ReportStatus.RUNNING, started_at__lt=claimed_at - STALE_AFTER
+    )
+    claimed = QuarterlyReport.objects.filter(claimable, pk=report_id).update(
+        status=ReportStatus.RUNNING, started_at=claimed_at, progress=0, error=""
+    )
+    if claimed != 1:
+        return False
+    report = QuarterlyReport.objects.select_related("requested_by").get(pk=report_id)
+    mine = QuarterlyReport.objects.filter(
+        pk=report_id, status=ReportStatus.RUNNING, started_at=claimed_at
+    )
+    stored_name = ""
+    try:
+        period = parse_period(report.quarter)
+        _ensure_snapshots(period, claimed_at, lambda v: _progress(report_id, claimed_at, v))
+        content = ReportContent(
+            period=period,
+            generated_at=claimed_at,
+            requested_by=_requester_label(report),
+            methodology_version=METHODOLOGY_VERSION,
+        )
+        with tempfile.TemporaryFile() as temporary:
+            write_report(
+                content,
+                report.format,
+                temporary,
+                lambda fraction: _progress(
+                    report_id, claimed_at, COMPUTE_SHARE + (99 - COMPUTE_SHARE) * fraction
+                ),
+            )
+            sha256, size = _sha256_and_size(temporary)
+            extension = "xlsx" if report.format == ReportFormat.XLSX else "zip"
+            # Unguessable: the name alone never gives the file away, even if listed.
+            name = f"reports/{report.quarter}-{secrets.token_urlsafe(24)}.{extension}"
+            stored_name = default_storage.save(name, File(temporary, name=name))
+        finished = mine.update(
+            status=ReportStatus.DONE,
+            progress=100,
+            file=stored_name,
+            size=size,
+            sha256=sha256,
+            methodology_version=METHODOLOGY_VERSION,
+            figures_computed_at=content.figures_computed_at,
+            finished_at=timezone.now(),
+        )
+    except Exception as exc:
+        logger.exception("reports: report %s failed", report_id)
+        if stored_name:
+            default_storage.delete(stored_name)
+        mine.update(
+            status=ReportStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        return False
+    if finished != 1:
+        # Another worker reclaimed it as stale meanwhile: its file is the one kept.
+        default_storage.delete(stored_name)
+        return False
+    if report.source == ReportSource.SCHEDULE:
+        report_ready_notify(report=QuarterlyReport.objects.get(pk=report_id))
+    return True
+
+
+def hr_users():
+    return get_user_model().objects.filter(groups__name=HR_GROUP, is_active=True).distinct()
+
+
+def report_ready_notify(*, report: QuarterlyReport, now=None) -> int:
+    """Tell HR that the report of a closed quarter is ready: once per quarter and person."""
+    url = settings.SITE_URL + reverse("reports:index")
+    return notify(
+        users=list(hr_users()),
+        kind=NOTIFICATION_REPORT_READY,
+        message=f"The HR quarterly report for {report.quarter} is ready: {url}",
+        dedupe_key=f"hr-report:{report.quarter}",
+        now=now,
+    )
+
+
+def reports_for_closed_quarter(*, now=None) -> QuarterlyReport | None:
+    """After a quarter closes, make its XLSX report if there is none, and tell HR.
+
+    Waits for CLOSE_GRACE after the close: scores_compute takes in late events of a closed
+    period for that long, and the report should show the final figures. Safe to run again:
+    an existing report is kept, and HR hears of it once.
+    """
+    now = now or timezone.now()
+    quarter = period_containing(now, QUARTER).previous()
+    if now < quarter.end + CLOSE_GRACE:
+        return None
+    report, created = report_request(
+        quarter=quarter.key,
+        format=ReportFormat.XLSX,
+        source=ReportSource.SCHEDULE,
+        now=now,
+    )
+    if not created and report.status == ReportStatus.DONE:
+        report_ready_notify(report=report, now=now)
+    return report
+
+
+def reports_resume(*, now=None) -> int:
+    """Re-enqueue reports the broker lost (queued for a while) or whose worker died."""
+    now = now or timezone.now()
+    stuck = QuarterlyReport.objects.filter(
+        Q(status=ReportStatus.QUEUED, requested_at__lt=now - datetime.timedelta(minutes=2))
+        | Q(status=ReportStatus.RUNNING, started_at__lt=now - STALE_AFTER)
+    ).values_list("pk", flat=True)
+    count = 0
+    for report_id in stuck:
+        report_enqueue(report_id=report_id)
+        count += 1
+    return count
+
+
+def report_download_record(
+    *, report: QuarterlyReport, user, via: str = DownloadVia.PAGE, now=None
+) -> ReportDownload:
+    """Record that a user downloaded a stored report (the audit trail HR can show)."""
+    return ReportDownload.objects.create(
+        report=report,
+        user=user,
+        username=user.get_username(),
+        via=via,
+        downloaded_at=now or timezone.now(),
+    )
