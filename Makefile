@@ -6,6 +6,8 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test workers (pytest-xdist): one per core by default.
+JOBS ?= auto
 
 .PHONY: help install run migrate seed static test test-sqlite lint format bench lock clean e2e-deps
 
@@ -43,10 +45,10 @@ run: seed static
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(JOBS)
 
 test-sqlite: install
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -n $(JOBS)
 
 lint: install
 	$(BIN)/ruff check .
