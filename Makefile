@@ -60,6 +60,7 @@ format: install
 
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/reports.py --reuse $(BENCH_ARGS)
 
 # Re-resolve the pins from pyproject.toml in a throwaway virtualenv.
 lock:

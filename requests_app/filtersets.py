@@ -21,9 +21,11 @@ SLA_STATES = [
 
 
 class RequestFilterSet(FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    # Columns of the request itself: no join to repeat rows, so no DISTINCT (django-filter's
+    # default for multiple choices), which would sort every matching row before paginating.
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
     open = StrictBooleanFilter(method="filter_open", label="Open (new, in progress, waiting)")
-    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False)
     service = django_filters.ModelChoiceFilter(queryset=Service.objects.all())
     provider_department = django_filters.ModelChoiceFilter(
         queryset=Department.objects.all(), to_field_name="slug", label="Provider department (slug)"

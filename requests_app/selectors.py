@@ -101,6 +101,15 @@ def request_list(
     )
 
 
+QUEUE_PREFETCH = (
+    "requester",
+    "assignee",
+    "service",
+    "provider_department",
+    "requesting_department",
+)
+
+
 def queue_for(*, user, department: Department) -> QuerySet[ServiceRequest]:
     """A provider department's queue, for its agents and managers (empty for anyone else)."""
     if not is_provider_staff(user=user, department_id=department.pk):
@@ -112,8 +121,14 @@ def queue_for(*, user, department: Department) -> QuerySet[ServiceRequest]:
         .order_by()
         .values("due_at")[:1]
     )
-    return request_list(user=user, provider_department=department).annotate(
-        resolution_due_at=resolution_due
+    # The queue sorts all of the department's matching requests (by due time or priority)
+    # before it takes a page: people, service and departments are fetched for that page
+    # (a query each) rather than joined to every request before the sort.
+    return (
+        request_list(user=user, provider_department=department)
+        .select_related(None)
+        .prefetch_related(*QUEUE_PREFETCH)
+        .annotate(resolution_due_at=resolution_due)
     )
 
 

@@ -1,0 +1,344 @@
+"""`make bench`: load N requests into a PostgreSQL database and time the department queue
+page, the requests API and the SLA scanner.
+
+    make bench                                   # 100 000 requests, all of them open
+    make bench BENCH_ARGS="--requests 1000000"   # 1M requests, 100 000 of them open
+    make bench BENCH_ARGS="--reuse"              # measure again on the loaded data
+
+DATABASE_URL must name a PostgreSQL database; without it the bench uses (and creates)
+postgres://postgres@127.0.0.1:5432/servicedesk_bench. It never writes into a database that
+holds data it did not make. Results: a table on stdout and bench/results/*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/servicedesk_bench"
+PAGE_TARGET_MS = 100
+SCAN_TARGET_SECONDS = 1.0
+
+
+def arguments(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=100_000, help="requests to load")
+    parser.add_argument(
+        "--open",
+        type=int,
+        default=None,
+        help="of which open (default: min(requests, 100000), the scanner's scenario)",
+    )
+    parser.add_argument(
+        "--crossings",
+        type=int,
+        default=300,
+        help="open clocks that pass 75%% or 100%% of their target in the minute scanned",
+    )
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--reuse", action="store_true", help="keep data of the same shape")
+    parser.add_argument("--iterations", type=int, default=50, help="timed runs per scenario")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed runs first")
+    parser.add_argument("--scan-repeats", type=int, default=3, help="full scans of the minute")
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        nargs="+",
+        default=[25, 50, 200],
+        help="page sizes whose query counts must be equal",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, (os.cpu_count() or 1) - 1),
+        help="processes that prepare the rows while the main one COPYs them",
+    )
+    parser.add_argument("--no-measure", action="store_true", help="load only")
+    parser.add_argument("--explain", action="store_true", help="add EXPLAIN ANALYZE plans")
+    parser.add_argument(
+        "--pg-options",
+        default="",
+        help='libpq options for the app\'s connection, e.g. "-c jit=off" (what-if figures)',
+    )
+    parser.add_argument("--json", type=Path, default=None, help="results file")
+    options = parser.parse_args(argv)
+    if options.open is None:
+        options.open = min(options.requests, 100_000)
+    if not 0 <= options.open <= options.requests or options.requests < 1:
+        parser.error("--open must be between 0 and --requests, and --requests positive")
+    options.crossings = min(options.crossings, options.open)
+    return options
+
+
+def progress(message: str) -> None:
+    print(f"  {message}", flush=True)
+
+
+# --- the database ---------------------------------------------------------------------------
+
+
+def database_prepare(url: str) -> dict:
+    """Check DATABASE_URL names PostgreSQL (and not a test database); create it if missing."""
+    import environ
+    import psycopg2
+    from psycopg2 import sql
+
+    config = environ.Env.db_url_config(url)
+    if "postgresql" not in config.get("ENGINE", ""):
+        raise SystemExit(
+            f"The bench needs PostgreSQL; DATABASE_URL is {url!r}.\n"
+            f"Unset it to use {DEFAULT_DATABASE_URL}, or give a postgres:// URL."
+        )
+    name = config["NAME"]
+    if name == "test" or name.startswith("test_"):
+        raise SystemExit(f"Refusing to use {name!r}: that is a test database.")
+    params = {
+        "host": config.get("HOST") or None,
+        "port": config.get("PORT") or None,
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+    }
+    try:
+        server = psycopg2.connect(dbname="postgres", **params)
+    except psycopg2.OperationalError as exc:
+        raise SystemExit(f"Cannot reach PostgreSQL for {url!r}: {exc}") from exc
+    server.autocommit = True
+    try:
+        with server.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                print(f"Creating database {name}.")
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            cursor.execute("SHOW server_version")
+            version = cursor.fetchone()[0]
+    finally:
+        server.close()
+    return {"name": name, "host": params["host"], "server_version": version}
+
+
+def ownership_check(cursor, meta) -> None:
+    """Write (or migrate) only a database the bench made, or an empty one."""
+    cursor.execute("SELECT to_regclass('departments_department') IS NOT NULL")
+    has_table = cursor.fetchone()[0]
+    if has_table:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM departments_department)")
+    if meta is None and has_table and cursor.fetchone()[0]:
+        raise SystemExit(
+            "This database has departments the bench did not make; refusing to touch it.\n"
+            f"Give the bench an empty database (default {DEFAULT_DATABASE_URL})."
+        )
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def table(results: dict) -> str:
+    dataset = results["dataset"]
+    environment = results["environment"]
+    options = environment.get("pg_options")
+    lines = [
+        "",
+        f"servicedesk bench: {dataset['requests']:,} requests, {dataset['open']:,} open; "
+        f"busiest department {dataset['busy_department']!r}: "
+        f"{dataset['busy_department_requests']:,} requests, "
+        f"{dataset['busy_department_open']:,} open; viewer {dataset['agent']}",
+        f"PostgreSQL {environment['postgresql']}, {environment['cpus']} CPUs, load average "
+        f"{environment['load_average_before'][0]} before and "
+        f"{environment.get('load_average_after', ['?'])[0]} after the timings; "
+        f"data loaded in {dataset.get('total_seconds')} s",
+        f"connection options (what-if): {options}" if options else "",
+        "",
+        f"{'scenario':40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} "
+        f"{'db ms':>7}  target",
+    ]
+    for row in results.get("requests", []):
+        verdict = "ok" if row["p95_ms"] < PAGE_TARGET_MS else "MISSED"
+        lines.append(
+            f"{row['label']:40} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f} {row['max_ms']:8.1f} "
+            f"{row['queries']:8} {row['db_ms']:7.1f}  {verdict}"
+        )
+    counts = results.get("query_counts")
+    if counts:
+        same = "yes" if counts["independent_of_page_size"] else "NO"
+        lines += [
+            "",
+            f"queries by page size: page {counts['page']}, API {counts['api']}; "
+            f"independent of page size: {same}",
+        ]
+    for other in results.get("compared_with", []):
+        lines.append(
+            f"queries at {other['requests']:,} requests ({other['file']}): "
+            f"{'identical' if other['identical'] else 'DIFFERENT: ' + str(other['differences'])}"
+        )
+    scan = results.get("scanner")
+    if scan:
+        full = scan["full_scan"]
+        verdict = "ok" if full["median_seconds"] < SCAN_TARGET_SECONDS else "MISSED"
+        first = full["runs"][0]
+        lines += [
+            "",
+            f"SLA scanner with {dataset['open']:,} open requests:",
+            f"  idle scan (nothing due): p50 {scan['idle_scan']['p50_ms']} ms, "
+            f"p95 {scan['idle_scan']['p95_ms']} ms",
+            f"  candidate query for the next minute: p50 {scan['candidate_query']['p50_ms']} ms, "
+            f"p95 {scan['candidate_query']['p95_ms']} ms ({full['clocks']} clocks due)",
+            f"  full scan of that minute: median {full['median_seconds']:.3f} s over "
+            f"{len(full['runs'])} runs ({full['ms_per_clock']} ms per clock; "
+            f"{first['warned']} warned, {first['breached']} breached, "
+            f"{first['notifications']} notifications, {first['queries']} queries)  {verdict}",
+        ]
+    return "\n".join(lines)
+
+
+def compare_with_earlier(results: dict) -> list[dict]:
+    """Query counts against the latest result at another data size, scenario by scenario."""
+    mine = {row["label"]: row["queries"] for row in results.get("requests", [])}
+    latest: dict[int, tuple[Path, dict]] = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        try:
+            earlier = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        size = earlier.get("dataset", {}).get("requests")
+        if not size or size == results["dataset"]["requests"] or not earlier.get("requests"):
+            continue
+        if size not in latest or earlier["when"] > latest[size][1]["when"]:
+            latest[size] = (path, earlier)
+    comparisons = []
+    for size, (path, earlier) in sorted(latest.items()):
+        theirs = {row["label"]: row["queries"] for row in earlier["requests"]}
+        differences = {
+            label: (theirs[label], mine[label])
+            for label in mine
+            if label in theirs and theirs[label] != mine[label]
+        }
+        comparisons.append(
+            {
+                "requests": size,
+                "file": path.name,
+                "identical": not differences,
+                "differences": differences,
+            }
+        )
+    return comparisons
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    options = arguments(argv)
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    database = database_prepare(url)
+    sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    if options.pg_options:
+        os.environ["BENCH_PG_OPTIONS"] = options.pg_options
+    import warnings
+
+    import django
+
+    # WhiteNoise looks for collected static files; the bench serves none.
+    warnings.filterwarnings("ignore", message="No directory at")
+    django.setup()
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench import generate, measure
+
+    with connection.cursor() as cursor:
+        meta = generate.meta_read(cursor)
+        ownership_check(cursor, meta)
+    print(f"Database {database['name']} (PostgreSQL {database['server_version']}): migrating.")
+    call_command("migrate", interactive=False, verbosity=0)
+    wanted = {
+        "version": generate.GENERATOR_VERSION,
+        "requests": options.requests,
+        "open": options.open,
+        "crossings": options.crossings,
+        "seed": options.seed,
+    }
+    if options.reuse and meta and all(meta.get(key) == value for key, value in wanted.items()):
+        print(f"Reusing the loaded dataset ({meta['requests']:,} requests, now0 {meta['now0']}).")
+        dataset = meta
+    else:
+        print(
+            f"Loading {options.requests:,} requests ({options.open:,} open) "
+            f"with {options.workers} worker(s)."
+        )
+        with connection.cursor() as cursor:
+            generate.meta_write(cursor, {"status": "loading"})
+        dataset = generate.dataset_load(
+            requests=options.requests,
+            open_requests=options.open,
+            crossings=options.crossings,
+            seed=options.seed,
+            workers=options.workers,
+            progress=progress,
+        )
+        print(f"Loaded in {dataset['total_seconds']} s: {dataset['rows']}")
+
+    results = {
+        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "dataset": dataset,
+        "environment": {
+            "postgresql": database["server_version"],
+            "python": platform.python_version(),
+            "django": django.get_version(),
+            "cpus": os.cpu_count(),
+            "iterations": options.iterations,
+            "warmup": options.warmup,
+            "pg_options": options.pg_options,
+            "load_average_before": [round(x, 1) for x in os.getloadavg()],
+        },
+    }
+    if not options.no_measure:
+        print(f"Timing pages and API as {dataset['agent']} ({options.iterations} runs each).")
+        results["requests"] = measure.requests_measure(
+            agent=dataset["agent"],
+            slug=dataset["busy_department"],
+            iterations=options.iterations,
+            warmup=options.warmup,
+            progress=progress,
+        )
+        results["query_counts"] = measure.query_counts(
+            agent=dataset["agent"], slug=dataset["busy_department"], sizes=options.page_size
+        )
+        print("Timing the SLA scanner.")
+        now0 = datetime.datetime.fromisoformat(dataset["now0"])
+        results["scanner"] = measure.scanner_measure(
+            now0=now0,
+            iterations=options.iterations,
+            repeats=options.scan_repeats,
+            progress=progress,
+        )
+        if options.explain:
+            results["explain"] = measure.explain(
+                agent=dataset["agent"], slug=dataset["busy_department"]
+            )
+        results["environment"]["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
+        results["compared_with"] = compare_with_earlier(results)
+        print(table(results))
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = options.json or RESULTS / f"bench-{options.requests}-{stamp}.json"
+    target.write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nResults: {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
