@@ -246,3 +246,23 @@ _RESOLUTION_ACTIONS = {
     (None, Status.RESOLVED): COMPLETE,
     (None, Status.CANCELLED): STOP,
 }
+
+
+def clock_refresh(clock, request_events, now: datetime.datetime) -> ClockResult:
+    """Recompute a stored clock (an `SLAClock`) from its request's events and set the result
+    on it, unsaved: the one way services and the scanner bring a clock's cache up to date."""
+    result = compute_clock(
+        clock_events(
+            kind=clock.kind,
+            department_id=clock.department_id,
+            started_at=clock.started_at,
+            request_events=request_events,
+        ),
+        clock.target_seconds,
+        clock.calendar_version,
+        now,
+    )
+    for field, value in result.as_fields().items():
+        setattr(clock, field, value)
+    clock.target_seconds = result.target_seconds
+    return result

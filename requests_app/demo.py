@@ -56,7 +56,7 @@ from departments.services import calendar_version_current
 
 from . import services
 from .choices import OPEN_STATUSES, ClockKind, ClockState, EventKind, NotificationKind, Status
-from .clocks import clock_events, compute_clock
+from .clocks import clock_refresh
 from .models import (
     Comment,
     Notification,
@@ -1735,20 +1735,7 @@ class FastReplay:
             )
 
     def _compute(self, simulated, clock: SLAClock, now) -> object:
-        result = compute_clock(
-            clock_events(
-                kind=clock.kind,
-                department_id=clock.department_id,
-                started_at=clock.started_at,
-                request_events=simulated.events,
-            ),
-            clock.target_seconds,
-            clock.calendar_version,
-            now,
-        )
-        for name, value in result.as_fields().items():
-            setattr(clock, name, value)
-        clock.target_seconds = result.target_seconds
+        result = clock_refresh(clock, simulated.events, now)
         self.computed_upto[clock.pk] = len(simulated.events)
         return result
 

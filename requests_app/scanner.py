@@ -13,7 +13,7 @@ from django.utils import timezone
 from departments.choices import Role
 
 from .choices import ClockKind, ClockState, EventKind, NotificationKind
-from .clocks import clock_events, compute_clock
+from .clocks import clock_refresh
 from .models import RequestEvent, SLAClock
 from .notifications import notify
 from .selectors import provider_staff
@@ -71,20 +71,7 @@ def _scan_one(clock_id: int, now) -> tuple[bool, bool]:
         events = list(
             RequestEvent.objects.filter(request_id=clock.request_id).order_by("created_at", "id")
         )
-        result = compute_clock(
-            clock_events(
-                kind=clock.kind,
-                department_id=clock.department_id,
-                started_at=clock.started_at,
-                request_events=events,
-            ),
-            clock.target_seconds,
-            clock.calendar_version,
-            now,
-        )
-        for field, value in result.as_fields().items():
-            setattr(clock, field, value)
-        clock.target_seconds = result.target_seconds
+        result = clock_refresh(clock, events, now)
         warned = breached = False
         label = ClockKind(clock.kind).label.lower()
         request = clock.request

@@ -28,7 +28,7 @@ from .choices import (
     NotificationKind,
     Status,
 )
-from .clocks import clock_events, compute_clock
+from .clocks import clock_refresh
 from .models import (
     Attachment,
     Comment,
@@ -122,20 +122,7 @@ def clocks_recompute(request: ServiceRequest, *, now=None, current_only: bool = 
         clocks = clocks.filter(is_current=True)
     updated = []
     for clock in clocks:
-        result = compute_clock(
-            clock_events(
-                kind=clock.kind,
-                department_id=clock.department_id,
-                started_at=clock.started_at,
-                request_events=events,
-            ),
-            clock.target_seconds,
-            clock.calendar_version,
-            now,
-        )
-        for field, value in result.as_fields().items():
-            setattr(clock, field, value)
-        clock.target_seconds = result.target_seconds
+        clock_refresh(clock, events, now)
         updated.append(clock)
     SLAClock.objects.bulk_update(updated, ["target_seconds", *compute_fields()], batch_size=100)
     return updated
