@@ -277,14 +277,14 @@ def test_it_does_not_deadlock_with_an_action_on_the_same_request(org, service, m
         scanner_locked.wait(5)
         return after_change(request, now=now)
 
-    compute_clock = scanner.compute_clock
+    clock_refresh = scanner.clock_refresh
 
-    def compute_clock_signalling(*args, **kwargs):
+    def clock_refresh_signalling(*args, **kwargs):
         scanner_locked.set()  # called with the clock's row lock held
-        return compute_clock(*args, **kwargs)
+        return clock_refresh(*args, **kwargs)
 
     monkeypatch.setattr(services, "_after_change", after_change_once_the_scanner_holds_the_clock)
-    monkeypatch.setattr(scanner, "compute_clock", compute_clock_signalling)
+    monkeypatch.setattr(scanner, "clock_refresh", clock_refresh_signalling)
     errors = []
 
     def act():
