@@ -34,6 +34,7 @@ import time
 import zoneinfo
 from collections import Counter
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -50,7 +51,7 @@ from departments.models import (
     WorkingHours,
 )
 from departments.services import calendar_version_current
-from requests_app.clocks import clock_events, compute_clock, warning_seconds
+from requests_app.clocks import clock_events, compute_clock, request_due_times, warning_seconds
 from requests_app.models import (
     Comment,
     Notification,
@@ -168,6 +169,8 @@ COLUMNS = {
         "resolved_at",
         "closed_at",
         "cancelled_at",
+        "resolution_due_at",
+        "sla_due_at",
     ],
     SLAClock: [
         "id",
@@ -224,6 +227,7 @@ COLUMNS = {
     ],
 }
 LOADED_MODELS = list(COLUMNS)
+DUE_TIME_FIELDS = ("resolution_due_at", "sla_due_at")
 
 
 def check_columns() -> None:
@@ -749,6 +753,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
 
     # The two clocks, as the app computes them; then the scanner's marks and events.
     sla_events = []
+    results = []
     for number, kind in enumerate(("first_response", "resolution")):
         target = start_targets[number]
         result = compute_clock(
@@ -826,6 +831,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             ),
         )
         stats[f"clock {kind} {result.state}"] += 1
+        results.append(SimpleNamespace(kind=kind, state=result.state, due_at=result.due_at))
     stats[f"request {status}"] += 1
     if plan.crossing:
         stats[f"crossing {plan.crossing}"] += 1
@@ -852,6 +858,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             resolved,
             closed,
             cancelled,
+            *request_due_times(results).values(),
         ),
     )
     for number, event_row in enumerate(sorted(events + sla_events, key=lambda e: e.created_at)):
@@ -1096,6 +1103,17 @@ def clocks_verify(*, sample: int, seed: int) -> dict:
             mismatched += 1
     if mismatched:
         raise SystemExit(f"{mismatched} of {checked} clocks differ from compute_clock")
+    current = defaultdict(list)
+    for clock in SLAClock.objects.filter(request_id__in=ids, is_current=True):
+        current[clock.request_id].append(clock)
+    stale = sum(
+        1
+        for request in ServiceRequest.objects.filter(pk__in=ids).only(*DUE_TIME_FIELDS)
+        if request_due_times(current[request.pk])
+        != {field: getattr(request, field) for field in DUE_TIME_FIELDS}
+    )
+    if stale:
+        raise SystemExit(f"{stale} requests' due times differ from their clocks'")
     return {"clocks_checked": checked, "mismatched": mismatched}
 
 

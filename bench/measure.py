@@ -153,8 +153,8 @@ def _max_id(model) -> int:
 
 def scanner_measure(*, now0: datetime.datetime, iterations: int, repeats: int, progress) -> dict:
     """The idle scan (nothing due, as most minutes), the candidate query for the next minute
-    and the full scan of that minute (claims, recomputes, events, notifications, one commit
-    per clock), repeated. Every scan is undone afterwards, so each run sees the same state
+    and the full scan of that minute (claims, recomputes, events, notifications, in batches
+    of clocks), repeated. Every scan is undone afterwards, so each run sees the same state
     and the dataset stays as loaded."""
     minute_later = now0 + datetime.timedelta(minutes=1)
     idle_due = _due_clock_ids(now0, 1000)

@@ -266,3 +266,17 @@ def clock_refresh(clock, request_events, now: datetime.datetime) -> ClockResult:
         setattr(clock, field, value)
     clock.target_seconds = result.target_seconds
     return result
+
+
+def request_due_times(clocks) -> dict:
+    """The due times a request keeps from its current clocks (objects with kind, state,
+    due_at), for queues to sort and filter by without reading the clocks:
+    `resolution_due_at`, the resolution clock's due time, and `sla_due_at`, the earliest due
+    time of a clock still running or breached, so that "breached" is `sla_due_at < now`."""
+    resolution_due_at = sla_due_at = None
+    for clock in clocks:
+        if clock.kind == ClockKind.RESOLUTION:
+            resolution_due_at = clock.due_at
+        if clock.state in (ClockState.RUNNING, ClockState.BREACHED) and clock.due_at is not None:
+            sla_due_at = clock.due_at if sla_due_at is None else min(sla_due_at, clock.due_at)
+    return {"resolution_due_at": resolution_due_at, "sla_due_at": sla_due_at}

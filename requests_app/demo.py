@@ -56,7 +56,7 @@ from departments.services import calendar_version_current
 
 from . import services
 from .choices import OPEN_STATUSES, ClockKind, ClockState, EventKind, NotificationKind, Status
-from .clocks import clock_refresh
+from .clocks import clock_refresh, request_due_times
 from .models import (
     Comment,
     Notification,
@@ -1751,6 +1751,8 @@ class FastReplay:
             else:
                 clock.computed_at = now
             self._arm(simulated, clock)
+        for name, value in request_due_times(simulated.current_clocks()).items():
+            setattr(simulated.row, name, value)
 
     def _may_change(self, simulated, clock: SLAClock) -> bool:
         for event in simulated.events[self.computed_upto[clock.pk] :]:
@@ -2417,7 +2419,7 @@ def history_generate(
     test give both engines the same ids."""
     started = time.monotonic()
     now = (now or timezone.now()).replace(microsecond=0)
-    rng = random.Random(seed)  # noqa: S311 - made-up demo data, reproducible on purpose
+    rng = random.Random(seed)  # noqa: S311 - made-up demo data, reproducible on purpose  # nosec B311
     planner = HistoryPlanner(rng=rng, now=now, weeks=weeks)
     if not planner.providers or not planner.people:
         return HistoryReport([], Outcome(), 0.0, ["No providers or people: no history."])

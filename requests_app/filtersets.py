@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from departments.choices import Priority
 from departments.models import Department, Service
-from servicedesk.filters import FilterSet, StrictBooleanFilter
+from servicedesk.filters import FilterSet, IsoDateTimeFilter, StrictBooleanFilter
 
 from .choices import ClockState, Status
 from .models import ServiceRequest, SLAClock, pk_from_reference
@@ -45,8 +45,8 @@ class RequestFilterSet(FilterSet):
         choices=SLA_STATES, method="filter_sla_state", label="SLA state"
     )
     confidential = StrictBooleanFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="filter_q", label="Reference or words of the title")
 
     class Meta:
@@ -77,8 +77,9 @@ class RequestFilterSet(FilterSet):
         now = timezone.now()
         clocks = SLAClock.objects.filter(request=OuterRef("pk"), is_current=True)
         if value == "breached":
-            condition = Q(state=ClockState.BREACHED) | Q(state=ClockState.RUNNING, due_at__lt=now)
-        elif value == "warning":
+            # A clock breached, or running past its due time: see ServiceRequest.sla_due_at.
+            return queryset.filter(sla_due_at__lt=now)
+        if value == "warning":
             condition = Q(state=ClockState.RUNNING, warn_at__lte=now, due_at__gte=now)
         elif value == "running":
             condition = Q(state=ClockState.RUNNING, due_at__gte=now)

@@ -2,12 +2,12 @@ import re
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from departments.choices import Priority
 from departments.models import CalendarVersion, Department, Service
 
-from .choices import ClockKind, ClockState, EventKind, NotificationKind, Status
+from .choices import OPEN_STATUSES, ClockKind, ClockState, EventKind, NotificationKind, Status
 
 REFERENCE_PATTERN = re.compile(r"^REQ-(\d{6,})$", re.IGNORECASE)
 
@@ -57,6 +57,13 @@ class ServiceRequest(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # A copy of the current resolution clock's `due_at`, written with the clock: queues sort
+    # by it, and reading it from the clocks would cost a look-up per request of the queue.
+    resolution_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The earliest due time of a current clock still running or breached (clocks.
+    # request_due_times): a request is breached when it is past, which a queue can count
+    # from an index instead of testing every request's clocks.
+    sla_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     blocked_by = models.ManyToManyField(
         "self",
         through="RequestLink",
@@ -80,6 +87,22 @@ class ServiceRequest(models.Model):
                 fields=["requesting_department", "-created_at"], name="request_customer_idx"
             ),
             models.Index(fields=["assignee", "status"], name="request_assignee_idx"),
+            # A department's open requests in queue order (soonest due first; PostgreSQL puts
+            # nulls last in ascending order, as the queue does): the queue's first pages and
+            # its count read this index alone, whatever the history.
+            models.Index(
+                F("provider_department"),
+                F("resolution_due_at"),
+                F("created_at"),
+                F("id"),
+                name="request_open_due_idx",
+                condition=Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(
+                fields=["provider_department", "sla_due_at"],
+                name="request_open_sla_idx",
+                condition=Q(status__in=OPEN_STATUSES),
+            ),
         ]
 
     def __str__(self):
@@ -91,7 +114,7 @@ class ServiceRequest(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (Status.NEW, Status.IN_PROGRESS, Status.WAITING_ON_REQUESTER)
+        return self.status in OPEN_STATUSES
 
 
 class SLAClock(models.Model):

@@ -8,6 +8,7 @@ send the same email.
 """
 
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -30,6 +31,17 @@ ENQUEUE_RETRY_POLICY = {
 }
 
 
+@dataclass
+class Notice:
+    """One thing to tell some users, once per `dedupe_key` each."""
+
+    users: list
+    kind: NotificationKind
+    message: str
+    dedupe_key: str
+    request: ServiceRequest | None = None
+
+
 def notify(
     *,
     users,
@@ -41,27 +53,39 @@ def notify(
     now=None,
 ) -> int:
     """Notify each user once per `dedupe_key`; returns how many were new."""
-    now = now or timezone.now()
     exclude_ids = {u.pk for u in (exclude or []) if u is not None}
-    recipients = {u.pk: u for u in users if u is not None and u.pk not in exclude_ids}
-    if not recipients:
+    users = [u for u in users if u is not None and u.pk not in exclude_ids]
+    notice = Notice(users=users, kind=kind, message=message, dedupe_key=dedupe_key, request=request)
+    return notify_many([notice], now=now)
+
+
+def notify_many(notices: list[Notice], *, now=None) -> int:
+    """Write several notices in one go (two queries); returns how many rows were new."""
+    now = now or timezone.now()
+    wanted = {}
+    for notice in notices:
+        for user in notice.users:
+            if user is not None:
+                wanted.setdefault((user.pk, notice.dedupe_key), notice)
+    if not wanted:
         return 0
     existing = set(
-        Notification.objects.filter(user_id__in=recipients, dedupe_key=dedupe_key).values_list(
-            "user_id", flat=True
-        )
+        Notification.objects.filter(
+            user_id__in={user_id for user_id, _ in wanted},
+            dedupe_key__in={key for _, key in wanted},
+        ).values_list("user_id", "dedupe_key")
     )
     rows = [
         Notification(
             user_id=user_id,
-            request=request,
-            kind=kind,
-            message=message[:300],
+            request=notice.request,
+            kind=notice.kind,
+            message=notice.message[:300],
             dedupe_key=dedupe_key,
             created_at=now,
         )
-        for user_id in recipients
-        if user_id not in existing
+        for (user_id, dedupe_key), notice in wanted.items()
+        if (user_id, dedupe_key) not in existing
     ]
     # ignore_conflicts: a concurrent writer of the same key wins, and nobody hears twice.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)

@@ -2,19 +2,52 @@
 search, notification and export goes through."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
-from departments.choices import Role
+from departments.choices import Priority, Role
 from departments.models import Department, Membership
 
-from .choices import ClockKind, Status
+from .choices import Status
 from .models import Comment, Notification, RequestEvent, ServiceRequest, SLAClock, pk_from_reference
 
 PROVIDER_ROLES = (Role.AGENT, Role.MANAGER)
 
+# Priorities in order of urgency, for sorting: `low` 0 to `urgent` 3 (their names would sort
+# high, low, normal, urgent).
+PRIORITY_RANK = Case(
+    When(priority=Priority.LOW, then=Value(0)),
+    When(priority=Priority.NORMAL, then=Value(1)),
+    When(priority=Priority.HIGH, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+
 
 def _departments_where(user, roles) -> QuerySet:
     return Membership.objects.filter(user=user, role__in=roles).values("department_id")
+
+
+def _visible(user, through: str = "") -> Q:
+    """The visibility rule as a condition on requests, or on the request `through` a
+    relation (`"request__"`): the one place it is written."""
+    return (
+        Q(**{f"{through}requester": user})
+        | Q(**{f"{through}provider_department__in": _departments_where(user, PROVIDER_ROLES)})
+        | Q(
+            **{
+                f"{through}requesting_department__in": _departments_where(user, (Role.MANAGER,)),
+                f"{through}confidential": False,
+            }
+        )
+    )
 
 
 def requests_visible_to(
@@ -25,14 +58,7 @@ def requests_visible_to(
     only the ones that department provides."""
     if user is None or not user.is_authenticated:
         return ServiceRequest.objects.none()
-    visible = (
-        Q(requester=user)
-        | Q(provider_department__in=_departments_where(user, PROVIDER_ROLES))
-        | Q(
-            requesting_department__in=_departments_where(user, (Role.MANAGER,)),
-            confidential=False,
-        )
-    )
+    visible = _visible(user)
     if provider_department is None:
         return ServiceRequest.objects.filter(visible)
     requests = ServiceRequest.objects.filter(provider_department=provider_department)
@@ -73,35 +99,11 @@ def provider_staff(*, department_id: int, roles=PROVIDER_ROLES) -> QuerySet:
     )
 
 
-def request_list(
-    *, user, provider_department: Department | None = None
-) -> QuerySet[ServiceRequest]:
-    """Visible requests with what list pages and the API show, clocks prefetched."""
-    from django.db.models import Prefetch
-
-    return (
-        requests_visible_to(user, provider_department=provider_department)
-        .select_related(
-            "requester",
-            "assignee",
-            "service",
-            "provider_department",
-            "requesting_department",
-        )
-        .prefetch_related(
-            Prefetch(
-                "clocks",
-                queryset=SLAClock.objects.filter(is_current=True).select_related(
-                    "calendar_version"
-                ),
-                to_attr="current_clocks",
-            ),
-            Prefetch("links", to_attr="all_links"),
-        )
-    )
-
-
-QUEUE_PREFETCH = (
+# What list pages and the API show of each request besides its own columns. Fetched for the
+# page (a query each) rather than joined: a join to every matching request comes before the
+# sort and the LIMIT, and makes PostgreSQL sort a whole department instead of reading one
+# page of an index.
+LIST_PREFETCH = (
     "requester",
     "assignee",
     "service",
@@ -110,26 +112,26 @@ QUEUE_PREFETCH = (
 )
 
 
+def request_list(
+    *, user, provider_department: Department | None = None
+) -> QuerySet[ServiceRequest]:
+    """Visible requests with what list pages and the API show, clocks prefetched."""
+    return requests_visible_to(user, provider_department=provider_department).prefetch_related(
+        *LIST_PREFETCH,
+        Prefetch(
+            "clocks",
+            queryset=SLAClock.objects.filter(is_current=True).select_related("calendar_version"),
+            to_attr="current_clocks",
+        ),
+        Prefetch("links", to_attr="all_links"),
+    )
+
+
 def queue_for(*, user, department: Department) -> QuerySet[ServiceRequest]:
     """A provider department's queue, for its agents and managers (empty for anyone else)."""
     if not is_provider_staff(user=user, department_id=department.pk):
         return ServiceRequest.objects.none()
-    # One current clock per kind (clock_one_current): no ordering, which would otherwise be
-    # SLAClock's default one, a join and a sort for every request of the queue.
-    resolution_due = (
-        SLAClock.objects.filter(request=OuterRef("pk"), kind=ClockKind.RESOLUTION, is_current=True)
-        .order_by()
-        .values("due_at")[:1]
-    )
-    # The queue sorts all of the department's matching requests (by due time or priority)
-    # before it takes a page: people, service and departments are fetched for that page
-    # (a query each) rather than joined to every request before the sort.
-    return (
-        request_list(user=user, provider_department=department)
-        .select_related(None)
-        .prefetch_related(*QUEUE_PREFETCH)
-        .annotate(resolution_due_at=resolution_due)
-    )
+    return request_list(user=user, provider_department=department)
 
 
 def comments_visible_to(*, user, request: ServiceRequest) -> QuerySet[Comment]:
@@ -168,16 +170,25 @@ def requester_history(*, request: ServiceRequest, limit: int = 10) -> dict:
 
 def notifications_for(*, user) -> QuerySet[Notification]:
     """The user's notifications about requests they can still see, newest first."""
-    visible = requests_visible_to(user).filter(pk=OuterRef("request_id"))
+    if user is None or not user.is_authenticated:
+        return Notification.objects.none()
+    # The rule applied through the join to each notification's request, row by row: an
+    # EXISTS on requests_visible_to would make PostgreSQL build the user's whole visible set
+    # (every request of their department) to count a badge.
     return (
         Notification.objects.filter(user=user)
-        .filter(Q(request__isnull=True) | Exists(visible))
+        .filter(Q(request__isnull=True) | _visible(user, "request__"))
         .select_related("request")
     )
 
 
-def unread_count(*, user) -> int:
-    return notifications_for(user=user).filter(read_at__isnull=True).count()
+def unread_count(*, user, cap: int | None = None) -> int:
+    """The user's unread notifications; with `cap`, counted no further than that (a badge
+    shows "99+", and counting thousands on every page would cost more than the page)."""
+    unread = notifications_for(user=user).filter(read_at__isnull=True)
+    if cap is not None:
+        unread = unread.order_by("-created_at")[:cap]  # read along notification_unread_idx
+    return unread.count()
 
 
 def attachments_visible_to(*, user, request: ServiceRequest) -> QuerySet:

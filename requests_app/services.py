@@ -28,7 +28,7 @@ from .choices import (
     NotificationKind,
     Status,
 )
-from .clocks import clock_refresh
+from .clocks import clock_refresh, request_due_times
 from .models import (
     Attachment,
     Comment,
@@ -125,6 +125,11 @@ def clocks_recompute(request: ServiceRequest, *, now=None, current_only: bool = 
         clock_refresh(clock, events, now)
         updated.append(clock)
     SLAClock.objects.bulk_update(updated, ["target_seconds", *compute_fields()], batch_size=100)
+    due_times = request_due_times(clock for clock in updated if clock.is_current)
+    if any(getattr(request, field) != value for field, value in due_times.items()):
+        ServiceRequest.objects.filter(pk=request.pk).update(**due_times)
+        for field, value in due_times.items():
+            setattr(request, field, value)
     return updated
 
 

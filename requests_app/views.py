@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import F
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -50,6 +50,7 @@ from .live import current_clocks
 from .models import Notification, RequestLink
 from .notifications import notifications_mark_read
 from .selectors import (
+    PRIORITY_RANK,
     attachments_visible_to,
     comments_visible_to,
     is_provider_staff,
@@ -731,13 +732,6 @@ def request_action(request, pk, action):
 
 # --- department queue ----------------------------------------------------------------------
 
-PRIORITY_RANK = Case(
-    When(priority=Priority.URGENT, then=Value(0)),
-    When(priority=Priority.HIGH, then=Value(1)),
-    When(priority=Priority.NORMAL, then=Value(2)),
-    default=Value(3),
-    output_field=IntegerField(),
-)
 RESOLUTION_DUE = F("resolution_due_at").asc(nulls_last=True)
 
 
@@ -748,7 +742,7 @@ def _queue_sorted(requests, sort: str):
         return requests.order_by("-created_at", "-pk")
     if sort == "priority":
         return requests.alias(priority_rank=PRIORITY_RANK).order_by(
-            "priority_rank", RESOLUTION_DUE, "pk"
+            "-priority_rank", RESOLUTION_DUE, "pk"
         )
     return requests.order_by(RESOLUTION_DUE, "created_at", "pk")
 

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from departments.choices import Priority
 from departments.models import Department, Service
+from servicedesk.limits import MAX_ID
 
 from ..live import current_clocks
 from ..models import Attachment, Comment, Notification, RequestEvent, ServiceRequest
@@ -30,7 +31,7 @@ class RequestSerializer(serializers.ModelSerializer):
     provider_department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     requesting_department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     requester = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     blocked_by = serializers.SerializerMethodField()
     clocks = serializers.SerializerMethodField()
 
@@ -150,7 +151,7 @@ class AttachmentCreateSerializer(serializers.Serializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
@@ -191,7 +192,7 @@ class BlockSerializer(serializers.Serializer):
 
 
 class NotificationSerializer(serializers.ModelSerializer):
-    request = serializers.PrimaryKeyRelatedField(read_only=True)
+    request = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     reference = serializers.SerializerMethodField()
 
     class Meta:
@@ -204,4 +205,6 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class MarkReadSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False
+    )

@@ -2,6 +2,7 @@
 
 from django.http import Http404
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -23,6 +24,7 @@ from ..selectors import (
     timeline_for,
     unread_count,
 )
+from .ordering import RequestOrdering
 from .serializers import (
     AssignSerializer,
     AttachmentCreateSerializer,
@@ -53,9 +55,11 @@ class RequestViewSet(
 
     serializer_class = RequestSerializer
     filterset_class = RequestFilterSet
-    ordering_fields = ["created_at", "priority", "status", "updated_at"]
+    filter_backends = [DjangoFilterBackend, RequestOrdering]
     ordering = ["-created_at"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    # Ids are numbers: anything else is no route (404), not a failed lookup in the actions.
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return request_list(user=self.request.user, provider_department=self._listed_department())

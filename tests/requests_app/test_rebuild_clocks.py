@@ -13,8 +13,8 @@ from departments.choices import Role
 from departments.models import SLATarget, WorkingHours
 from departments.services import calendar_version_current
 from requests_app import services
-from requests_app.choices import ClockState
-from requests_app.models import SLAClock
+from requests_app.choices import ClockKind, ClockState
+from requests_app.models import ServiceRequest, SLAClock
 from requests_app.scanner import sla_clocks_scan
 from tests.factories import (
     DepartmentFactory,
@@ -160,6 +160,36 @@ def test_it_restores_corrupted_clocks_to_exactly_what_the_services_wrote(setup):
 
         assert rows() == snapshot
     assert "Recomputed 6 clocks of 2 requests: 6 changed." in output
+
+
+def test_it_restores_the_due_times_each_request_keeps_from_its_clocks(setup):
+    moved, late, _ = lifecycle(setup)
+
+    def due_times():
+        return {
+            pk: (resolution, sla)
+            for pk, resolution, sla in ServiceRequest.objects.values_list(
+                "pk", "resolution_due_at", "sla_due_at"
+            )
+        }
+
+    with time_machine.travel(at(2, 10, 30), tick=False):
+        services.clocks_recompute(moved)
+        written = due_times()
+        ServiceRequest.objects.update(resolution_due_at=None, sla_due_at=None)
+
+        rebuild()
+
+        assert due_times() == written
+    # `moved` was reopened: its running resolution clock is the one due soonest.
+    current = {c.kind: c for c in SLAClock.objects.filter(request=moved, is_current=True)}
+    assert current[ClockKind.RESOLUTION].state == ClockState.RUNNING
+    assert written[moved.pk] == (current[ClockKind.RESOLUTION].due_at,) * 2
+    # `late` was resolved after its due time: breached, so "breached" finds it (sla_due_at).
+    resolution = SLAClock.objects.get(request=late, kind=ClockKind.RESOLUTION)
+    assert resolution.state == ClockState.BREACHED
+    assert written[late.pk][0] == resolution.due_at
+    assert written[late.pk][1] <= resolution.due_at < at(2, 10, 30)
 
 
 def test_it_recomputes_retired_clocks_with_the_events_up_to_their_transfer(setup):

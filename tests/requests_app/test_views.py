@@ -788,6 +788,27 @@ def test_it_lists_notifications_and_marks_them_read(client, org, service, clock)
     assertNotContains(client.get("/"), 'class="badge"')
 
 
+def test_it_caps_the_unread_badge_at_99_plus(client, org, service, clock):
+    request = file(org, service, title="Busy")
+    Notification.objects.bulk_create(
+        Notification(
+            user=org.agent,
+            request=request,
+            kind="request_filed",
+            message=f"#{n}",
+            dedupe_key=f"bulk:{n}",
+            created_at=request.created_at,
+        )
+        for n in range(99)
+    )  # with the one for filing: 100 unread
+    client.force_login(org.agent)
+
+    assertContains(client.get("/"), '<span class="badge" title="over 99 unread">99+')
+
+    Notification.objects.filter(dedupe_key="bulk:0").update(read_at=request.created_at)
+    assertContains(client.get("/"), '<span class="badge" title="99 unread">99<')
+
+
 def test_it_shows_the_request_links_in_the_navigation(client, org):
     client.force_login(org.agent)
 
