@@ -1,9 +1,11 @@
 """The score definitions of DESIGN.md, computed with grouped SQL aggregates.
 
-Each source below answers one part of the figures for a period with a few queries grouped
-by department (provider, customer, and the provider x customer pair): no loop over requests
-in Python. On PostgreSQL the percentiles are `percentile_cont` in the same query; SQLite has
-no such aggregate, so there they are taken from the grouped values (development only).
+Each source below answers one part of the figures for a period with one query that reads
+its rows once and groups them by department every way at once (provider, customer, and the
+provider x customer pair: GROUPING SETS, see grouping.py): no loop over requests in Python,
+and no second pass over the same rows. On PostgreSQL the percentiles are `percentile_cont`
+in the same query; SQLite has no such aggregate, so there the rows are grouped in Python
+(development only).
 
 The result is a dict keyed by (role, department id, counterpart id or None) -> figures.
 """
@@ -13,15 +15,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
+from departments.choices import Priority
+from departments.models import Service
 from requests_app.choices import ClockKind, ClockState, Status
 from requests_app.models import RequestLink, ServiceRequest, SLAClock, WaitPeriod
 
 from .choices import ScoreRole
+from .grouping import COUNT, PERCENTILE, Measure, coded, decoded, flag, grouped_aggregates
 from .periods import Period
-from .stats import percentile_cont, rate_figures
+from .stats import rate_figures
 
 PROVIDER, CUSTOMER = ScoreRole.PROVIDER.value, ScoreRole.CUSTOMER.value
 Key = tuple[str, int, int | None]
@@ -31,55 +35,21 @@ Figures = dict[Key, dict]
 METHODOLOGY_VERSION = "2026.1"
 
 
-class PercentileCont(Aggregate):
-    """PostgreSQL's ordered-set aggregate percentile_cont(f) WITHIN GROUP (ORDER BY x)."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
-def has_percentile_cont() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _groupings(provider_field: str, customer_field: str):
-    """(fields to group by, function mapping a row to the snapshot keys it feeds)."""
-    return [
-        ((provider_field,), lambda row: [(PROVIDER, row[provider_field], None)]),
-        ((customer_field,), lambda row: [(CUSTOMER, row[customer_field], None)]),
-        (
-            (provider_field, customer_field),
-            lambda row: [
-                (PROVIDER, row[provider_field], row[customer_field]),
-                (CUSTOMER, row[customer_field], row[provider_field]),
-            ],
-        ),
-    ]
+def _role_sets(provider: str = "provider", customer: str = "customer") -> dict:
+    """The three groupings of every figure, each with the snapshot keys a group feeds: by
+    provider, by customer, and by pair (the provider's figures of that customer, and the
+    customer's of that provider)."""
+    return {
+        (provider,): lambda row: [(PROVIDER, row[provider], None)],
+        (customer,): lambda row: [(CUSTOMER, row[customer], None)],
+        (provider, customer): lambda row: [
+            (PROVIDER, row[provider], row[customer]),
+            (CUSTOMER, row[customer], row[provider]),
+        ],
+    }
 
 
-def _percentiles(queryset, group_fields, value_field, fractions, keys_of) -> dict:
-    """{(keys..., fraction): value}: in SQL on PostgreSQL, from grouped values elsewhere."""
-    results = {}
-    if has_percentile_cont():
-        annotations = {f"p{int(f * 100)}": PercentileCont(value_field, f) for f in fractions}
-        for row in queryset.values(*group_fields).annotate(**annotations):
-            for fraction in fractions:
-                results[(keys_of(row), fraction)] = row[f"p{int(fraction * 100)}"]
-        return results
-    values = defaultdict(list)
-    for row in queryset.values(*group_fields, value_field):
-        values[keys_of(row)].append(row[value_field])
-    for group, group_values in values.items():
-        for fraction in fractions:
-            results[(group, fraction)] = percentile_cont(group_values, fraction)
-    return results
-
-
-# --- clocks: timeliness and times to respond/resolve ---------------------------------------
+# --- clocks: timeliness and times to respond/resolve, and the provider's breakdowns ---------
 
 
 def settled_clocks(period: Period, now) -> Q:
@@ -92,42 +62,116 @@ def settled_clocks(period: Period, now) -> Q:
     return met | breached | overdue
 
 
-def clock_figures(period: Period, now) -> Figures:
-    figures: Figures = defaultdict(dict)
-    clocks = SLAClock.objects.filter(settled_clocks(period, now)).exclude(
-        request__status=Status.CANCELLED
-    )
-    provider, customer = "department_id", "request__requesting_department_id"
-    for fields, keys_of in _groupings(provider, customer):
-        counts: dict[Key, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-        rows = clocks.values(*fields, "kind").annotate(
-            settled=Count("id"), met=Count("id", filter=Q(state=ClockState.MET))
-        )
-        for row in rows:
-            for key in keys_of(row):
-                counts[key][row["kind"]] = [row["met"], row["settled"]]
-        for key, by_kind in counts.items():
-            met = sum(pair[0] for pair in by_kind.values())
-            settled = sum(pair[1] for pair in by_kind.values())
-            figures[key].update(rate_figures("timeliness", met, settled))
-            for kind in ClockKind.values:
-                kind_met, kind_settled = by_kind.get(kind, [0, 0])
-                figures[key].update(rate_figures(f"{kind}_timeliness", kind_met, kind_settled))
+ROLE_SETS = _role_sets()
+BREAKDOWNS = {"by_service": "service", "by_priority": "priority"}
+CLOCK_SETS = [
+    *(("kind", *grouping) for grouping in ROLE_SETS),
+    *(("kind", "provider", column) for column in BREAKDOWNS.values()),
+]
+CLOCK_KINDS, PRIORITIES = list(ClockKind.values), list(Priority.values)
+CLOCK_MEASURES = {
+    "settled": Measure(COUNT),
+    "met": Measure(COUNT, where="met"),
+    # Times over the completed clocks only (a clock breached while running has no time yet).
+    "median": Measure(PERCENTILE, "used", where="completed", fraction=0.5),
+    "p90": Measure(PERCENTILE, "used", where="completed", fraction=0.9),
+}
 
-        completed = clocks.filter(completed_at__isnull=False)
-        for kind in ClockKind.values:
-            values = _percentiles(
-                completed.filter(kind=kind),
-                fields,
-                "used_seconds",
-                (0.5, 0.9),
-                lambda row, keys_of=keys_of: tuple(keys_of(row)),
-            )
-            for (keys, fraction), value in values.items():
-                name = f"{kind}_{'median' if fraction == 0.5 else 'p90'}_seconds"
-                for key in keys:
-                    figures[key][name] = value
+
+def _clock_groups(period: Period, now) -> dict:
+    """The settled clocks of requests not cancelled, read once and grouped by kind and
+    provider, customer, pair, provider and service, provider and priority."""
+    rows = (
+        SLAClock.objects.filter(settled_clocks(period, now))
+        .exclude(request__status=Status.CANCELLED)
+        .values(
+            # Kind and priority as integers: the groupings sort the rows by them.
+            kind_code=coded("kind", CLOCK_KINDS),
+            provider=F("department_id"),
+            customer=F("request__requesting_department_id"),
+            service=F("request__service_id"),
+            priority=coded("request__priority", PRIORITIES),
+            used=F("used_seconds"),
+            met=flag(Q(state=ClockState.MET)),
+            completed=flag(Q(completed_at__isnull=False)),
+        )
+    )
+    sets = [("kind_code", *grouping[1:]) for grouping in CLOCK_SETS]
+    groups = grouped_aggregates(rows, sets=sets, measures=CLOCK_MEASURES)
+    for group in (row for rows in groups.values() for row in rows):
+        group["kind"] = decoded(group.pop("kind_code"), CLOCK_KINDS)
+        if "priority" in group:
+            group["priority"] = decoded(group["priority"], PRIORITIES)
+    return {("kind", *grouping[1:]): rows for grouping, rows in groups.items()}
+
+
+def _by_kind(rows, keys_of) -> dict[Key, dict[str, dict]]:
+    """{snapshot key: {clock kind: group}} of one grouping's groups."""
+    result: dict[Key, dict[str, dict]] = defaultdict(dict)
+    for row in rows:
+        for key in keys_of(row):
+            result[key][row["kind"]] = row
+    return result
+
+
+def _timeliness(by_kind: dict[str, dict]) -> dict:
+    """Timeliness over both clocks and per clock kind, from the groups of each kind."""
+    values = rate_figures(
+        "timeliness",
+        sum(row["met"] for row in by_kind.values()),
+        sum(row["settled"] for row in by_kind.values()),
+    )
+    for kind in ClockKind.values:
+        row = by_kind.get(kind) or {"met": 0, "settled": 0}
+        values.update(rate_figures(f"{kind}_timeliness", row["met"], row["settled"]))
+    return values
+
+
+def clock_figures(period: Period, now) -> Figures:
+    """Timeliness, times to respond and to resolve, and the provider's breakdowns by service
+    and priority (see `breakdown_figures`): one grouped query over the settled clocks."""
+    groups = _clock_groups(period, now)
+    figures: Figures = defaultdict(dict)
+    for grouping, keys_of in ROLE_SETS.items():
+        for key, by_kind in _by_kind(groups[("kind", *grouping)], keys_of).items():
+            figures[key].update(_timeliness(by_kind))
+            for kind, row in by_kind.items():
+                if row["median"] is not None:
+                    figures[key][f"{kind}_median_seconds"] = row["median"]
+                    figures[key][f"{kind}_p90_seconds"] = row["p90"]
+    for key, values in _breakdowns(groups).items():
+        figures[key].update(values)
     return figures
+
+
+def _breakdowns(groups: dict) -> Figures:
+    figures: Figures = defaultdict(dict)
+    service_ids = {row["service"] for row in groups[("kind", "provider", "service")]}
+    service_names = dict(Service.objects.filter(pk__in=service_ids).values_list("pk", "name"))
+    labels = {
+        "service": service_names,
+        "priority": dict(ServiceRequest._meta.get_field("priority").flatchoices),
+    }
+    for name, column in BREAKDOWNS.items():
+        rows = groups[("kind", "provider", column)]
+        grouped = _by_kind(rows, lambda row, column=column: [(row["provider"], row[column])])
+        for (provider, value), by_kind in grouped.items():
+            item = {"name": labels[column].get(value), **_timeliness(by_kind)}
+            resolution = by_kind.get(ClockKind.RESOLUTION) or {}
+            item["resolution_median_seconds"] = resolution.get("median")
+            figures[(PROVIDER, provider, None)].setdefault(name, {})[str(value)] = item
+    return figures
+
+
+def breakdown_figures(period: Period, now) -> Figures:
+    """Each provider's timeliness and time to resolve per service and per priority.
+
+    The same settled clocks as `clock_figures` (which stores them with the rest), grouped by
+    the request's service or priority. Stored as `by_service` {service id: {...}} and
+    `by_priority` {priority: {...}} on the provider's own snapshot; keys are strings, as
+    JSON keeps them.
+    """
+    return _breakdowns(_clock_groups(period, now))
 
 
 # --- promises ------------------------------------------------------------------------------
@@ -135,15 +179,20 @@ def clock_figures(period: Period, now) -> Figures:
 
 def promise_figures(period: Period, now) -> Figures:
     figures: Figures = defaultdict(dict)
-    promised = ServiceRequest.objects.filter(
+    rows = ServiceRequest.objects.filter(
         promised_at__isnull=False, resolved_at__gte=period.start, resolved_at__lt=period.end
+    ).values(
+        provider=F("provider_department_id"),
+        customer=F("requesting_department_id"),
+        kept=flag(Q(resolved_at__lte=F("promised_at"))),
     )
-    for fields, keys_of in _groupings("provider_department_id", "requesting_department_id"):
-        rows = promised.values(*fields).annotate(
-            total=Count("id"),
-            kept=Count("id", filter=Q(resolved_at__lte=F("promised_at"))),
-        )
-        for row in rows:
+    groups = grouped_aggregates(
+        rows,
+        sets=list(ROLE_SETS),
+        measures={"total": Measure(COUNT), "kept": Measure(COUNT, where="kept")},
+    )
+    for grouping, keys_of in ROLE_SETS.items():
+        for row in groups[grouping]:
             for key in keys_of(row):
                 figures[key].update(rate_figures("promise_kept", row["kept"], row["total"]))
     return figures
@@ -155,25 +204,27 @@ def promise_figures(period: Period, now) -> Figures:
 def responsiveness_figures(period: Period, now) -> Figures:
     """Median business seconds requesters took to answer a request waiting on them."""
     figures: Figures = defaultdict(dict)
-    waits = WaitPeriod.objects.filter(
+    rows = WaitPeriod.objects.filter(
         ended_at__gte=period.start, ended_at__lt=period.end, business_seconds__isnull=False
+    ).values(
+        customer=F("requesting_department_id"),
+        provider=F("provider_department_id"),
+        seconds=F("business_seconds"),
     )
-    customer, provider = "requesting_department_id", "provider_department_id"
-    groupings = [
-        ((customer,), lambda row: [(CUSTOMER, row[customer], None)]),
-        ((customer, provider), lambda row: [(CUSTOMER, row[customer], row[provider])]),
-    ]
-    for fields, keys_of in groupings:
-        counts = waits.values(*fields).annotate(n=Count("id"))
-        for row in counts:
+    sets = {
+        ("customer",): lambda row: [(CUSTOMER, row["customer"], None)],
+        ("customer", "provider"): lambda row: [(CUSTOMER, row["customer"], row["provider"])],
+    }
+    groups = grouped_aggregates(
+        rows,
+        sets=list(sets),
+        measures={"n": Measure(COUNT), "median": Measure(PERCENTILE, "seconds", fraction=0.5)},
+    )
+    for grouping, keys_of in sets.items():
+        for row in groups[grouping]:
             for key in keys_of(row):
                 figures[key]["customer_responsiveness_n"] = row["n"]
-        values = _percentiles(
-            waits, fields, "business_seconds", (0.5,), lambda row, k=keys_of: tuple(k(row))
-        )
-        for (keys, _), value in values.items():
-            for key in keys:
-                figures[key]["customer_responsiveness_seconds"] = value
+                figures[key]["customer_responsiveness_seconds"] = row["median"]
     return figures
 
 
@@ -209,81 +260,12 @@ def blocking_figures(period: Period, now) -> Figures:
     return figures
 
 
-# --- breakdown of a provider's clocks by service and by priority --------------------------
-
-
-def breakdown_figures(period: Period, now) -> Figures:
-    """Each provider's timeliness and time to resolve per service and per priority.
-
-    The same settled clocks as `clock_figures`, grouped by the request's service or priority:
-    one grouped query per breakdown (plus, on SQLite only, the values for the medians).
-    Stored as `by_service` {service id: {...}} and `by_priority` {priority: {...}} on the
-    provider's own snapshot; keys are strings, as JSON keeps them.
-    """
-    figures: Figures = defaultdict(dict)
-    clocks = SLAClock.objects.filter(settled_clocks(period, now)).exclude(
-        request__status=Status.CANCELLED
-    )
-    first_response = Q(kind=ClockKind.FIRST_RESPONSE)
-    resolution = Q(kind=ClockKind.RESOLUTION)
-    met = Q(state=ClockState.MET)
-    resolved = resolution & Q(completed_at__isnull=False)
-    counts = {
-        "settled": Count("id"),
-        "met": Count("id", filter=met),
-        "first_response_settled": Count("id", filter=first_response),
-        "first_response_met": Count("id", filter=first_response & met),
-        "resolution_settled": Count("id", filter=resolution),
-        "resolution_met": Count("id", filter=resolution & met),
-    }
-    priority_labels = dict(ServiceRequest._meta.get_field("priority").flatchoices)
-    breakdowns = [
-        ("by_service", "request__service_id", lambda row: row["request__service__name"]),
-        (
-            "by_priority",
-            "request__priority",
-            lambda row: priority_labels.get(row["request__priority"]),
-        ),
-    ]
-    for name, field, label_of in breakdowns:
-        group = ["department_id", field]
-        if name == "by_service":
-            group.append("request__service__name")
-        annotations = dict(counts)
-        if has_percentile_cont():
-            annotations["resolution_median"] = PercentileCont("used_seconds", 0.5, filter=resolved)
-            medians = None
-        else:
-            medians = _percentiles(
-                clocks.filter(resolved),
-                ("department_id", field),
-                "used_seconds",
-                (0.5,),
-                lambda row, field=field: (row["department_id"], str(row[field])),
-            )
-        for row in clocks.values(*group).annotate(**annotations).order_by():
-            item = {"name": label_of(row)}
-            item.update(rate_figures("timeliness", row["met"], row["settled"]))
-            for kind in ClockKind.values:
-                item.update(
-                    rate_figures(f"{kind}_timeliness", row[f"{kind}_met"], row[f"{kind}_settled"])
-                )
-            group_key = (row["department_id"], str(row[field]))
-            item["resolution_median_seconds"] = (
-                row["resolution_median"] if medians is None else medians.get((group_key, 0.5))
-            )
-            provider_figures = figures[(PROVIDER, row["department_id"], None)]
-            provider_figures.setdefault(name, {})[group_key[1]] = item
-    return figures
-
-
 # Sources of figures, in order; surveys and the relationship survey add theirs.
 SOURCES: list[Callable[[Period, object], Figures]] = [
     clock_figures,
     promise_figures,
     responsiveness_figures,
     blocking_figures,
-    breakdown_figures,
 ]
 
 

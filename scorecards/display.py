@@ -11,6 +11,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from departments.choices import Priority
 
@@ -190,6 +192,61 @@ def interval_text(interval) -> str:
         return ""
     low, high = interval
     return f"95% CI {low * 100:.0f}\u2013{high * 100:.0f}%"
+
+
+# --- the matrix ----------------------------------------------------------------------------
+
+# Constant markup, no data in it.
+MATRIX_SELF = mark_safe(  # nosec B308 B703
+    '<td class="matrix-cell matrix-self" aria-label="same department"></td>'
+)
+MATRIX_HIDDEN = mark_safe(  # nosec B308 B703
+    '<td class="matrix-cell heat-none matrix-hidden"><span class="cell-label">hidden</span></td>'
+)
+
+
+def matrix_cell_html(*, provider, cell, heat: str, url: str) -> SafeString:
+    """One cell of the matrix heatmap (escaped by format_html).
+
+    Built here rather than in the template: the matrix has a cell per provider and department
+    (320 for 16 providers and 20 departments), and the template engine's lookups for that many
+    cells cost most of the page's time.
+    """
+    if cell is None:
+        return MATRIX_SELF
+    if cell.reason == "not_visible":
+        return MATRIX_HIDDEN
+    minimum = anonymity_min()
+    if cell.reason == "anonymity":
+        return format_html(
+            '<td class="matrix-cell heat-none matrix-hidden" title="Fewer than {} answers">'
+            '<a href="{}"><span class="cell-label">&lt; {} answers</span></a></td>',
+            minimum,
+            url,
+            minimum,
+        )
+    if cell.reason == "no_data":
+        return format_html(
+            '<td class="matrix-cell heat-none"><a href="{}">'
+            '<span class="cell-label">no data</span></a></td>',
+            url,
+        )
+    text = percent(cell.value)
+    interval = interval_text(cell.interval)
+    small = cell.n is not None and cell.n < SMALL_SAMPLE
+    return format_html(
+        '<td class="matrix-cell {}{}" title="{} \u2192 {}: {}{}"><a href="{}"><strong>{}</strong>'
+        '<span class="cell-n">n={}</span></a></td>',
+        heat,
+        " matrix-small" if small else "",
+        provider.name,
+        cell.customer.name,
+        text,
+        f", {interval}" if interval else "",
+        url,
+        text,
+        cell.n,
+    )
 
 
 # --- headline cards ------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from servicedesk.limits import year_error
+
 WEEK, MONTH, QUARTER = "week", "month", "quarter"
 KINDS = (WEEK, MONTH, QUARTER)
 _PATTERNS = {
@@ -102,6 +104,9 @@ def period_containing(moment: datetime.datetime, kind: str) -> Period:
 def parse_period(key: str) -> Period:
     """`2026-Q3`, `2026-09` or `2026-W38` -> Period; ValueError with a clear message."""
     key = (key or "").strip().upper()
+    match = next(filter(None, (pattern.match(key) for pattern in _PATTERNS.values())), None)
+    if match and (error := year_error(int(match[1]))):
+        raise ValueError(error)
     if match := _PATTERNS[QUARTER].match(key):
         year, quarter = int(match[1]), int(match[2])
         return period_for_date(datetime.date(year, 3 * quarter - 2, 1), QUARTER)

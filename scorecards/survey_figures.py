@@ -12,31 +12,40 @@
 from collections import defaultdict
 
 from django.conf import settings
-from django.db.models import Avg, Case, Count, F, FloatField, Q, When
+from django.db.models import Case, F, FloatField, Q, When
 
 from surveys.choices import DIMENSIONS, HireBack
 from surveys.models import RelationshipAnswer, RequestQualityRating, RequestSurvey, SurveyResponse
 
-from .compute import CUSTOMER, Figures, _groupings
+from .compute import CUSTOMER, ROLE_SETS, Figures
+from .grouping import AVG, COUNT, Measure, flag, grouped_aggregates
 from .periods import QUARTER, Period
 from .stats import rate_figures
 
 
 def request_survey_figures(period: Period, now) -> Figures:
+    """csat, mean rating and dimensions of the answers given in the period; response rate of
+    the surveys sent in it."""
     figures: Figures = defaultdict(dict)
     answers = SurveyResponse.objects.filter(
         answered_at__gte=period.start, answered_at__lt=period.end
+    ).values(
+        "overall",
+        *DIMENSIONS,
+        provider=F("survey__provider_department_id"),
+        customer=F("survey__requesting_department_id"),
+        good=flag(Q(overall__gte=4)),
     )
-    provider, customer = "survey__provider_department_id", "survey__requesting_department_id"
-    aggregates = {
-        "n": Count("pk"),
-        "good": Count("pk", filter=Q(overall__gte=4)),
-        "mean": Avg("overall"),
-        **{f"{d}_mean": Avg(d) for d in DIMENSIONS},
-        **{f"{d}_n": Count(d) for d in DIMENSIONS},
+    measures = {
+        "n": Measure(COUNT),
+        "good": Measure(COUNT, where="good"),
+        "mean": Measure(AVG, "overall"),
+        **{f"{d}_mean": Measure(AVG, d) for d in DIMENSIONS},
+        **{f"{d}_n": Measure(COUNT, d) for d in DIMENSIONS},
     }
-    for fields, keys_of in _groupings(provider, customer):
-        for row in answers.values(*fields).annotate(**aggregates):
+    groups = grouped_aggregates(answers, sets=list(ROLE_SETS), measures=measures)
+    for grouping, keys_of in ROLE_SETS.items():
+        for row in groups[grouping]:
             for key in keys_of(row):
                 values = figures[key]
                 values.update(rate_figures("csat", row["good"], row["n"]))
@@ -46,13 +55,18 @@ def request_survey_figures(period: Period, now) -> Figures:
                     values[f"{dimension}_mean"] = row[f"{dimension}_mean"]
                     values[f"{dimension}_mean_n"] = row[f"{dimension}_n"]
 
-    sent = RequestSurvey.objects.filter(sent_at__gte=period.start, sent_at__lt=period.end)
-    provider, customer = "provider_department_id", "requesting_department_id"
-    for fields, keys_of in _groupings(provider, customer):
-        rows = sent.values(*fields).annotate(
-            sent=Count("pk"), answered=Count("pk", filter=Q(response__isnull=False))
-        )
-        for row in rows:
+    sent = RequestSurvey.objects.filter(sent_at__gte=period.start, sent_at__lt=period.end).values(
+        provider=F("provider_department_id"),
+        customer=F("requesting_department_id"),
+        answered=flag(Q(response__isnull=False)),
+    )
+    groups = grouped_aggregates(
+        sent,
+        sets=list(ROLE_SETS),
+        measures={"sent": Measure(COUNT), "answered": Measure(COUNT, where="answered")},
+    )
+    for grouping, keys_of in ROLE_SETS.items():
+        for row in groups[grouping]:
             for key in keys_of(row):
                 figures[key].update(rate_figures("response_rate", row["answered"], row["sent"]))
     return figures
@@ -84,28 +98,29 @@ def hire_back_figures(period: Period, now) -> Figures:
     if period.kind != QUARTER:
         return figures
     minimum = settings.ANONYMITY_MIN
-    answers = RelationshipAnswer.objects.filter(survey__quarter=period.key)
-    provider, customer = "provider_department_id", "customer_department_id"
-    rows_by_grouping = [
-        (
-            keys_of,
-            list(
-                answers.values(*fields).annotate(
-                    n=Count("pk"),
-                    yes=Count("pk", filter=Q(hire_back=HireBack.YES)),
-                    no=Count("pk", filter=Q(hire_back=HireBack.NO)),
-                )
-            ),
-        )
-        for fields, keys_of in _groupings(provider, customer)
-    ]
-    pair_rows = rows_by_grouping[2][1]
-    suppressed = _suppressed_pairs({(r[provider], r[customer]): r["n"] for r in pair_rows}, minimum)
-    for index, (keys_of, rows) in enumerate(rows_by_grouping):
-        for row in rows:
-            is_pair = index == 2
+    answers = RelationshipAnswer.objects.filter(survey__quarter=period.key).values(
+        provider=F("provider_department_id"),
+        customer=F("customer_department_id"),
+        yes=flag(Q(hire_back=HireBack.YES)),
+        no=flag(Q(hire_back=HireBack.NO)),
+    )
+    groups = grouped_aggregates(
+        answers,
+        sets=list(ROLE_SETS),
+        measures={
+            "n": Measure(COUNT),
+            "yes": Measure(COUNT, where="yes"),
+            "no": Measure(COUNT, where="no"),
+        },
+    )
+    pair = ("provider", "customer")
+    suppressed = _suppressed_pairs(
+        {(r["provider"], r["customer"]): r["n"] for r in groups[pair]}, minimum
+    )
+    for grouping, keys_of in ROLE_SETS.items():
+        for row in groups[grouping]:
             hidden = row["n"] < minimum or (
-                is_pair and (row[provider], row[customer]) in suppressed
+                grouping == pair and (row["provider"], row["customer"]) in suppressed
             )
             for key in keys_of(row):
                 figures[key]["hire_back_n"] = row["n"]
@@ -127,13 +142,20 @@ def request_quality_figures(period: Period, now) -> Figures:
         default=F("clarity") * 1.0,
         output_field=FloatField(),
     )
-    customer, provider = "requesting_department_id", "provider_department_id"
-    groupings = [
-        ((customer,), lambda row: [(CUSTOMER, row[customer], None)]),
-        ((customer, provider), lambda row: [(CUSTOMER, row[customer], row[provider])]),
-    ]
-    for fields, keys_of in groupings:
-        for row in ratings.values(*fields).annotate(n=Count("pk"), quality=Avg(per_request)):
+    rows = ratings.values(
+        customer=F("requesting_department_id"),
+        provider=F("provider_department_id"),
+        quality=per_request,
+    )
+    sets = {
+        ("customer",): lambda row: [(CUSTOMER, row["customer"], None)],
+        ("customer", "provider"): lambda row: [(CUSTOMER, row["customer"], row["provider"])],
+    }
+    groups = grouped_aggregates(
+        rows, sets=list(sets), measures={"n": Measure(COUNT), "quality": Measure(AVG, "quality")}
+    )
+    for grouping, keys_of in sets.items():
+        for row in groups[grouping]:
             for key in keys_of(row):
                 figures[key]["request_quality_n"] = row["n"]
                 figures[key]["request_quality"] = row["quality"]

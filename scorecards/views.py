@@ -235,28 +235,25 @@ def matrix(request):
     figure = form.chosen_figure()
     grid = matrix_get(period=period, figure=figure, access=access)
     pair_query = _query(period=period.key)
+    # One reverse() for the page's hundreds of pair links; the markers are valid slugs, so the
+    # URL pattern accepts them, and are replaced by each pair's slugs.
+    pair_url = reverse("scorecards:pair", args=["provider-marker", "customer-marker"])
     rows = []
     for provider, cells in zip(grid.providers, grid.rows, strict=True):
-        shown = []
-        for cell in cells:
-            if cell is None:
-                shown.append(None)
-                continue
-            shown.append(
-                {
-                    "cell": cell,
-                    "text": display.percent(cell.value) if cell.value is not None else "",
-                    "heat": _heat_class(cell.value),
-                    "small": cell.n is not None and cell.n < display.SMALL_SAMPLE,
-                    "interval": display.interval_text(cell.interval),
-                    "url": (
-                        reverse("scorecards:pair", args=[provider.slug, cell.customer.slug])
-                        + pair_query
-                        if cell.reason != "not_visible"
-                        else ""
-                    ),
-                }
+        row_url = pair_url.replace("/provider-marker/", f"/{provider.slug}/", 1)
+        shown = [
+            display.matrix_cell_html(
+                provider=provider,
+                cell=cell,
+                heat=_heat_class(cell.value) if cell is not None else "",
+                url=(
+                    row_url.replace("/customer-marker/", f"/{cell.customer.slug}/", 1) + pair_query
+                    if cell is not None and cell.reason != "not_visible"
+                    else ""
+                ),
             )
+            for cell in cells
+        ]
         rows.append({"provider": provider, "cells": shown})
     context = {
         "matrix": grid,

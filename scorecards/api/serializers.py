@@ -15,8 +15,10 @@ from ..selectors import MATRIX_FIGURES
 class DepartmentSlugField(serializers.SlugField):
     """A department slug in, the Department out; an unknown slug is a field error."""
 
-    def to_internal_value(self, data):
-        slug = super().to_internal_value(data)
+    def run_validation(self, data=serializers.empty):
+        # The slug's validators check the text; run on the Department, they would check its
+        # name (str()), and refuse every department whose name has a space.
+        slug = super().run_validation(data)
         department = Department.objects.filter(slug=slug).first()
         if department is None:
             raise serializers.ValidationError(f"No department with the slug {slug!r}.")

@@ -33,8 +33,9 @@ Progress = Callable[[float], None]
 
 
 def escape_cell(value):
-    """A text cell cannot start a formula: prefix it with a single quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    """A text cell cannot start a formula: prefix it with a single quote. Control characters
+    in front of the trigger do not hide it (a reader may drop them, as XLSX must)."""
+    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.sub("", value).startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
 
@@ -61,7 +62,8 @@ HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 
 def _xlsx_text(value: str) -> str:
     # XML cannot hold most control characters; a name with one would fail the whole file.
-    return ILLEGAL_CHARACTERS_RE.sub("", escape_cell(value))
+    # Removed before escaping: "\x01=HYPERLINK(...)" would otherwise become a live formula.
+    return escape_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
 
 
 def _write_sheet(workbook: Workbook, section: Section):

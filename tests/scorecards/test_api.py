@@ -157,6 +157,17 @@ def test_it_rejects_bad_parameters_with_field_errors(as_hr, org, params, field):
     assert field in response.json()
 
 
+def test_it_finds_departments_whose_names_have_spaces(as_hr, org):
+    desk = DepartmentFactory(name="IT Service Desk", slug="desk")
+    snapshot(desk, "provider", "2026-Q4", **rates("timeliness", 1, 2))
+    snapshot(desk, "provider", "2026-Q4", counterpart=org.customer, **rates("timeliness", 1, 1))
+    response = as_hr.get(URL, {"department": "desk", "period": "2026-Q4"})
+    assert response.status_code == 200
+    assert response.json()["figures"]["timeliness"] == 0.5
+    response = as_hr.get(URL, {"department": "desk", "counterpart": "sales", "period": "2026-Q4"})
+    assert response.json()["figures"]["timeliness"] == 1.0
+
+
 def test_it_answers_404_for_a_department_the_caller_may_not_see(api_client, org):
     api_client.force_authenticate(org.outsider)
     assert api_client.get(URL, {"department": "it"}).status_code == 404

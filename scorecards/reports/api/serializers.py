@@ -31,7 +31,9 @@ class ReportDownloadSerializer(serializers.ModelSerializer):
 class ReportSerializer(serializers.ModelSerializer):
     """A report as the API shows it (output only)."""
 
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     status = serializers.ChoiceField(choices=ReportStatus.values, read_only=True)
     download_url = serializers.SerializerMethodField()
     downloads = ReportDownloadSerializer(many=True, read_only=True)
