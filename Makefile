@@ -8,8 +8,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Test workers (pytest-xdist): one per core by default.
 JOBS ?= auto
+# apt-get, noninteractive, as root or else through sudo (e2e-deps).
+APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: help install run migrate seed static test test-sqlite lint format bench lock clean e2e-deps
+.PHONY: help install run migrate seed static test test-sqlite lint format bench bench-scores lock clean e2e-deps check-deploy audit
 
 help:
 	@echo "make run    - install, migrate, load the demo organisation, start web + worker + beat"
@@ -50,9 +52,31 @@ test: install
 test-sqlite: install
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -n $(JOBS)
 
+# The browser tests (tests/e2e) drive Debian's Chromium, never a downloaded browser: install
+# it when it is missing (apt-get update only if the install fails on a stale package list).
+e2e-deps:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "e2e-deps: /usr/bin/chromium is installed"; \
+	else \
+		$(APT_GET) install -y -q chromium \
+			|| { $(APT_GET) update -q && $(APT_GET) install -y -q chromium; }; \
+	fi
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Django's deployment checks with production settings (a throwaway key, never used to sign).
+check-deploy: install
+	DEBUG=0 ALLOWED_HOSTS=servicedesk.example.com \
+	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+		$(PY) manage.py check --deploy --fail-level WARNING
+
+# Known vulnerabilities in the pinned dependencies (pip-audit; says so when it cannot reach
+# a vulnerability service, see docs/operations.md), and bandit over the apps' code.
+audit: install
+	$(PY) scripts/audit_dependencies.py
+	$(BIN)/bandit -q -r servicedesk departments requests_app surveys scorecards -c pyproject.toml
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -61,6 +85,10 @@ format: install
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/reports.py --reuse $(BENCH_ARGS)
+
+# Scores: recompute a quarter against one SQL aggregate, every period, the scorecard pages.
+bench-scores: install
+	$(PY) bench/scores.py $(BENCH_ARGS)
 
 # Re-resolve the pins from pyproject.toml in a throwaway virtualenv.
 lock:

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 MAX_EMAIL_ATTEMPTS = 5
 ENQUEUE_RETRY_POLICY = {
-    "max_retries": 2,
+    "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.5,

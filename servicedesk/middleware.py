@@ -1,7 +1,14 @@
+import logging
 import zoneinfo
 from urllib.parse import unquote
 
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+
+logger = logging.getLogger(__name__)
 
 
 class UserTimezoneMiddleware:
@@ -17,3 +24,45 @@ class UserTimezoneMiddleware:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.deactivate()
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 with `Retry-After`, not a 500, while the database cannot be reached.
+
+    A view that meets `OperationalError` or `InterfaceError` (connection refused or lost, the
+    server shutting down or in recovery, a lock or statement timeout: by DB-API's definition
+    trouble of the database's operation, not of the request) ran in a transaction that is
+    rolled back with it, so nothing it wrote stays: the visitor may simply try again. The
+    page is plain HTML rendered without the request (no context processor, no session, no
+    database); the API gets JSON. A bug in SQL raises ProgrammingError and still gives a 500.
+    """
+
+    RETRY_AFTER_SECONDS = 30
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error(
+            "database unavailable: %s %s answered 503 (%s: %s)",
+            request.method,
+            request.path,
+            type(exception).__name__,
+            exception,
+            exc_info=exception,
+        )
+        if request.path.startswith("/api/"):
+            response = JsonResponse(
+                {"detail": "The database is unavailable for a moment. Try again shortly."},
+                status=503,
+            )
+        else:
+            response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+        add_never_cache_headers(response)
+        return response

@@ -5,10 +5,12 @@ broker on the filesystem, so `make run` needs no server. Production sets `DEBUG=
 `SECRET_KEY`, `ALLOWED_HOSTS`, `DATABASE_URL` and `REDIS_URL`.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,6 +84,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
+    "axes",
+    "csp",
     "servicedesk",
     "departments",
     "requests_app",
@@ -90,16 +94,25 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of the request carries its id.
+    "servicedesk.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # 400 for a NUL in the URL: PostgreSQL cannot look one up (servicedesk/input_guard.py).
+    "servicedesk.input_guard.RefuseNulCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "servicedesk.middleware.UserTimezoneMiddleware",
+    # A database that cannot be reached answers 503 with Retry-After, not 500.
+    "servicedesk.middleware.DatabaseUnavailableMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "servicedesk.urls"
@@ -146,6 +159,27 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Login brute force (django-axes): after AXES_FAILURE_LIMIT failed logins for one username
+# from one address, that pair is refused (even with the right password) for the cool-off,
+# on the login page and the admin's. Failures are counted in the database, so every web
+# process sees them. `manage.py axes_reset_username USER` unlocks early.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "servicedesk.security.client_ip_address"
+# The client's address, for the lockout (servicedesk/security.py): behind N proxies that each
+# append to X-Forwarded-For, the N-th from the right. 0 (the default) trusts no header and
+# uses REMOTE_ADDR. Never more than the real number of proxies, or a client could pick the
+# address it is counted under.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+
 LANGUAGE_CODE = "en-gb"
 # The company timezone: score periods (weeks, months, quarters) are calendar periods here.
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Berlin")
@@ -170,8 +204,17 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="servicedesk@localhos
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    # A broker host that does not answer must not hold a web request for the OS TCP timeout.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3}
+    # Redis hands a task not acknowledged within visibility_timeout to another worker: it
+    # must exceed the task time limit and every countdown or ETA (tests/faults checks).
+    # A broker host that does not answer must not hold a web request for the OS TCP timeout
+    # (socket_connect_timeout), nor for ever a Redis that accepts connections but does not
+    # reply, hung or behind a dead link (socket_timeout: commands take milliseconds, and the
+    # worker's BRPOP waits 1 s).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 3,
+        "socket_timeout": 2,
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     _broker_dir = VAR_DIR / "broker"
@@ -187,8 +230,23 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# Every task is idempotent, so a message is acknowledged only once its task has finished: a
+# worker that dies meanwhile leaves it to another (on Redis after the visibility timeout).
 CELERY_TASK_ACKS_LATE = True
+# A pool process killed under its task (out of memory, say) is seen by its worker, which
+# retries the task after default_retry_delay (180 s), at most max_retries times (3, or the
+# task's own), then gives up: rejecting alone would requeue a task that always kills its
+# process for ever. Rejecting (requeueing) remains the fallback when the retry cannot be sent.
+CELERY_TASK_RETRY_ON_WORKER_LOST = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task that raised, or overran its time limit, would do so again: acknowledge it rather
+# than redeliver it. Periodic work is retried by beat's next run, emails by their own retries.
+CELERY_TASK_ACKS_ON_FAILURE = True
+CELERY_TASK_ACKS_ON_TIMEOUT = True
+# When the broker connection drops, let running tasks finish: each commits its own work, and
+# if its acknowledgement is lost with the connection, a rerun after the visibility timeout
+# changes nothing. (Celery 6 will cancel them by default; this keeps today's behaviour.)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
@@ -287,6 +345,24 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content Security Policy (django-csp): our own files only. No template has an inline script
+# (data travels in data- attributes and json_script) or a style attribute, and htmx is told
+# not to inject its indicator style (base.html), so neither scripts nor styles need
+# 'unsafe-inline'. The API docs pages widen it for themselves (servicedesk/api/docs.py),
+# which is why the directives they extend are spelled out here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
@@ -302,15 +378,40 @@ if not DEBUG:
     # Health checks come over plain HTTP from the orchestrator, not through the proxy.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Logs go to stderr, one JSON object a line when LOG_FORMAT=json (the default in production):
+# time (UTC, ISO 8601), level, logger, message, request_id (servicedesk/request_id.py),
+# task_id and task_name inside a Celery task, exc_info, and any `extra` fields. Plain text
+# in development. Celery's worker and beat (servicedesk/celery.py) and gunicorn
+# (gunicorn.conf.py) log through the same handler.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is neither 'json' nor 'plain'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "servicedesk.request_id.ContextFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["levelname", "name", "message"],
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Its "BEGIN" line at every start; lockouts and failed logins are warnings.
+        "axes.apps": {"level": "WARNING"},
+    },
 }
 
 # servicedesk's own settings.

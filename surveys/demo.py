@@ -113,7 +113,7 @@ def _request_surveys(now) -> tuple[int, int, int]:
     )
     sent = answered = rated = 0
     for request in requests:
-        rng = random.Random(f"{SEED}-request-{request.pk}")  # noqa: S311 - demo data
+        rng = random.Random(f"{SEED}-request-{request.pk}")  # noqa: S311 - demo data  # nosec B311
         survey = services.survey_send_for_request(
             request_id=request.pk, now=request.resolved_at, email=False
         )
@@ -193,7 +193,7 @@ def _relationship_survey(quarter: Quarter, now) -> str:
     if not report.invitations_created:
         return f"{quarter}: no requests in the quarter, nobody to ask."
     timeliness = _timeliness_by_pair(quarter)
-    rng = random.Random(f"{SEED}-{quarter}")  # noqa: S311 - demo data
+    rng = random.Random(f"{SEED}-{quarter}")  # noqa: S311 - demo data  # nosec B311
     pairs = sorted(
         {
             (item.customer_department_id, item.provider_department_id)

@@ -41,6 +41,7 @@ from .models import (
     RequestQualityRating,
     RequestSurvey,
     SurveyResponse,
+    SurveyToken,
 )
 from .quarters import Quarter
 from .tokens import TokenCheck, TokenRefused, token_check, token_claim, token_issue
@@ -157,7 +158,16 @@ def survey_link_email_send(*, raw_token: str, reminder: bool = False, now=None) 
             lines.append("This link replaces the one we sent before.")
     if not user.email or not user.is_active:
         return False
-    send_mail(subject[:200], "\n".join(lines), None, [user.email])
+    # Claim the email of this link first: a task run twice (redelivered after its worker
+    # died, or sent twice) sends it once. A failed send gives the claim back for the retry.
+    mine = SurveyToken.objects.filter(pk=check.token.pk, emailed_at__isnull=True)
+    if mine.update(emailed_at=_now(now)) != 1:
+        return False
+    try:
+        send_mail(subject[:200], "\n".join(lines), None, [user.email])
+    except Exception:
+        SurveyToken.objects.filter(pk=check.token.pk).update(emailed_at=None)
+        raise
     return True
 
 

@@ -25,6 +25,9 @@ def send_survey_reminders() -> dict:
     ignore_result=True,
     autoretry_for=(OSError,),
     retry_backoff=30,
+    # Said, not left to Celery's default: a retry waits unacknowledged in a worker until it
+    # is due, and must be due well within the broker's visibility timeout (an hour).
+    retry_backoff_max=10 * 60,
     max_retries=5,
 )
 def send_survey_link(raw_token: str, reminder: bool = False) -> bool:

@@ -29,7 +29,9 @@ def broken_broker():
     The Celery app read the Django settings once, so its own configuration is what counts.
     """
     conf = celery_app.conf
-    saved = (conf.broker_url, conf.broker_write_url)
+    # The raw values: `conf.broker_write_url` reads broker_url when unset, and putting that
+    # back would pin every later publish of this process to it.
+    saved = (conf["broker_url"], conf["broker_write_url"])
     conf.broker_url = "redis://127.0.0.1:1/0"
     conf.broker_write_url = None
     try:

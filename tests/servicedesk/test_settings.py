@@ -25,6 +25,11 @@ SETTINGS_VARIABLES = (
     "SECURE_HSTS_PRELOAD",
     "CONN_MAX_AGE",
     "CELERY_TASK_ALWAYS_EAGER",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "AXES_FAILURE_LIMIT",
+    "AXES_COOLOFF_MINUTES",
+    "TRUSTED_PROXY_COUNT",
 )
 
 PRINT_DATABASE = (
@@ -210,3 +215,28 @@ def test_it_secures_cookies_and_transport_in_production():
     assert behind_proxy.stdout.strip() == (
         "True True False 31536000 ('HTTP_X_FORWARDED_PROTO', 'https')"
     )
+
+
+def test_it_reads_the_login_lockout_from_the_environment():
+    code = (
+        "from django.conf import settings; "
+        "print(settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME.total_seconds(), "
+        "settings.TRUSTED_PROXY_COUNT)"
+    )
+
+    default = run("-c", code, **production())
+    configured = run(
+        "-c",
+        code,
+        **production(AXES_FAILURE_LIMIT="10", AXES_COOLOFF_MINUTES="60", TRUSTED_PROXY_COUNT="1"),
+    )
+
+    assert default.stdout.strip() == "5 900.0 0"
+    assert configured.stdout.strip() == "10 3600.0 1"
+
+
+def test_it_refuses_a_lockout_limit_that_is_not_a_number():
+    result = run("manage.py", "check", **production(AXES_FAILURE_LIMIT="five"))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: AXES_FAILURE_LIMIT='five' is not an integer." in result.stderr
