@@ -1,6 +1,6 @@
 import django_filters
 
-from servicedesk.filters import FilterSet
+from servicedesk.filters import FilterSet, IdFilter
 
 from .choices import Priority
 from .models import Department, Service
@@ -8,7 +8,7 @@ from .models import Department, Service
 
 class DepartmentFilterSet(FilterSet):
     parent = django_filters.CharFilter(field_name="parent__slug", label="Parent (slug)")
-    parent_id = django_filters.NumberFilter(field_name="parent_id")
+    parent_id = IdFilter(field_name="parent_id")
     q = django_filters.CharFilter(method="filter_q", label="Name or code contains")
 
     class Meta:
@@ -23,7 +23,7 @@ class DepartmentFilterSet(FilterSet):
 
 class ServiceFilterSet(FilterSet):
     department = django_filters.CharFilter(field_name="department__slug", label="Department (slug)")
-    department_id = django_filters.NumberFilter(field_name="department_id")
+    department_id = IdFilter(field_name="department_id")
     default_priority = django_filters.ChoiceFilter(choices=Priority.choices)
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
 

@@ -3,6 +3,9 @@
 import django_filters
 from django import forms
 from django.db import models
+from django_filters.fields import IsoDateTimeField
+
+from .limits import MAX_ID, datetime_error
 
 TRUE_WORDS = {"true", "1", "yes", "on"}
 FALSE_WORDS = {"false", "0", "no", "off"}
@@ -31,6 +34,37 @@ class StrictBooleanField(forms.NullBooleanField):
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
+
+
+class IdField(forms.IntegerField):
+    """A whole number that can be an id: `1.5` or `10**30` is an error, not a crash."""
+
+    default_error_messages = {"invalid": "Enter a number."}
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An id (NumberFilter reads a decimal, which the database may not compare with a key)."""
+
+    field_class = IdField
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time within servicedesk.limits: year 1 would overflow on its way to UTC."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and (error := datetime_error(value)):
+            raise forms.ValidationError(error, code="invalid")
+        return value
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
 
 
 class FilterSet(django_filters.FilterSet):

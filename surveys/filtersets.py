@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from departments.models import Department
-from servicedesk.filters import FilterSet, StrictBooleanFilter
+from servicedesk.filters import FilterSet, IdFilter, IsoDateTimeFilter, StrictBooleanFilter
 
 from .choices import SurveyStatus
 from .models import RequestSurvey
@@ -14,12 +14,12 @@ from .models import RequestSurvey
 class RequestSurveyFilterSet(FilterSet):
     mine = StrictBooleanFilter(method="filter_mine", label="Sent to me (true) or not (false)")
     status = django_filters.ChoiceFilter(choices=SurveyStatus.choices, method="filter_status")
-    request = django_filters.NumberFilter(field_name="request_id", label="Request id")
+    request = IdFilter(field_name="request_id", label="Request id")
     provider_department = django_filters.ModelChoiceFilter(
         queryset=Department.objects.all(), to_field_name="slug", label="Provider department (slug)"
     )
-    sent_after = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
-    sent_before = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
+    sent_after = IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
+    sent_before = IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
 
     class Meta:
         model = RequestSurvey

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from servicedesk.limits import year_error
+
 QUARTER_PATTERN = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
@@ -22,6 +24,8 @@ class Quarter:
         match = QUARTER_PATTERN.match((key or "").strip().upper())
         if not match:
             raise ValueError(f"{key!r} is not a quarter; write it like 2026-Q3.")
+        if error := year_error(int(match.group(1))):
+            raise ValueError(error)
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

@@ -104,7 +104,9 @@ def request_survey_for_requester(*, user, request_pk: int) -> RequestSurvey | No
     if user is None or not user.is_authenticated:
         return None
     return (
-        RequestSurvey.objects.filter(request_id=request_pk, requester=user)
+        # `request__pk`, not `request_id`: an id lookup answers "none" for a number no key
+        # can hold (from the URL), where a foreign key lookup makes SQLite overflow.
+        RequestSurvey.objects.filter(request__pk=request_pk, requester=user)
         .select_related("request", "provider_department", "requester")
         .first()
     )

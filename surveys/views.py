@@ -27,7 +27,7 @@ from .choices import DIMENSIONS, HIRE_BACK_QUESTION, RATING_LABELS, TokenState
 from .forms import OverallForm, QualityRatingForm, ResponseForm, relationship_forms
 from .models import RelationshipInvitation, RequestSurvey
 from .quarters import Quarter
-from .ratelimit import client_address, token_failure_record, token_failures_exceeded
+from .ratelimit import client_address, token_attempt_refund, token_attempt_reserve
 from .selectors import (
     SummaryAccess,
     department_survey_summary,
@@ -150,7 +150,7 @@ def request_survey_details(request, request_pk):
     rating), for the requester or for the browser that answered through the link."""
     survey = (
         RequestSurvey.objects.select_related("request", "provider_department", "requester")
-        .filter(request_id=request_pk)
+        .filter(request__pk=request_pk)  # see request_survey_for_requester
         .first()
     )
     user = request.user
@@ -297,13 +297,13 @@ def token_survey(request, token):
     Unknown links count towards a per-address limit (429 beyond it); expired, used and
     replaced links get a page that says so; none of them changes anything.
     """
-    address = client_address(request)
-    if token_failures_exceeded(address):
+    attempt = token_attempt_reserve(client_address(request))
+    if attempt is None:
         return render(request, "surveys/token_limited.html", status=429)
     check = token_check(raw_token=token)
     if check.state == TokenState.INVALID:
-        token_failure_record(address)
         return _refused(request, check)
+    token_attempt_refund(attempt)
     if request.user.is_authenticated and request.user.pk != check.invitee_id:
         return render(
             request,

@@ -4,7 +4,7 @@ from ..models import Department, Service, SLATarget
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     calendar = serializers.CharField(source="calendar.name", read_only=True)
     timezone = serializers.CharField(source="calendar.timezone", read_only=True)
 

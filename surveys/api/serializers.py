@@ -153,7 +153,7 @@ class RequestQualityRatingSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(source="request.reference", read_only=True)
     provider_department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     requesting_department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    rated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    rated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = RequestQualityRating

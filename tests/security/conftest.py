@@ -1,0 +1,158 @@
+"""A populated organisation for the attack tests: one object of every kind, so that ids exist.
+
+IT (`org.provider`) serves Sales (`org.customer`) and Legal (`org.other`); Legal serves both.
+Every role of the shared cast (tests/conftest.py `org`) has an API token. The clock stands
+still at NOW, a Monday morning in Berlin, in every test of this folder.
+"""
+
+import datetime
+import zoneinfo
+from dataclasses import dataclass, field
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+
+from requests_app import services as request_services
+from requests_app.models import Attachment, ServiceRequest
+from scorecards.models import QuarterlyReport
+from scorecards.periods import parse_period
+from scorecards.reports import services as report_services
+from scorecards.services import scores_compute
+from surveys import services as survey_services
+from surveys.models import RelationshipInvitation, RequestQualityRating, RequestSurvey
+from tests.factories import ServiceFactory, SLATargetFactory
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+NOW = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=BERLIN)
+YESTERDAY = NOW - datetime.timedelta(days=1)
+IN_Q3 = datetime.datetime(2026, 8, 10, 10, 0, tzinfo=BERLIN)
+ROLES = [
+    "requester",
+    "colleague",
+    "customer_manager",
+    "agent",
+    "provider_manager",
+    "outsider",
+    "hr",
+]
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def text_file(name="notes.txt", content=b"serial 123"):
+    return SimpleUploadedFile(name, content, content_type="text/plain")
+
+
+@dataclass
+class World:
+    """The objects, by name; `requests` holds every request, `tokens` an API key per role."""
+
+    org: object
+    laptop: object  # a service of IT
+    contract: object  # a service of Legal
+    requests: dict[str, ServiceRequest]
+    public_attachment: Attachment
+    internal_attachment: Attachment
+    survey: RequestSurvey
+    rating: RequestQualityRating
+    invitations: dict[str, RelationshipInvitation]
+    report: QuarterlyReport
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+def _file(requester, service, title, *, when=IN_Q3, confidential=False):
+    return request_services.request_create(
+        requester=requester,
+        service=service,
+        title=title,
+        description="Please help",
+        confidential=confidential,
+        now=when,
+    )
+
+
+@pytest.fixture
+def world(org, django_capture_on_commit_callbacks) -> World:
+    laptop = ServiceFactory(department=org.provider, name="Laptop")
+    contract = ServiceFactory(department=org.other, name="Contract review")
+    for department in (org.provider, org.other):
+        SLATargetFactory(department=department, priority="normal")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        # Filed in 2026-Q3, so that they also make the pairs of its relationship survey.
+        requests = {
+            "sales_to_it": _file(org.requester, laptop, "Laptop"),
+            "sales_to_it_confidential": _file(
+                org.requester, laptop, "Salary laptop", confidential=True
+            ),
+            "colleague_to_it": _file(org.colleague, laptop, "Dock"),
+            "legal_to_it": _file(org.outsider, laptop, "Screen"),
+            "sales_to_legal": _file(org.requester, contract, "NDA"),
+            "it_to_legal": _file(org.agent, contract, "Licence"),
+            "resolved": _file(org.requester, laptop, "Mouse"),
+        }
+        request_services.request_comment_add(
+            request=requests["sales_to_it"],
+            author=org.requester,
+            body="Photo attached",
+            files=[text_file()],
+            now=IN_Q3,
+        )
+        request_services.request_comment_add(
+            request=requests["sales_to_it"],
+            author=org.agent,
+            body="VIP, be quick",
+            internal=True,
+            files=[text_file("internal.txt")],
+            now=YESTERDAY,
+        )
+        request_services.request_block(
+            request=requests["sales_to_it"],
+            actor=org.agent,
+            blocked_by=requests["it_to_legal"],
+            now=YESTERDAY,
+        )
+        resolved = request_services.request_transition(
+            request=requests["resolved"], actor=org.agent, action="resolve", now=YESTERDAY
+        )
+    # The survey hook runs after commit; so does its email.
+    with django_capture_on_commit_callbacks(execute=True):
+        survey = RequestSurvey.objects.get(request=resolved)
+        survey_services.survey_answer(
+            survey=survey, respondent=org.requester, overall=4, comment="Quick", now=YESTERDAY
+        )
+        rating = survey_services.request_quality_rate(
+            request=resolved, rater=org.agent, clarity=4, now=YESTERDAY
+        )
+        survey_services.relationship_survey_open(quarter="2026-Q3", now=YESTERDAY, email=False)
+
+    scores_compute(period=parse_period("2026-Q3"), now=NOW)
+    report, _ = report_services.report_request(
+        quarter="2026-Q3", format="csv", user=org.hr, enqueue=False, now=NOW
+    )
+    report_services.report_generate(report_id=report.pk, now=NOW)
+    report.refresh_from_db()
+
+    attachments = Attachment.objects.filter(request=requests["sales_to_it"])
+    return World(
+        org=org,
+        laptop=laptop,
+        contract=contract,
+        requests={name: ServiceRequest.objects.get(pk=r.pk) for name, r in requests.items()},
+        public_attachment=attachments.get(comment__internal=False),
+        internal_attachment=attachments.get(comment__internal=True),
+        survey=survey,
+        rating=rating,
+        invitations={
+            invitation.user.username: invitation
+            for invitation in RelationshipInvitation.objects.select_related("user")
+        },
+        report=report,
+        tokens={role: Token.objects.create(user=getattr(org, role)).key for role in ROLES},
+    )
