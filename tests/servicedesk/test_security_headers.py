@@ -133,7 +133,12 @@ def test_it_tells_htmx_not_to_inject_styles_or_eval(client, db):
     response = client.get("/login/")
 
     (config,) = HTMX_CONFIG.findall(response.content.decode())
-    assert json.loads(config) == {"includeIndicatorStyles": False, "allowEval": False}
+    # Nor to copy style attributes across a swap, which style-src 'self' would refuse.
+    assert json.loads(config) == {
+        "includeIndicatorStyles": False,
+        "allowEval": False,
+        "attributesToSettle": ["class", "width", "height"],
+    }
 
 
 @pytest.mark.parametrize(
