@@ -4,6 +4,7 @@ import pytest
 import yaml
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from departments.choices import HR_GROUP, Priority, Role
 from departments.management.commands import seed_demo
@@ -11,6 +12,11 @@ from departments.models import BusinessCalendar, Department, Membership, Service
 from departments.org_import import org_import
 
 User = get_user_model()
+
+
+def _login_request():
+    """The login lockout (django-axes) needs the request that logs in."""
+    return RequestFactory().post("/login/")
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +89,7 @@ def test_the_demo_logins_have_their_roles(demo):
     assert User.objects.get(username="hr").groups.filter(name=HR_GROUP).exists()
     assert not User.objects.get(username="staff").groups.exists()
     for username in ("staff", "agent", "manager", "hr"):
-        assert authenticate(username=username, password="demo") is not None
+        assert authenticate(_login_request(), username=username, password="demo") is not None
 
 
 def test_the_demo_file_has_no_passwords():
@@ -118,7 +124,7 @@ def test_seed_demo_loads_once_and_prints_the_logins(db, settings, capsys):
         assert "http://127.0.0.1:8000/" in output
         assert "agent     agent" in output
         assert "s3cret-demo" in output
-    assert authenticate(username="manager", password="s3cret-demo") is not None
+    assert authenticate(_login_request(), username="manager", password="s3cret-demo") is not None
 
 
 def test_seed_demo_force_reimports_without_changes(db, capsys):
