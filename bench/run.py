@@ -236,27 +236,13 @@ def compare_with_earlier(results: dict) -> list[dict]:
 # --- main -----------------------------------------------------------------------------------
 
 
-def main(argv=None) -> int:
-    options = arguments(argv)
-    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    database = database_prepare(url)
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    if options.pg_options:
-        os.environ["BENCH_PG_OPTIONS"] = options.pg_options
-    import warnings
-
-    import django
-
-    # WhiteNoise looks for collected static files; the bench serves none.
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
-
+def dataset_ensure(options, database: dict) -> dict:
+    """Migrate the bench database and load the requests `options` ask for, unless `--reuse`
+    finds them loaded already; returns the dataset's description (`bench_meta`)."""
     from django.core.management import call_command
     from django.db import connection
 
-    from bench import generate, measure
+    from bench import generate
 
     with connection.cursor() as cursor:
         meta = generate.meta_read(cursor)
@@ -289,6 +275,29 @@ def main(argv=None) -> int:
             progress=progress,
         )
         print(f"Loaded in {dataset['total_seconds']} s: {dataset['rows']}")
+    return dataset
+
+
+def main(argv=None) -> int:
+    options = arguments(argv)
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    database = database_prepare(url)
+    sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    if options.pg_options:
+        os.environ["BENCH_PG_OPTIONS"] = options.pg_options
+    import warnings
+
+    import django
+
+    # WhiteNoise looks for collected static files; the bench serves none.
+    warnings.filterwarnings("ignore", message="No directory at")
+    django.setup()
+
+    from bench import measure
+
+    dataset = dataset_ensure(options, database)
 
     results = {
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

@@ -44,7 +44,7 @@ from bench.run import (  # noqa: E402
     DEFAULT_DATABASE_URL,
     RESULTS,
     database_prepare,
-    ownership_check,
+    dataset_ensure,
     progress,
 )
 
@@ -622,46 +622,12 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", message="No directory at")
     django.setup()
 
-    from django.core.management import call_command
-    from django.db import connection
-
-    from bench import generate
     from bench.surveys import surveys_ensure
     from requests_app.models import SLAClock
     from scorecards.compute import settled_clocks
     from scorecards.periods import parse_period
 
-    with connection.cursor() as cursor:
-        meta = generate.meta_read(cursor)
-        ownership_check(cursor, meta)
-    print(f"Database {database['name']} (PostgreSQL {database['server_version']}): migrating.")
-    call_command("migrate", interactive=False, verbosity=0)
-    wanted = {
-        "version": generate.GENERATOR_VERSION,
-        "requests": options.requests,
-        "open": options.open,
-        "crossings": options.crossings,
-        "seed": options.seed,
-    }
-    if options.reuse and meta and all(meta.get(key) == value for key, value in wanted.items()):
-        print(f"Reusing the loaded dataset ({meta['requests']:,} requests, now0 {meta['now0']}).")
-        dataset = meta
-    else:
-        print(
-            f"Loading {options.requests:,} requests ({options.open:,} open) "
-            f"with {options.workers} worker(s)."
-        )
-        with connection.cursor() as cursor:
-            generate.meta_write(cursor, {"status": "loading"})
-        dataset = generate.dataset_load(
-            requests=options.requests,
-            open_requests=options.open,
-            crossings=options.crossings,
-            seed=options.seed,
-            workers=options.workers,
-            progress=progress,
-        )
-        print(f"Loaded in {dataset['total_seconds']} s: {dataset['rows']}")
+    dataset = dataset_ensure(options, database)
     surveys = surveys_ensure(
         dataset=dataset, seed=options.seed, reuse=options.reuse, progress=progress
     )
