@@ -327,11 +327,23 @@ class BulkAssignForm(forms.Form):
         queryset=None, label="Assign selected to", empty_label="Choose a person…"
     )
 
-    def __init__(self, *args, requests: QuerySet, staff: QuerySet, **kwargs):
+    def __init__(self, *args, requests: QuerySet, staff: QuerySet, people=None, **kwargs):
+        """`people`: the staff already read (as `staff_ordered`), to draw the choices from
+        instead of reading them again; `staff` still validates the choice."""
         kwargs.setdefault("auto_id", "id_bulk_%s")
         super().__init__(*args, **kwargs)
         self.fields["ids"].queryset = requests
-        self.fields["assignee"].queryset = staff.order_by("first_name", "last_name", "username")
+        assignee = self.fields["assignee"]
+        assignee.queryset = staff_ordered(staff)
+        if people is not None:
+            assignee.choices = [
+                ("", assignee.empty_label),
+                *((person.pk, assignee.label_from_instance(person)) for person in people),
+            ]
+
+
+def staff_ordered(staff: QuerySet) -> QuerySet:
+    return staff.order_by("first_name", "last_name", "username")
 
 
 # --- list filters --------------------------------------------------------------------------
@@ -420,22 +432,19 @@ class QueueFilterForm(RequestFilterForm):
         "sort",
     ]
 
-    def __init__(self, *args, user, department: Department, staff: QuerySet, **kwargs):
+    def __init__(self, *args, user, department: Department, people: list, **kwargs):
+        """`people`: the department's staff, as `staff_ordered` reads them."""
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["service"].choices = [
             ("", "Any service"),
             *department.services.order_by("name").values_list("pk", "name"),
         ]
-        people = [
-            (person.username, person.get_full_name() or person.username)
-            for person in staff.order_by("first_name", "last_name", "username")
-        ]
         self.fields["assignee"].choices = [
             ("", "Anyone"),
             ("me", "Me"),
             ("none", "Unassigned"),
-            *people,
+            *((person.username, person.get_full_name() or person.username) for person in people),
         ]
         self.fields["requesting_department"].choices = [
             ("", "Any department"),

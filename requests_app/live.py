@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from departments.business_time import business_seconds_between
 
-from .choices import ClockState
+from .choices import ClockKind, ClockState
 from .models import SLAClock
 
 
@@ -56,22 +56,34 @@ class LiveClock:
         }
 
 
+def _is_ticking(clock, now) -> bool:
+    """Still counting business time since its cache was computed (running, or breached and
+    still running)."""
+    running = clock.state == ClockState.RUNNING or (
+        clock.state == ClockState.BREACHED and clock.running_since is not None
+    )
+    return running and clock.computed_at is not None and now > clock.computed_at
+
+
+def _state_at(clock, now) -> tuple[str, datetime.datetime | None, datetime.datetime | None]:
+    """(state, warned_at, breached_at) at `now`: a running clock past its warning time has
+    warned, past its due time has breached, before the scanner has written either."""
+    state, warned_at, breached_at = clock.state, clock.warned_at, clock.breached_at
+    if state == ClockState.RUNNING and _is_ticking(clock, now):
+        if warned_at is None and clock.warn_at is not None and clock.warn_at <= now:
+            warned_at = clock.warn_at
+        if clock.due_at is not None and now > clock.due_at:
+            state, breached_at = ClockState.BREACHED, clock.due_at
+    return state, warned_at, breached_at
+
+
 def clock_live(clock: SLAClock, *, now=None) -> LiveClock:
     """The clock at `now` without touching the database (the calendar version is cached)."""
     now = now or timezone.now()
     used = clock.used_seconds
-    state = clock.state
-    warned_at, breached_at = clock.warned_at, clock.breached_at
-    running = state == ClockState.RUNNING or (
-        state == ClockState.BREACHED and clock.running_since is not None
-    )
-    if running and clock.computed_at is not None and now > clock.computed_at:
+    if _is_ticking(clock, now):
         used += business_seconds_between(clock.calendar_version, clock.computed_at, now)
-        if state == ClockState.RUNNING:
-            if warned_at is None and clock.warn_at is not None and clock.warn_at <= now:
-                warned_at = clock.warn_at
-            if clock.due_at is not None and now > clock.due_at:
-                state, breached_at = ClockState.BREACHED, clock.due_at
+    state, warned_at, breached_at = _state_at(clock, now)
     return LiveClock(
         kind=clock.kind,
         state=state,
@@ -92,3 +104,72 @@ def current_clocks(request, *, now=None) -> dict[str, LiveClock]:
     if clocks is None:
         clocks = request.clocks.filter(is_current=True).select_related("calendar_version")
     return {clock.kind: clock_live(clock, now=now) for clock in clocks}
+
+
+# --- at a glance: what list pages show of a clock ------------------------------------------
+
+GLANCE_FIELDS = (
+    "request_id",
+    "kind",
+    "state",
+    "due_at",
+    "warn_at",
+    "warned_at",
+    "breached_at",
+    "completed_at",
+    "computed_at",
+    "running_since",
+)
+
+
+@dataclass(frozen=True)
+class ClockGlance:
+    """A clock's state and due time at `now`, without its business time used (which needs
+    its calendar): all a list row shows. Built from `GLANCE_FIELDS` values."""
+
+    kind: str
+    state: str
+    due_at: datetime.datetime | None
+    warned_at: datetime.datetime | None
+    completed_at: datetime.datetime | None
+
+
+class _Fields:
+    """Attribute access to a values() row, for the rules written for clocks."""
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+
+
+def clock_glance(values: dict, *, now) -> ClockGlance:
+    clock = _Fields(values)
+    state, warned_at, _breached_at = _state_at(clock, now)
+    return ClockGlance(
+        kind=clock.kind,
+        state=state,
+        due_at=clock.due_at,
+        warned_at=warned_at,
+        completed_at=clock.completed_at,
+    )
+
+
+# The overall SLA state of a request: its worst current clock's, most severe first.
+SLA_SEVERITY = ["breached", "warning", "running", "paused", "met", "stopped"]
+
+
+def sla_class(clock) -> str:
+    """The colour of a live clock: running, warning, paused, met, breached or stopped."""
+    if clock is None:
+        return "none"
+    if clock.state == ClockState.RUNNING and clock.warned_at is not None:
+        return "warning"
+    return clock.state
+
+
+def sla_summary(clocks: dict) -> tuple[str, str | None]:
+    """(the worst state of a request's current clocks, the kind of the clock in it), from
+    its clocks by kind; ("none", None) without clocks."""
+    states = {kind: sla_class(clock) for kind, clock in clocks.items()}
+    state = next((s for s in SLA_SEVERITY if s in states.values()), "none")
+    kind = next((k for k in ClockKind.values if states.get(k) == state), None)
+    return state, kind

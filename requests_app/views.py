@@ -45,8 +45,9 @@ from .forms import (
     TransitionForm,
     UnblockForm,
     offered_services,
+    staff_ordered,
 )
-from .live import current_clocks
+from .live import current_clocks, sla_summary
 from .models import Notification, RequestLink
 from .notifications import notifications_mark_read
 from .selectors import (
@@ -57,19 +58,16 @@ from .selectors import (
     notifications_for,
     provider_staff,
     queue_for,
+    queue_rows,
     request_list,
     requester_history,
     requests_visible_to,
     timeline_for,
 )
-from .templatetags.request_extras import sla_class
 
 MY_REQUESTS_PAGE_SIZE = 25
 QUEUE_PAGE_SIZE = 50
 NOTIFICATIONS_PAGE_SIZE = 25
-
-# The worst state of a request's clocks names its SLA state in the lists.
-SLA_SEVERITY = ["breached", "warning", "running", "paused", "met", "stopped"]
 
 
 def _visible_or_404(user, pk):
@@ -91,11 +89,7 @@ def _with_live_clocks(rows, *, now) -> list:
     """Each row gets its clocks as of now and its overall SLA state, from the prefetch."""
     for row in rows:
         row.live_clocks = current_clocks(row, now=now)
-        states = {kind: sla_class(clock) for kind, clock in row.live_clocks.items()}
-        row.sla_state = next((s for s in SLA_SEVERITY if s in states.values()), "none")
-        row.sla_clock = next(
-            (kind for kind in ClockKind.values if states.get(kind) == row.sla_state), None
-        )
+        row.sla_state, row.sla_clock = sla_summary(row.live_clocks)
         row.resolution_clock = row.live_clocks.get(ClockKind.RESOLUTION)
     return rows
 
@@ -768,20 +762,21 @@ def queue(request, slug=None):
     data = request.GET.copy()
     if "status" not in data:
         data["status"] = "open"
-    form = QueueFilterForm(data, user=request.user, department=department, staff=staff)
+    people = list(staff_ordered(staff))
+    form = QueueFilterForm(data, user=request.user, department=department, people=people)
     form.is_valid()
     requests = queue_for(user=request.user, department=department)
     filterset = RequestFilterSet(form.filterset_data(), queryset=requests, request=request)
-    page = Paginator(_queue_sorted(filterset.qs, form.ordering), QUEUE_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # The page is chosen by id along the queue's indexes; its rows are then read by id.
+    ids = _queue_sorted(filterset.qs, form.ordering).values_list("pk", flat=True)
+    page = Paginator(ids, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "department": department,
         "served": served,
         "filter_form": form,
         "page": page,
-        "rows": _with_live_clocks(list(page.object_list), now=timezone.now()),
-        "bulk_form": BulkAssignForm(requests=requests, staff=staff),
+        "rows": queue_rows(list(page.object_list), now=timezone.now()),
+        "bulk_form": BulkAssignForm(requests=requests, staff=staff, people=people),
     }
     partial = request.htmx and not request.htmx.history_restore_request
     template = "requests/partials/queue_table.html" if partial else "requests/queue.html"

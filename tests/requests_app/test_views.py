@@ -7,13 +7,16 @@ import zoneinfo
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from departments.choices import Priority, Role
 from requests_app import services
 from requests_app.choices import EventKind, Status
 from requests_app.models import Attachment, Notification, RequestLink, ServiceRequest
+from requests_app.selectors import queue_rows, request_list
 from requests_app.templatetags.markdown_extras import render_markdown
+from requests_app.views import _with_live_clocks
 from tests.factories import MembershipFactory, ServiceFactory, SLATargetFactory, UserFactory
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -735,6 +738,53 @@ def test_it_bulk_assigns_nothing_outside_the_queue(client, org, service, legal_s
 
     elsewhere.refresh_from_db()
     assert elsewhere.assignee is None
+
+
+def test_queue_rows_agree_with_the_clocks_of_the_request_page(org, service, clock):
+    """The queue reads clocks at a glance (no calendar, no business time); its states must be
+    the ones the full live computation gives, before the scanner has written anything."""
+    # Office hours from 09:00; first response due within 2 business hours.
+    fresh = file(org, service, title="Fresh", when=at(0, 9, 45))  # 75% at 11:15
+    warned = file(org, service, title="Past 75%", when=at(0, 9, 20))  # 75% at 10:50
+    late = file(org, service, title="Late", when=at(0, 9))  # due at 11:00
+    waiting = file(org, service, title="Waiting", when=at(0, 9))
+    answered = file(org, service, title="Answered", when=at(0, 9))
+    with time_machine.travel(at(0, 9, 30), tick=False):
+        services.request_transition(request=waiting, actor=org.agent, action="wait")
+        services.request_acknowledge(request=answered, actor=org.agent)
+        services.request_assign(request=answered, actor=org.agent, assignee=org.agent)
+    clock.move_to(at(0, 11, 10))
+    requests = [fresh, warned, late, waiting, answered]
+    ids = [request.pk for request in requests]
+    now = timezone.now()
+
+    rows = queue_rows(ids, now=now)
+    full = _with_live_clocks(list(request_list(user=org.agent).filter(pk__in=ids)), now=now)
+
+    by_pk = {row.pk: row for row in full}
+    assert [row.pk for row in rows] == ids  # in the order asked
+    for row in rows:
+        expected = by_pk[row.pk]
+        assert (row.sla_state, row.sla_clock) == (expected.sla_state, expected.sla_clock)
+        assert set(row.clocks) == set(expected.live_clocks)
+        for kind, glance in row.clocks.items():
+            live = expected.live_clocks[kind]
+            assert (glance.state, glance.due_at, glance.warned_at, glance.completed_at) == (
+                live.state,
+                live.due_at,
+                live.warned_at,
+                live.completed_at,
+            )
+        assert row.requester == expected.requester.get_full_name()
+        assert row.assignee == (expected.assignee.get_full_name() if expected.assignee else "")
+    states = {row.title: row.sla_state for row in rows}
+    assert states == {
+        "Fresh": "running",
+        "Past 75%": "warning",
+        "Late": "breached",
+        "Waiting": "breached",  # the wait pauses the resolution clock, not the response
+        "Answered": "running",
+    }
 
 
 def test_it_renders_the_queue_in_a_constant_number_of_queries(
