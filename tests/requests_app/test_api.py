@@ -8,13 +8,16 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from departments.choices import Role
 from requests_app import services
+from requests_app.api.serializers import RequestSerializer
 from requests_app.choices import EventKind, Status
 from requests_app.models import Attachment, Comment, Notification, ServiceRequest
+from requests_app.selectors import request_list
 from tests.factories import MembershipFactory, ServiceFactory, SLATargetFactory, UserFactory
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -683,8 +686,9 @@ def test_it_lists_in_a_constant_number_of_queries(
     with django_assert_max_num_queries(few):
         _list_queries(agent, 40)
     # Session, user, the page and its count, then one query per related table (people,
-    # service, departments, clocks, links): fetched for the page, not joined before the sort.
-    assert few <= 11
+    # service, departments, clocks, their calendar versions, links): fetched for the page,
+    # not joined before the sort.
+    assert few <= 12
 
 
 # --- notifications, authentication, schema -------------------------------------------------
@@ -781,3 +785,40 @@ def test_it_documents_every_action_and_the_clocks_in_the_schema(org, client_as):
         filing["properties"]
     )
     assert not {"requester", "status", "provider_department"} & set(filing["properties"])
+
+
+# --- the list's representation -------------------------------------------------------------
+
+
+def test_the_direct_representation_equals_the_generic_one(org, service, legal_service):
+    """RequestSerializer draws lists without DRF's per-field machinery: for requests in
+    every shape (assigned or not, promised, blocked, resolved, closed, transferred, with and
+    without clocks running) it must give exactly what the generic path gives."""
+    plain = file(org, service, title="Plain")
+    worked = file(org, service, title="Worked", priority="high", confidential=True)
+    blocker = file(org, service, title="Blocker")
+    closed = file(org, service, title="Closed")
+    moved = file(org, service, title="Moved")
+    with time_machine.travel(at(0, 9, 30), tick=False):
+        services.request_assign(request=worked, actor=org.agent, assignee=org.agent)
+        services.request_acknowledge(request=worked, actor=org.agent)
+        services.request_promise(request=worked, actor=org.agent, promised_at=at(4, 12))
+        services.request_block(request=worked, actor=org.agent, blocked_by=blocker)
+        services.request_transition(request=closed, actor=org.agent, action="resolve")
+        services.request_transition(request=closed, actor=org.agent, action="close")
+        services.request_transfer(request=moved, actor=org.agent, department=org.other)
+    ids = [plain.pk, worked.pk, blocker.pk, closed.pk, moved.pk]
+
+    with time_machine.travel(at(1, 15), tick=False):
+        rows = list(request_list(user=org.requester).filter(pk__in=ids))
+        serializer = RequestSerializer(context={"now": timezone.now()})
+        direct = [serializer.to_representation(row) for row in rows]
+        generic = [serializer.representation_generic(row) for row in rows]
+
+    assert len(direct) == 5
+    assert direct == generic
+    assert [list(row) for row in direct] == [list(row) for row in generic]  # same key order
+    worked_row = next(row for row in direct if row["id"] == worked.pk)
+    assert worked_row["assignee"] == "agent"
+    assert worked_row["blocked_by"] == [blocker.pk]
+    assert worked_row["promised_at"] == at(4, 12).isoformat()
