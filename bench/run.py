@@ -28,6 +28,18 @@ PAGE_TARGET_MS = 100
 SCAN_TARGET_SECONDS = 1.0
 
 
+def cpu_calibration() -> float:
+    """Milliseconds one core takes for a fixed loop of Python (best of 5): how fast this
+    machine runs Python now, to compare figures across machines and moments. A quiet
+    current x86 core: about 10 ms; shared virtual machines: 25 to 45 ms, varying by minute."""
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        sum(range(1_000_000))
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 1)
+
+
 def arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/run.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -156,6 +168,9 @@ def table(results: dict) -> str:
         f"{environment['load_average_before'][0]} before and "
         f"{environment.get('load_average_after', ['?'])[0]} after the timings; "
         f"data loaded in {dataset.get('total_seconds')} s",
+        f"CPU calibration (sum(range(10**6)), best of 5): "
+        f"{environment.get('cpu_calibration_ms_before', '?')} ms before, "
+        f"{environment.get('cpu_calibration_ms_after', '?')} ms after (a quiet modern core: ~10)",
         f"connection options (what-if): {options}" if options else "",
         "",
         f"{'scenario':40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} "
@@ -311,6 +326,7 @@ def main(argv=None) -> int:
             "warmup": options.warmup,
             "pg_options": options.pg_options,
             "load_average_before": [round(x, 1) for x in os.getloadavg()],
+            "cpu_calibration_ms_before": cpu_calibration(),
         },
     }
     if not options.no_measure:
@@ -338,6 +354,7 @@ def main(argv=None) -> int:
                 agent=dataset["agent"], slug=dataset["busy_department"]
             )
         results["environment"]["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
+        results["environment"]["cpu_calibration_ms_after"] = cpu_calibration()
         results["compared_with"] = compare_with_earlier(results)
         print(table(results))
 

@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:
 from bench.run import (  # noqa: E402
     DEFAULT_DATABASE_URL,
     RESULTS,
+    cpu_calibration,
     database_prepare,
     dataset_ensure,
     progress,
@@ -554,6 +555,9 @@ def table(results: dict) -> str:
         f"PostgreSQL {environment['postgresql']}, {environment['cpus']} CPUs, load average "
         f"{environment['load_average_before']} before, "
         f"{environment.get('load_average_after', '?')} after",
+        f"CPU calibration (sum(range(10**6)), best of 5): "
+        f"{environment.get('cpu_calibration_ms_before', '?')} ms before, "
+        f"{environment.get('cpu_calibration_ms_after', '?')} ms after (a quiet modern core: ~10)",
         "",
         f"quarter {compute['period']} ({results['quarter_clocks_settled']:,} clocks settled), "
         f"every department ({compute['snapshots']} snapshots), {len(compute['app_seconds'])} "
@@ -654,6 +658,7 @@ def main(argv=None) -> int:
             "iterations": options.iterations,
             "warmup": options.warmup,
             "load_average_before": _load_average(),
+            "cpu_calibration_ms_before": cpu_calibration(),
         },
         "targets": {"ratio": RATIO_TARGET, "page_p95_ms": PAGE_TARGET_MS},
     }
@@ -684,6 +689,7 @@ def main(argv=None) -> int:
         warmup=options.warmup,
     )
     results["environment"]["load_average_after"] = _load_average()
+    results["environment"]["cpu_calibration_ms_after"] = cpu_calibration()
     results["compared_with"] = compare_with_earlier(results)
     print(table(results))
     RESULTS.mkdir(parents=True, exist_ok=True)
