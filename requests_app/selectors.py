@@ -6,16 +6,12 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
-    Case,
-    IntegerField,
     Prefetch,
     Q,
     QuerySet,
-    Value,
-    When,
 )
 
-from departments.choices import Priority, Role
+from departments.choices import Role
 from departments.models import Department, Membership
 
 from .choices import ClockKind, Status
@@ -31,16 +27,6 @@ from .models import (
 )
 
 PROVIDER_ROLES = (Role.AGENT, Role.MANAGER)
-
-# Priorities in order of urgency, for sorting: `low` 0 to `urgent` 3 (their names would sort
-# high, low, normal, urgent).
-PRIORITY_RANK = Case(
-    When(priority=Priority.LOW, then=Value(0)),
-    When(priority=Priority.NORMAL, then=Value(1)),
-    When(priority=Priority.HIGH, then=Value(2)),
-    default=Value(3),
-    output_field=IntegerField(),
-)
 
 
 def _departments_where(user, roles) -> QuerySet:

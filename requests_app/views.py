@@ -48,10 +48,9 @@ from .forms import (
     staff_ordered,
 )
 from .live import current_clocks, sla_summary
-from .models import Notification, RequestLink
+from .models import PRIORITY_RANK, Notification, RequestLink
 from .notifications import notifications_mark_read
 from .selectors import (
-    PRIORITY_RANK,
     attachments_visible_to,
     comments_visible_to,
     is_provider_staff,

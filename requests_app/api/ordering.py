@@ -3,7 +3,7 @@
 from django.db.models import F
 from rest_framework.filters import OrderingFilter
 
-from ..selectors import PRIORITY_RANK
+from ..models import PRIORITY_RANK
 
 # Name in `?ordering=` -> the expression it sorts by; each sort ends on the primary key so
 # that pages never repeat or skip a request that ties with another.
