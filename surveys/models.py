@@ -80,6 +80,9 @@ class RequestSurvey(models.Model):
             models.Index(fields=["requester", "-sent_at"], name="survey_requester_idx"),
             models.Index(fields=["provider_department", "sent_at"], name="survey_provider_idx"),
             models.Index(fields=["requesting_department", "sent_at"], name="survey_customer_idx"),
+            # The surveys still open to a requester (the count on every page's navigation):
+            # a range of this index, not every survey the requester was ever sent.
+            models.Index(fields=["requester", "closes_at"], name="survey_requester_open_idx"),
         ]
 
     def __str__(self):
