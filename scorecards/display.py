@@ -11,10 +11,10 @@ import datetime
 from dataclasses import dataclass
 
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from departments.choices import Priority
+from servicedesk.html import html_format
 
 from .choices import ScoreRole
 from .figures import anonymity_min, is_hidden, sample_of
@@ -206,7 +206,7 @@ MATRIX_HIDDEN = mark_safe(  # nosec B308 B703
 
 
 def matrix_cell_html(*, provider, cell, heat: str, url: str) -> SafeString:
-    """One cell of the matrix heatmap (escaped by format_html).
+    """One cell of the matrix heatmap (escaped by servicedesk.html.html_format).
 
     Built here rather than in the template: the matrix has a cell per provider and department
     (320 for 16 providers and 20 departments), and the template engine's lookups for that many
@@ -218,7 +218,7 @@ def matrix_cell_html(*, provider, cell, heat: str, url: str) -> SafeString:
         return MATRIX_HIDDEN
     minimum = anonymity_min()
     if cell.reason == "anonymity":
-        return format_html(
+        return html_format(
             '<td class="matrix-cell heat-none matrix-hidden" title="Fewer than {} answers">'
             '<a href="{}"><span class="cell-label">&lt; {} answers</span></a></td>',
             minimum,
@@ -226,7 +226,7 @@ def matrix_cell_html(*, provider, cell, heat: str, url: str) -> SafeString:
             minimum,
         )
     if cell.reason == "no_data":
-        return format_html(
+        return html_format(
             '<td class="matrix-cell heat-none"><a href="{}">'
             '<span class="cell-label">no data</span></a></td>',
             url,
@@ -234,7 +234,7 @@ def matrix_cell_html(*, provider, cell, heat: str, url: str) -> SafeString:
     text = percent(cell.value)
     interval = interval_text(cell.interval)
     small = cell.n is not None and cell.n < SMALL_SAMPLE
-    return format_html(
+    return html_format(
         '<td class="matrix-cell {}{}" title="{} \u2192 {}: {}{}"><a href="{}"><strong>{}</strong>'
         '<span class="cell-n">n={}</span></a></td>',
         heat,

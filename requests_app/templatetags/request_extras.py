@@ -3,7 +3,6 @@ unread-notifications badge."""
 
 import datetime
 import functools
-import html
 from typing import NamedTuple
 
 from django import template
@@ -11,9 +10,10 @@ from django.urls import get_script_prefix, reverse
 from django.utils import dateformat, dates, formats, timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
-from django.utils.safestring import SafeData, SafeString, mark_safe
+from django.utils.safestring import mark_safe
 
 from departments.choices import Priority
+from servicedesk.html import html_format
 
 from ..choices import ClockKind, ClockState, EventKind, Status
 from ..live import sla_class
@@ -146,29 +146,13 @@ def local_date(value: datetime.datetime, date_format: str) -> str:
 
 # The cells below are drawn once per row of the queue and of "my requests": as tags rather
 # than included templates, which cost several times more to render, fifty times a page, and
-# with `_html` rather than format_html: the same escaping (django.utils.html.escape is
-# html.escape), without the lazy-string checks around each argument that cost more than
-# the formatting itself, a few hundred times a page.
-
-
-def _text(value) -> str:
-    """`conditional_escape`: markup already safe as it is, anything else escaped."""
-    if isinstance(value, SafeData):
-        return value
-    return html.escape(str(value))
-
-
-def _html(template: str, /, *args, **kwargs) -> SafeString:
-    """`format_html` for the list cells (see above)."""
-    return mark_safe(  # nosec B308, B703: every argument is escaped
-        template.format(*map(_text, args), **{name: _text(v) for name, v in kwargs.items()})
-    )
+# with `html_format` rather than format_html (see servicedesk/html.py).
 
 
 def _time_tag(value: datetime.datetime, text_format: str, title_format: str = "") -> str:
     local = timezone.localtime(value)
-    title = _html(' title="{}"', _local_text(local, title_format)) if title_format else ""
-    return _html(
+    title = html_format(' title="{}"', _local_text(local, title_format)) if title_format else ""
+    return html_format(
         '<time datetime="{}"{}>{}</time>', local.isoformat(), title, _local_text(local, text_format)
     )
 
@@ -192,11 +176,13 @@ def due_cell(clock) -> str:
     if clock.state == ClockState.PAUSED:
         return MUTED_PAUSED
     if clock.completed_at:
-        return _html('<span class="muted">Done {}</span>', local_date(clock.completed_at, "j M"))
+        return html_format(
+            '<span class="muted">Done {}</span>', local_date(clock.completed_at, "j M")
+        )
     if clock.due_at is None or clock.state == ClockState.STOPPED:
         return MUTED_DASH
     overdue = " overdue" if is_overdue(clock.due_at) else ""
-    return _html(
+    return html_format(
         '{}<br><span class="countdown{}" data-due="{}">{}</span>',
         _time_tag(clock.due_at, "D j M, H:i", "D j M Y, H:i"),
         overdue,
@@ -208,11 +194,11 @@ def due_cell(clock) -> str:
 @register.simple_tag
 def sla_badge(row) -> str:
     """A list row's SLA pill: its worst clock's state, and which clock when it is late."""
-    badge = _html(
+    badge = html_format(
         '<span class="pill sla sla-{}">{}</span>', row.sla_state, sla_label(row.sla_state)
     )
     if row.sla_clock and row.sla_state in ("breached", "warning"):
-        badge += _html('<br><small class="muted">{}</small>', clock_label(row.sla_clock))
+        badge += html_format('<br><small class="muted">{}</small>', clock_label(row.sla_clock))
     return badge
 
 
@@ -259,7 +245,7 @@ def _detail_url(pk: int) -> str:
 @register.simple_tag
 def queue_row(row) -> str:
     """A row of the department queue (a `selectors.QueueRow`)."""
-    return _html(
+    return html_format(
         QUEUE_ROW,
         sla_state=row.sla_state,
         pk=row.pk,
