@@ -187,11 +187,15 @@ def queue_rows(ids: list[int], *, now) -> list[QueueRow]:
     with the names they show, their current clocks), no model instances. The ids must come
     from `requests_visible_to`/`queue_for`: this reads whatever it is given."""
     people = ("first_name", "last_name", "username")
-    values = ServiceRequest.objects.filter(pk__in=ids).order_by().values_list(
-        "pk",
-        *QUEUE_ROW_VALUES.values(),
-        *(f"requester__{name}" for name in people),
-        *(f"assignee__{name}" for name in people),
+    values = (
+        ServiceRequest.objects.filter(pk__in=ids)
+        .order_by()
+        .values_list(
+            "pk",
+            *QUEUE_ROW_VALUES.values(),
+            *(f"requester__{name}" for name in people),
+            *(f"assignee__{name}" for name in people),
+        )
     )
     rows = {}
     for pk, *columns in values:
