@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from departments.choices import Role
 from requests_app import services
+from requests_app.api import listing
 from requests_app.api.serializers import RequestSerializer
 from requests_app.choices import EventKind, Status
 from requests_app.models import Attachment, Comment, Notification, ServiceRequest
@@ -685,10 +686,9 @@ def test_it_lists_in_a_constant_number_of_queries(
     add(35)
     with django_assert_max_num_queries(few):
         _list_queries(agent, 40)
-    # Session, user, the page and its count, then one query per related table (people,
-    # service, departments, clocks, their calendar versions, links): fetched for the page,
-    # not joined before the sort.
-    assert few <= 12
+    # Session, user, the page's ids and their count, then its rows (names joined), their
+    # clocks, the clocks' calendar versions and the blocking links (api/listing.py).
+    assert few <= 8
 
 
 # --- notifications, authentication, schema -------------------------------------------------
@@ -791,9 +791,10 @@ def test_it_documents_every_action_and_the_clocks_in_the_schema(org, client_as):
 
 
 def test_the_direct_representation_equals_the_generic_one(org, service, legal_service):
-    """RequestSerializer draws lists without DRF's per-field machinery: for requests in
-    every shape (assigned or not, promised, blocked, resolved, closed, transferred, with and
-    without clocks running) it must give exactly what the generic path gives."""
+    """RequestSerializer draws requests without DRF's per-field machinery, and the list
+    draws them from a projection (api/listing.py): for requests in every shape (assigned or
+    not, promised, blocked, resolved, closed, transferred, with and without clocks running)
+    both must give exactly what the generic path gives."""
     plain = file(org, service, title="Plain")
     worked = file(org, service, title="Worked", priority="high", confidential=True)
     blocker = file(org, service, title="Blocker")
@@ -815,10 +816,31 @@ def test_the_direct_representation_equals_the_generic_one(org, service, legal_se
         direct = [serializer.to_representation(row) for row in rows]
         generic = [serializer.representation_generic(row) for row in rows]
 
+        listed = listing.request_rows(ids, now=timezone.now())
+
     assert len(direct) == 5
     assert direct == generic
     assert [list(row) for row in direct] == [list(row) for row in generic]  # same key order
+    by_id = {row["id"]: row for row in generic}
+    assert [row["id"] for row in listed] == ids  # in the order asked
+    assert listed == [by_id[pk] for pk in ids]
+    assert [list(row) for row in listed] == [list(by_id[pk]) for pk in ids]
     worked_row = next(row for row in direct if row["id"] == worked.pk)
     assert worked_row["assignee"] == "agent"
     assert worked_row["blocked_by"] == [blocker.pk]
     assert worked_row["promised_at"] == at(4, 12).isoformat()
+
+
+def test_the_list_shows_each_request_as_its_detail_does(org, service, client_as):
+    worked = file(org, service, title="Worked")
+    plain = file(org, service, title="Plain")
+    with time_machine.travel(at(0, 9, 30), tick=False):
+        services.request_assign(request=worked, actor=org.agent, assignee=org.agent)
+        services.request_block(request=worked, actor=org.agent, blocked_by=plain)
+    agent = client_as(org.agent)
+
+    with time_machine.travel(at(0, 15), tick=False):
+        listed = agent.get("/api/v1/requests/?ordering=created_at").json()["results"]
+        details = [agent.get(url(request)).json() for request in (worked, plain)]
+
+    assert listed == details
