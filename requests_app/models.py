@@ -377,6 +377,8 @@ class Notification(models.Model):
                 name="notification_unread_idx",
                 condition=Q(read_at__isnull=True),
             ),
+            # A user's notifications newest first, read or not (the notifications page).
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_idx"),
             models.Index(
                 fields=["created_at"],
                 name="notification_outbox_idx",

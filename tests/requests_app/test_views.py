@@ -7,6 +7,8 @@ import zoneinfo
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
@@ -836,6 +838,47 @@ def test_it_lists_notifications_and_marks_them_read(client, org, service, clock)
     assert not Notification.objects.filter(user=org.agent, read_at=None).exists()
     assertNotContains(client.get("/requests/notifications/"), 'class="notification unread"')
     assertNotContains(client.get("/"), 'class="badge"')
+
+
+def test_it_pages_notifications_without_counting_them(client, org, service, clock):
+    request = file(org, service, title="Busy")
+    Notification.objects.bulk_create(
+        Notification(
+            user=org.agent,
+            request=request,
+            kind="request_filed",
+            message=f"Note {n:02d}",
+            dedupe_key=f"paging:{n}",
+            created_at=at(0, 9, n),
+        )
+        for n in range(1, 30)
+    )  # 30 with the filing's own
+    client.force_login(org.agent)
+
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get("/requests/notifications/")
+    # Read before the next request: a request clears the connection's query log.
+    counts = [
+        query["sql"]
+        for query in queries.captured_queries
+        if "COUNT(" in query["sql"] and "requests_app_notification" in query["sql"]
+    ]
+    second = client.get("/requests/notifications/?page=2")
+    beyond = client.get("/requests/notifications/?page=9")
+    nonsense = client.get("/requests/notifications/?page=x")
+
+    assert len(counts) == 1  # the unread badge's, capped
+    assert '"read_at" IS NULL' in counts[0]
+    assertContains(first, '<li class="notification', count=25)
+    assertContains(first, "Note 29")  # newest first
+    assertContains(first, 'rel="next"')
+    assertNotContains(first, 'rel="prev"')
+    assertContains(second, '<li class="notification', count=5)
+    assertContains(second, 'rel="prev"')
+    assertNotContains(second, 'rel="next"')
+    assertContains(second, "Page 2")
+    assertContains(beyond, "No notifications yet.")  # past the end: nothing, no error
+    assertContains(nonsense, "Note 29")  # a page that is not a number: the first
 
 
 def test_it_caps_the_unread_badge_at_99_plus(client, org, service, clock):
