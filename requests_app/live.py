@@ -106,12 +106,14 @@ def current_clocks(request, *, now=None) -> dict[str, LiveClock]:
     return {clock.kind: clock_live(clock, now=now) for clock in clocks}
 
 
-# --- at a glance: what list pages show of a clock ------------------------------------------
+# --- clocks read as values: the list pages and the API's list ------------------------------
 
-GLANCE_FIELDS = (
+CLOCK_VALUES = (
     "request_id",
     "kind",
     "state",
+    "target_seconds",
+    "used_seconds",
     "due_at",
     "warn_at",
     "warned_at",
@@ -119,13 +121,34 @@ GLANCE_FIELDS = (
     "completed_at",
     "computed_at",
     "running_since",
+    "started_at",
+    "department_id",
+    "calendar_version_id",
 )
+
+
+class ClockValues:
+    """A current clock read as plain values, with attribute access for the rules written
+    for clocks (`clock_glance`; `clock_live` once `calendar_version` is set)."""
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+
+
+def current_clock_values(request_ids) -> list[ClockValues]:
+    """The current clocks of these requests, one query, no model instances."""
+    rows = (
+        SLAClock.objects.filter(request_id__in=request_ids, is_current=True)
+        .order_by()
+        .values(*CLOCK_VALUES)
+    )
+    return [ClockValues(row) for row in rows]
 
 
 @dataclass(frozen=True)
 class ClockGlance:
     """A clock's state and due time at `now`, without its business time used (which needs
-    its calendar): all a list row shows. Built from `GLANCE_FIELDS` values."""
+    its calendar): all a list row shows."""
 
     kind: str
     state: str
@@ -134,15 +157,7 @@ class ClockGlance:
     completed_at: datetime.datetime | None
 
 
-class _Fields:
-    """Attribute access to a values() row, for the rules written for clocks."""
-
-    def __init__(self, values: dict):
-        self.__dict__.update(values)
-
-
-def clock_glance(values: dict, *, now) -> ClockGlance:
-    clock = _Fields(values)
+def clock_glance(clock: ClockValues, *, now) -> ClockGlance:
     state, warned_at, _breached_at = _state_at(clock, now)
     return ClockGlance(
         kind=clock.kind,

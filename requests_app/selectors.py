@@ -15,7 +15,7 @@ from departments.choices import Role
 from departments.models import Department, Membership
 
 from .choices import ClockKind, Status
-from .live import GLANCE_FIELDS, clock_glance, sla_summary
+from .live import clock_glance, current_clock_values, sla_summary
 from .models import (
     Comment,
     Notification,
@@ -207,11 +207,10 @@ def queue_rows(ids: list[int], *, now) -> list[QueueRow]:
             assignee=_full_name(*assignee) if assignee[2] else "",
             **fields,
         )
-    clocks = SLAClock.objects.filter(request_id__in=ids, is_current=True).order_by()
-    for clock in clocks.values(*GLANCE_FIELDS):
-        row = rows.get(clock["request_id"])
+    for clock in current_clock_values(ids):
+        row = rows.get(clock.request_id)
         if row is not None:
-            row.clocks[clock["kind"]] = clock_glance(clock, now=now)
+            row.clocks[clock.kind] = clock_glance(clock, now=now)
     ordered = [rows[pk] for pk in ids if pk in rows]
     for row in ordered:
         row.sla_state, row.sla_clock = sla_summary(row.clocks)

@@ -15,10 +15,10 @@ from rest_framework import serializers
 
 from departments.models import CalendarVersion
 
-from ..live import clock_live
-from ..models import RequestLink, ServiceRequest, SLAClock, reference_for
-from .serializers import REQUEST_TIMES
+from ..live import clock_live, current_clock_values
+from ..models import RequestLink, ServiceRequest, reference_for
 
+REQUEST_TIMES = ("promised_at", "created_at", "first_responded_at", "resolved_at", "closed_at")
 COLUMNS = {
     "status": "status",
     "priority": "priority",
@@ -33,45 +33,16 @@ COLUMNS = {
     **{name: name for name in REQUEST_TIMES},
 }
 CLOCK_KINDS = ("first_response", "resolution")
-CLOCK_COLUMNS = (
-    "request_id",
-    "kind",
-    "state",
-    "target_seconds",
-    "used_seconds",
-    "due_at",
-    "warn_at",
-    "warned_at",
-    "breached_at",
-    "completed_at",
-    "computed_at",
-    "running_since",
-    "started_at",
-    "department_id",
-    "calendar_version_id",
-)
-
-
-class _Clock:
-    """A clock's values with attribute access, for `clock_live`."""
-
-    def __init__(self, values: dict, calendar_version):
-        self.__dict__.update(values)
-        self.calendar_version = calendar_version
 
 
 def _clocks(ids: list[int], now) -> dict[int, dict]:
-    rows = list(
-        SLAClock.objects.filter(request_id__in=ids, is_current=True)
-        .order_by()
-        .values(*CLOCK_COLUMNS)
-    )
-    versions = CalendarVersion.objects.in_bulk({row["calendar_version_id"] for row in rows})
-    clocks: dict[int, dict] = defaultdict(dict)
-    for row in rows:
-        clock = _Clock(row, versions[row["calendar_version_id"]])
-        clocks[row["request_id"]][row["kind"]] = clock_live(clock, now=now).as_api()
-    return clocks
+    clocks = current_clock_values(ids)
+    versions = CalendarVersion.objects.in_bulk({clock.calendar_version_id for clock in clocks})
+    by_request: dict[int, dict] = defaultdict(dict)
+    for clock in clocks:
+        clock.calendar_version = versions[clock.calendar_version_id]
+        by_request[clock.request_id][clock.kind] = clock_live(clock, now=now).as_api()
+    return by_request
 
 
 def _blocked_by(ids: list[int]) -> dict[int, list[int]]:

@@ -24,9 +24,6 @@ class ClocksSerializer(serializers.Serializer):
     resolution = ClockSerializer(allow_null=True)
 
 
-REQUEST_TIMES = ("promised_at", "created_at", "first_responded_at", "resolved_at", "closed_at")
-
-
 class RequestSerializer(serializers.ModelSerializer):
     """A request as the API shows it (output only)."""
 
@@ -62,36 +59,6 @@ class RequestSerializer(serializers.ModelSerializer):
             "clocks",
         ]
         read_only_fields = fields
-
-    def to_representation(self, request) -> dict:
-        """The generic representation, read directly: a list draws 50 to 200 requests, and
-        the generic path asks a field object per column per request (attribute lookup,
-        checks, conversion), most of a page's time. The same values, with the fields' own
-        conversion of times; `test_api` holds it equal to `representation_generic`."""
-        when = self.fields["created_at"].to_representation
-        return {
-            "id": request.pk,
-            "reference": request.reference,
-            "status": request.status,
-            "priority": request.priority,
-            "service": request.service_id,
-            "provider_department": request.provider_department.slug,
-            "requesting_department": request.requesting_department.slug,
-            "requester": request.requester.username,
-            "assignee": request.assignee.username if request.assignee_id else None,
-            "title": request.title,
-            "description": request.description,
-            "confidential": request.confidential,
-            **{
-                name: when(value) if (value := getattr(request, name)) is not None else None
-                for name in REQUEST_TIMES
-            },
-            "blocked_by": self.get_blocked_by(request),
-            "clocks": self.get_clocks(request),
-        }
-
-    def representation_generic(self, request) -> dict:
-        return super().to_representation(request)
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_blocked_by(self, request) -> list[int]:
