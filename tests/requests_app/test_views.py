@@ -815,6 +815,21 @@ def test_it_renders_the_queue_in_a_constant_number_of_queries(
 # --- notifications -------------------------------------------------------------------------
 
 
+def notifications_add(user, request, numbers, *, message: str, when):
+    """Notifications about `request` for `user`, one per number (message and time by it)."""
+    Notification.objects.bulk_create(
+        Notification(
+            user=user,
+            request=request,
+            kind="request_filed",
+            message=message.format(n),
+            dedupe_key=f"bulk:{n}",
+            created_at=when(n),
+        )
+        for n in numbers
+    )
+
+
 def test_it_lists_notifications_and_marks_them_read(client, org, service, clock):
     first = file(org, service, title="First")
     file(org, service, title="Second")
@@ -842,16 +857,8 @@ def test_it_lists_notifications_and_marks_them_read(client, org, service, clock)
 
 def test_it_pages_notifications_without_counting_them(client, org, service, clock):
     request = file(org, service, title="Busy")
-    Notification.objects.bulk_create(
-        Notification(
-            user=org.agent,
-            request=request,
-            kind="request_filed",
-            message=f"Note {n:02d}",
-            dedupe_key=f"paging:{n}",
-            created_at=at(0, 9, n),
-        )
-        for n in range(1, 30)
+    notifications_add(
+        org.agent, request, range(1, 30), message="Note {:02d}", when=lambda n: at(0, 9, n)
     )  # 30 with the filing's own
     client.force_login(org.agent)
 
@@ -883,16 +890,8 @@ def test_it_pages_notifications_without_counting_them(client, org, service, cloc
 
 def test_it_caps_the_unread_badge_at_99_plus(client, org, service, clock):
     request = file(org, service, title="Busy")
-    Notification.objects.bulk_create(
-        Notification(
-            user=org.agent,
-            request=request,
-            kind="request_filed",
-            message=f"#{n}",
-            dedupe_key=f"bulk:{n}",
-            created_at=request.created_at,
-        )
-        for n in range(99)
+    notifications_add(
+        org.agent, request, range(99), message="#{}", when=lambda n: request.created_at
     )  # with the one for filing: 100 unread
     client.force_login(org.agent)
 
