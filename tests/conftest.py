@@ -1,13 +1,20 @@
 """Shared fixtures: a small organisation with every role, for permission tests."""
 
+import datetime
 from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
-from departments.choices import HR_GROUP, Role
-from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
+from departments.choices import HR_GROUP, Priority, Role
+from tests.factories import (
+    DepartmentFactory,
+    MembershipFactory,
+    ServiceFactory,
+    SLATargetFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +94,21 @@ def org(db) -> Org:
         outsider=member("outsider", other),
         hr=hr,
     )
+
+
+@pytest.fixture
+def service(org):
+    """IT's laptop service with IT's normal-priority targets: first response within 2
+    business hours (warning 10:30, due 11:00 for a request filed Monday 9:00), resolution
+    within 8 (warning 15:00, due 17:00)."""
+    service = ServiceFactory(department=org.provider, name="Laptop")
+    SLATargetFactory(
+        department=org.provider,
+        priority=Priority.NORMAL,
+        first_response=datetime.timedelta(hours=2),
+        resolution=datetime.timedelta(hours=8),
+    )
+    return service
 
 
 @pytest.fixture

@@ -19,13 +19,11 @@ import pytest
 import time_machine
 from playwright.sync_api import sync_playwright
 
-from departments.choices import Priority
 from requests_app import services as request_services
 from scorecards.periods import QUARTER, period_containing
 from scorecards.services import scores_compute
 from surveys import services as survey_services
 from surveys.models import RequestSurvey
-from tests.factories import ServiceFactory, SLATargetFactory
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, Screenshots, Visitor
 
@@ -80,19 +78,6 @@ def browse(browser, live_server, artifacts, request):
 
 
 # --- data ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def service(org):
-    """IT's laptop service, with IT's default targets: 2 business hours to respond, 8 to
-    resolve (normal priority)."""
-    SLATargetFactory(
-        department=org.provider,
-        priority=Priority.NORMAL,
-        first_response=datetime.timedelta(hours=2),
-        resolution=datetime.timedelta(hours=8),
-    )
-    return ServiceFactory(department=org.provider, name="Laptop")
 
 
 @dataclass

@@ -36,7 +36,6 @@ from requests_app import services as request_services
 from requests_app.choices import NotificationKind
 from requests_app.models import Notification
 from servicedesk.celery import app as celery_app
-from tests.factories import ServiceFactory, SLATargetFactory
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 
@@ -364,19 +363,6 @@ def monday_weeks_ago(weeks: int) -> datetime.datetime:
     today = timezone.localdate(timezone.now(), BERLIN)
     monday = today - datetime.timedelta(days=today.weekday(), weeks=weeks)
     return datetime.datetime.combine(monday, datetime.time(9), BERLIN)
-
-
-@pytest.fixture
-def service(org):
-    """IT's laptop service: first response within 2 business hours, resolution within 8."""
-    service = ServiceFactory(department=org.provider, name="Laptop")
-    SLATargetFactory(
-        department=org.provider,
-        priority="normal",
-        first_response=datetime.timedelta(hours=2),
-        resolution=datetime.timedelta(hours=8),
-    )
-    return service
 
 
 def file_requests(org, service, count: int, when: datetime.datetime) -> list:

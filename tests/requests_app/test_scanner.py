@@ -18,7 +18,6 @@ from tests.factories import (
     DepartmentFactory,
     MembershipFactory,
     ServiceFactory,
-    SLATargetFactory,
     UserFactory,
 )
 
@@ -33,20 +32,6 @@ postgresql_only = pytest.mark.skipif(
 def at(day, hour, minute=0):
     """Week of Monday 23 November 2026: day 0 = Monday."""
     return datetime.datetime(2026, 11, 23 + day, hour, minute, tzinfo=BERLIN)
-
-
-@pytest.fixture
-def service(org):
-    """First response 2h (warning 10:30, due 11:00 for a request filed Monday 9:00),
-    resolution 8h (warning 15:00, due 17:00)."""
-    service = ServiceFactory(department=org.provider, name="Laptop")
-    SLATargetFactory(
-        department=org.provider,
-        priority="normal",
-        first_response=datetime.timedelta(hours=2),
-        resolution=datetime.timedelta(hours=8),
-    )
-    return service
 
 
 @pytest.fixture

@@ -29,18 +29,6 @@ def at(day, hour, minute=0):
     return datetime.datetime(2026, 11, 23 + day, hour, minute, tzinfo=BERLIN)
 
 
-@pytest.fixture
-def service(org):
-    service = ServiceFactory(department=org.provider, name="Laptop")
-    SLATargetFactory(
-        department=org.provider,
-        priority="normal",
-        first_response=datetime.timedelta(hours=2),
-        resolution=datetime.timedelta(hours=8),
-    )
-    return service
-
-
 def file(org, service, when=None, **kwargs):
     with time_machine.travel(when or at(0, 9), tick=False):
         return services.request_create(

@@ -38,18 +38,6 @@ def clock():
 
 
 @pytest.fixture
-def service(org):
-    service = ServiceFactory(department=org.provider, name="Laptop")
-    SLATargetFactory(
-        department=org.provider,
-        priority=Priority.NORMAL,
-        first_response=datetime.timedelta(hours=2),
-        resolution=datetime.timedelta(hours=8),
-    )
-    return service
-
-
-@pytest.fixture
 def legal_service(org):
     return ServiceFactory(department=org.other, name="Contract review")
 

@@ -11,7 +11,6 @@ from scorecards.models import ScoreSnapshot
 from scorecards.periods import parse_period
 from scorecards.services import scores_compute
 from scorecards.tasks import compute_scores
-from tests.factories import ServiceFactory, SLATargetFactory
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 HOUR = 3600
@@ -22,18 +21,6 @@ def at(day, hour, minute=0):
     return datetime.datetime(2026, 11, 23, hour, minute, tzinfo=BERLIN) + datetime.timedelta(
         days=day
     )
-
-
-@pytest.fixture
-def service(org):
-    service = ServiceFactory(department=org.provider, name="Laptop")
-    SLATargetFactory(
-        department=org.provider,
-        priority="normal",
-        first_response=datetime.timedelta(hours=2),
-        resolution=datetime.timedelta(hours=8),
-    )
-    return service
 
 
 def file(org, service, when):

@@ -10,7 +10,6 @@ from django.core import mail
 
 from requests_app import services as request_services
 from surveys.models import RequestSurvey
-from tests.factories import ServiceFactory, SLATargetFactory
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 LINK = re.compile(r"/surveys/t/([A-Za-z0-9_-]+)/")
@@ -21,18 +20,6 @@ def at(day, hour=9, minute=0):
     return datetime.datetime(2026, 11, 23, hour, minute, tzinfo=BERLIN) + datetime.timedelta(
         days=day
     )
-
-
-@pytest.fixture
-def service(org):
-    service = ServiceFactory(department=org.provider, name="Laptop")
-    SLATargetFactory(
-        department=org.provider,
-        priority="normal",
-        first_response=datetime.timedelta(hours=2),
-        resolution=datetime.timedelta(hours=8),
-    )
-    return service
 
 
 def survey_links(user) -> list[str]:

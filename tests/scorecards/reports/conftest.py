@@ -19,7 +19,6 @@ from requests_app import services as request_services
 from scorecards.models import QuarterlyReport, ScoreSnapshot
 from scorecards.periods import parse_period
 from scorecards.services import scores_compute
-from tests.factories import ServiceFactory, SLATargetFactory
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 HOUR = 3600
@@ -36,18 +35,6 @@ def travel():
     """Freeze the clock a few days after 2026-Q3 closed."""
     with time_machine.travel(AFTER_Q3, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def service(org):
-    service = ServiceFactory(department=org.provider, name="Laptop")
-    SLATargetFactory(
-        department=org.provider,
-        priority="normal",
-        first_response=datetime.timedelta(hours=2),
-        resolution=datetime.timedelta(hours=8),
-    )
-    return service
 
 
 def _file(org, service, when):
