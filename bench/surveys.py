@@ -44,7 +44,13 @@ from departments.models import Membership
 from requests_app.choices import ClockKind, ClockState, Status
 from requests_app.models import ServiceRequest
 from surveys.choices import DIMENSIONS, HireBack
-from surveys.demo import COMMENTS, RATINGS_BREACHED, RATINGS_MET
+from surveys.demo import (
+    COMMENTS,
+    FEW_ANSWERS_EVERY,
+    RATINGS_BREACHED,
+    RATINGS_MET,
+    RELATIONSHIP_ANSWER_SHARE,
+)
 from surveys.models import (
     RelationshipAnswer,
     RelationshipInvitation,
@@ -69,8 +75,6 @@ ANSWER_SHARE = 0.33
 DIMENSION_SHARE = 0.6
 COMMENT_SHARE = 0.3
 QUALITY_SHARE = 0.15
-RELATIONSHIP_ANSWER_SHARE = 0.85
-FEW_ANSWERS_EVERY = 5
 RELATIONSHIP_OPENS_AFTER = datetime.timedelta(hours=6)
 CLARITY = {5: 30, 4: 40, 3: 18, 2: 8, 1: 4}
 RESPONSIVENESS = {5: 25, 4: 35, 3: 25, 2: 10, 1: 5}
