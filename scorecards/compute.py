@@ -49,6 +49,15 @@ def _role_sets(provider: str = "provider", customer: str = "customer") -> dict:
     }
 
 
+def keyed_rows(groups: dict, sets: dict):
+    """(snapshot key, group) for every group of every grouping in `sets` (grouping -> the
+    snapshot keys a group feeds, as `_role_sets` gives)."""
+    for grouping, keys_of in sets.items():
+        for row in groups[grouping]:
+            for key in keys_of(row):
+                yield key, row
+
+
 # --- clocks: timeliness and times to respond/resolve, and the provider's breakdowns ---------
 
 
@@ -191,10 +200,8 @@ def promise_figures(period: Period, now) -> Figures:
         sets=list(ROLE_SETS),
         measures={"total": Measure(COUNT), "kept": Measure(COUNT, where="kept")},
     )
-    for grouping, keys_of in ROLE_SETS.items():
-        for row in groups[grouping]:
-            for key in keys_of(row):
-                figures[key].update(rate_figures("promise_kept", row["kept"], row["total"]))
+    for key, row in keyed_rows(groups, ROLE_SETS):
+        figures[key].update(rate_figures("promise_kept", row["kept"], row["total"]))
     return figures
 
 
@@ -220,11 +227,9 @@ def responsiveness_figures(period: Period, now) -> Figures:
         sets=list(sets),
         measures={"n": Measure(COUNT), "median": Measure(PERCENTILE, "seconds", fraction=0.5)},
     )
-    for grouping, keys_of in sets.items():
-        for row in groups[grouping]:
-            for key in keys_of(row):
-                figures[key]["customer_responsiveness_n"] = row["n"]
-                figures[key]["customer_responsiveness_seconds"] = row["median"]
+    for key, row in keyed_rows(groups, sets):
+        figures[key]["customer_responsiveness_n"] = row["n"]
+        figures[key]["customer_responsiveness_seconds"] = row["median"]
     return figures
 
 

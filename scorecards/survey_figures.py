@@ -17,7 +17,7 @@ from django.db.models import Case, F, FloatField, Q, When
 from surveys.choices import DIMENSIONS, HireBack
 from surveys.models import RelationshipAnswer, RequestQualityRating, RequestSurvey, SurveyResponse
 
-from .compute import CUSTOMER, ROLE_SETS, Figures
+from .compute import CUSTOMER, ROLE_SETS, Figures, keyed_rows
 from .grouping import AVG, COUNT, Measure, flag, grouped_aggregates
 from .periods import QUARTER, Period
 from .stats import rate_figures
@@ -44,16 +44,14 @@ def request_survey_figures(period: Period, now) -> Figures:
         **{f"{d}_n": Measure(COUNT, d) for d in DIMENSIONS},
     }
     groups = grouped_aggregates(answers, sets=list(ROLE_SETS), measures=measures)
-    for grouping, keys_of in ROLE_SETS.items():
-        for row in groups[grouping]:
-            for key in keys_of(row):
-                values = figures[key]
-                values.update(rate_figures("csat", row["good"], row["n"]))
-                values["mean_rating"] = row["mean"]
-                values["mean_rating_n"] = row["n"]
-                for dimension in DIMENSIONS:
-                    values[f"{dimension}_mean"] = row[f"{dimension}_mean"]
-                    values[f"{dimension}_mean_n"] = row[f"{dimension}_n"]
+    for key, row in keyed_rows(groups, ROLE_SETS):
+        values = figures[key]
+        values.update(rate_figures("csat", row["good"], row["n"]))
+        values["mean_rating"] = row["mean"]
+        values["mean_rating_n"] = row["n"]
+        for dimension in DIMENSIONS:
+            values[f"{dimension}_mean"] = row[f"{dimension}_mean"]
+            values[f"{dimension}_mean_n"] = row[f"{dimension}_n"]
 
     sent = RequestSurvey.objects.filter(sent_at__gte=period.start, sent_at__lt=period.end).values(
         provider=F("provider_department_id"),
@@ -65,10 +63,8 @@ def request_survey_figures(period: Period, now) -> Figures:
         sets=list(ROLE_SETS),
         measures={"sent": Measure(COUNT), "answered": Measure(COUNT, where="answered")},
     )
-    for grouping, keys_of in ROLE_SETS.items():
-        for row in groups[grouping]:
-            for key in keys_of(row):
-                figures[key].update(rate_figures("response_rate", row["answered"], row["sent"]))
+    for key, row in keyed_rows(groups, ROLE_SETS):
+        figures[key].update(rate_figures("response_rate", row["answered"], row["sent"]))
     return figures
 
 
@@ -154,11 +150,9 @@ def request_quality_figures(period: Period, now) -> Figures:
     groups = grouped_aggregates(
         rows, sets=list(sets), measures={"n": Measure(COUNT), "quality": Measure(AVG, "quality")}
     )
-    for grouping, keys_of in sets.items():
-        for row in groups[grouping]:
-            for key in keys_of(row):
-                figures[key]["request_quality_n"] = row["n"]
-                figures[key]["request_quality"] = row["quality"]
+    for key, row in keyed_rows(groups, sets):
+        figures[key]["request_quality_n"] = row["n"]
+        figures[key]["request_quality"] = row["quality"]
     return figures
 
 
