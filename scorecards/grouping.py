@@ -4,11 +4,15 @@ columns at once (GROUPING SETS on PostgreSQL).
 A score source reads its rows once (the clocks settled in a period, the answers given in it)
 and needs the same counts, means and percentiles by provider, by customer and by pair: with a
 query per grouping the rows would be read (and joined) once per grouping. Here the rows are a
-`values()` queryset; `grouped_aggregates` wraps its SQL in one outer query grouped by every
-set, so the database reads and joins them once.
+`values()` queryset, and `grouped_aggregates` wraps its SQL in one outer query:
 
-On other databases (SQLite, in development and tests) the rows are fetched and the same
-aggregates taken in Python, with `percentile_cont` as PostgreSQL computes it.
+- Counts, sums and means are grouped once by every column of every set, and the few groups
+  this gives are added up per set in Python. A plain GROUP BY lets PostgreSQL aggregate in
+  parallel workers (it cannot with GROUPING SETS), and it runs on every database.
+- Percentiles cannot be added up: with one, the query groups by every set at once (GROUPING
+  SETS) on PostgreSQL. On other databases (SQLite, in development and tests) the rows are
+  then fetched and the aggregates taken in Python, with `percentile_cont` as PostgreSQL
+  computes it.
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ def grouped_aggregates(
     """
     dimensions = list(dict.fromkeys(name for grouping in sets for name in grouping))
     rows = rows.order_by()
+    if all(measure.function != PERCENTILE for measure in measures.values()):
+        return _grouped_by_rollup(rows, sets, dimensions, measures)
     if connection.vendor == "postgresql":
         return _grouped_in_sql(rows, sets, dimensions, measures)
     return _grouped_in_python(rows, sets, dimensions, measures)
@@ -87,6 +93,62 @@ def _sql_of(measure: Measure, quote) -> str:
         fraction = float(measure.fraction)
         return f"percentile_cont({fraction!r}) WITHIN GROUP (ORDER BY {column}){where}"
     raise ValueError(f"Unknown aggregate {measure.function!r}.")
+
+
+def _grouped_by_rollup(rows, sets, dimensions, measures) -> dict:
+    """Counts, sums and means by every column at once, added up per set in Python."""
+    quote = connection.ops.quote_name
+    try:
+        inner, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (`pk__in=[]`)
+        return {tuple(grouping): [] for grouping in sets}
+    # A mean is added up as its sum and its count.
+    parts = {}
+    for name, measure in measures.items():
+        if measure.function == AVG:
+            parts[f"{name}__sum"] = Measure(SUM, measure.column, measure.where)
+            parts[f"{name}__count"] = Measure(COUNT, measure.column, measure.where)
+        else:
+            parts[name] = measure
+    columns = ", ".join(quote(name) for name in dimensions)
+    aggregates = ", ".join(
+        f"{_sql_of(measure, quote)} AS {quote(name)}" for name, measure in parts.items()
+    )
+    # Only quoted names of our own and Django's compiled SQL; the values stay parameters.
+    sql = (
+        f"SELECT {columns}, {aggregates} FROM ({inner}) AS grouped_rows "  # noqa: S608  # nosec B608
+        f"GROUP BY {columns}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        finest = [dict(zip([*dimensions, *parts], values, strict=True)) for values in cursor]
+    result: dict[tuple[str, ...], list[dict]] = {}
+    for grouping in sets:
+        totals: dict[tuple, dict] = {}
+        for row in finest:
+            key = tuple(row[name] for name in grouping)
+            group = totals.setdefault(key, dict.fromkeys(parts))
+            for name in parts:
+                if row[name] is not None:
+                    group[name] = row[name] if group[name] is None else group[name] + row[name]
+        result[tuple(grouping)] = [
+            {**dict(zip(grouping, key, strict=True)), **_finished(measures, parts)}
+            for key, parts in totals.items()
+        ]
+    return result
+
+
+def _finished(measures: dict[str, Measure], parts: dict) -> dict:
+    """The measures of a group from its added-up parts."""
+    values = {}
+    for name, measure in measures.items():
+        if measure.function == AVG:
+            count = parts[f"{name}__count"]
+            value = parts[f"{name}__sum"] / count if count else None
+        else:  # a count or a sum: SQL counts are never null, a sum of no values is
+            value = parts[name]
+        values[name] = float(value) if isinstance(value, Decimal) else value
+    return values
 
 
 def _grouped_in_sql(rows, sets, dimensions, measures) -> dict:

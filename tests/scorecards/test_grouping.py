@@ -1,5 +1,6 @@
 """grouped_aggregates: one query for several groupings, the same answers on every database
-(GROUPING SETS on PostgreSQL, Python elsewhere)."""
+(counts, sums and means added up from the finest groups; with a percentile, GROUPING SETS on
+PostgreSQL and Python elsewhere)."""
 
 import pytest
 from django.db.models import F, Q
@@ -30,6 +31,8 @@ MEASURES = {
     "p90": Measure(PERCENTILE, "value", fraction=0.9),
     "even_median": Measure(PERCENTILE, "value", where="even", fraction=0.5),
 }
+# Without a percentile the groups are added up from the finest ones.
+ADDED_UP = {name: measure for name, measure in MEASURES.items() if measure.function != PERCENTILE}
 
 
 @pytest.fixture
@@ -81,25 +84,32 @@ def expected(departments, keys) -> dict:
     return result
 
 
-def test_it_answers_every_grouping_in_one_query(departments, django_assert_num_queries):
+@pytest.mark.parametrize("measures", [MEASURES, ADDED_UP], ids=["percentiles", "added-up"])
+def test_it_answers_every_grouping_in_one_query(departments, measures, django_assert_num_queries):
     sets = [("provider",), ("text",), ("provider", "text")]
     with django_assert_num_queries(1):
-        groups = grouped_aggregates(rows_of(departments), sets=sets, measures=MEASURES)
+        groups = grouped_aggregates(rows_of(departments), sets=sets, measures=measures)
     assert set(groups) == set(sets)
     for grouping in sets:
         wanted = expected(departments, grouping)
         got = {tuple(row[key] for key in grouping): row for row in groups[grouping]}
         assert set(got) == set(wanted)
         for key, figures in wanted.items():
-            for name, value in figures.items():
-                assert got[key][name] == pytest.approx(value), (grouping, key, name)
+            assert set(got[key]) == {*grouping, *measures}
+            for name in measures:
+                assert got[key][name] == pytest.approx(figures[name]), (grouping, key, name)
 
 
-def test_it_leaves_out_groups_without_rows(db):
+@pytest.mark.parametrize(
+    "measures",
+    [{"rows": Measure(COUNT), "median": Measure(PERCENTILE, "value")}, {"rows": Measure(COUNT)}],
+    ids=["percentiles", "added-up"],
+)
+def test_it_leaves_out_groups_without_rows(db, measures):
     groups = grouped_aggregates(
         Department.objects.none().values(provider=F("is_provider"), value=F("pk")),
         sets=[("provider",)],
-        measures={"rows": Measure(COUNT), "median": Measure(PERCENTILE, "value")},
+        measures=measures,
     )
     assert groups == {("provider",): []}
 
