@@ -2,9 +2,10 @@
 
 Each source below answers one part of the figures for a period with one query that reads
 its rows once and groups them by department every way at once (provider, customer, and the
-provider x customer pair: GROUPING SETS, see grouping.py): no loop over requests in Python,
-and no second pass over the same rows. On PostgreSQL the percentiles are `percentile_cont`
-in the same query; SQLite has no such aggregate, so there the rows are grouped in Python
+provider x customer pair; see grouping.py): no loop over requests in Python, and no second
+pass over the same rows. Counts and means are grouped once by provider and customer and
+added up per grouping; percentiles are `percentile_cont` under GROUPING SETS on PostgreSQL.
+SQLite has no such aggregate, so there the rows of a percentile are grouped in Python
 (development only).
 
 The result is a dict keyed by (role, department id, counterpart id or None) -> figures.
