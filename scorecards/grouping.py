@@ -95,13 +95,21 @@ def _sql_of(measure: Measure, quote) -> str:
     raise ValueError(f"Unknown aggregate {measure.function!r}.")
 
 
+def _compiled(rows) -> tuple[str, tuple] | None:
+    """The SQL of the rows and its parameters; None for a filter that can match nothing
+    (`pk__in=[]`), which Django does not compile."""
+    try:
+        return rows.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+
+
 def _grouped_by_rollup(rows, sets, dimensions, measures) -> dict:
     """Counts, sums and means by every column at once, added up per set in Python."""
     quote = connection.ops.quote_name
-    try:
-        inner, params = rows.query.sql_with_params()
-    except EmptyResultSet:  # a filter that can match nothing (`pk__in=[]`)
+    if (compiled := _compiled(rows)) is None:
         return {tuple(grouping): [] for grouping in sets}
+    inner, params = compiled
     # A mean is added up as its sum and its count.
     parts = {}
     for name, measure in measures.items():
@@ -132,8 +140,8 @@ def _grouped_by_rollup(rows, sets, dimensions, measures) -> dict:
                 if row[name] is not None:
                     group[name] = row[name] if group[name] is None else group[name] + row[name]
         result[tuple(grouping)] = [
-            {**dict(zip(grouping, key, strict=True)), **_finished(measures, parts)}
-            for key, parts in totals.items()
+            {**dict(zip(grouping, key, strict=True)), **_finished(measures, summed)}
+            for key, summed in totals.items()
         ]
     return result
 
@@ -153,10 +161,9 @@ def _finished(measures: dict[str, Measure], parts: dict) -> dict:
 
 def _grouped_in_sql(rows, sets, dimensions, measures) -> dict:
     quote = connection.ops.quote_name
-    try:
-        inner, params = rows.query.sql_with_params()
-    except EmptyResultSet:  # a filter that can match nothing (`pk__in=[]`)
+    if (compiled := _compiled(rows)) is None:
         return {tuple(grouping): [] for grouping in sets}
+    inner, params = compiled
     columns = ", ".join(quote(name) for name in dimensions)
     aggregates = ", ".join(
         f"{_sql_of(measure, quote)} AS {quote(name)}" for name, measure in measures.items()
