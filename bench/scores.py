@@ -54,6 +54,20 @@ from bench.run import (  # noqa: E402
 PAGE_TARGET_MS = 50
 RATIO_TARGET = 1.5
 
+# The rows both statements read: the clocks settled in the period (c, joined to their request
+# r), and the per-request survey answers (a, with their survey s) given in it.
+SETTLED = """    FROM requests_app_slaclock c
+    JOIN requests_app_servicerequest r ON r.id = c.request_id
+    WHERE r.status <> 'cancelled'
+      AND (   (c.state = 'met' AND c.completed_at >= %(start)s AND c.completed_at < %(end)s)
+           OR (c.state = 'breached' AND c.breached_at >= %(start)s AND c.breached_at < %(end)s)
+           OR (c.state = 'running' AND c.due_at >= %(start)s AND c.due_at < %(due_end)s))
+"""
+ANSWERED = """    FROM surveys_surveyresponse a
+    JOIN surveys_requestsurvey s ON s.id = a.survey_id
+    WHERE a.answered_at >= %(start)s AND a.answered_at < %(end)s
+"""
+
 # The baseline: the app's figures of the settled clocks and of the survey answers, written by
 # hand as one statement over the same rows. The clocks settled in the period (met in it;
 # breached with the breach in it; running and past due in it, before now) of requests not
@@ -65,27 +79,18 @@ RATIO_TARGET = 1.5
 # rating and the five dimension means. What it leaves out, and the app computes: response
 # rates, promises, hire-back, request quality, the requesters' responsiveness, the weakest
 # link, the Wilson intervals and service scores, and writing the snapshots.
-BASELINE_SQL = """
+BASELINE_SQL = f"""
 WITH settled AS (
     SELECT (c.kind = 'resolution')::int AS kind, c.department_id AS provider,
         r.requesting_department_id AS customer, r.service_id AS service,
         CASE r.priority WHEN 'low' THEN 0 WHEN 'normal' THEN 1 WHEN 'high' THEN 2 ELSE 3 END
             AS priority,
         c.state, c.used_seconds, c.completed_at
-    FROM requests_app_slaclock c
-    JOIN requests_app_servicerequest r ON r.id = c.request_id
-    WHERE r.status <> 'cancelled'
-      AND (   (c.state = 'met' AND c.completed_at >= %(start)s AND c.completed_at < %(end)s)
-           OR (c.state = 'breached' AND c.breached_at >= %(start)s AND c.breached_at < %(end)s)
-           OR (c.state = 'running' AND c.due_at >= %(start)s AND c.due_at < %(due_end)s))
-),
+{SETTLED}),
 answers AS (
     SELECT s.provider_department_id AS provider, s.requesting_department_id AS customer,
         a.overall, a.attitude, a.communication, a.problem_solving, a.timeliness, a.teamwork
-    FROM surveys_surveyresponse a
-    JOIN surveys_requestsurvey s ON s.id = a.survey_id
-    WHERE a.answered_at >= %(start)s AND a.answered_at < %(end)s
-)
+{ANSWERED})
 SELECT 'clocks' AS source, GROUPING(provider, customer, service, priority) AS bits, kind,
     provider, customer, service, priority,
     count(*) AS n,
@@ -114,16 +119,10 @@ GROUP BY GROUPING SETS ((provider), (customer), (provider, customer))
 # 90th percentile of the completed ones per kind; the answers by provider alone. Without the
 # customer side, the pairs and the breakdowns it needs one sort of the clocks where the app's
 # groupings need three (see bench/README.md), so it is no measure of how the app computes.
-PROVIDER_HEADLINE_SQL = """
+PROVIDER_HEADLINE_SQL = f"""
 WITH settled AS (
     SELECT c.department_id AS provider, c.kind, c.state, c.used_seconds, c.completed_at
-    FROM requests_app_slaclock c
-    JOIN requests_app_servicerequest r ON r.id = c.request_id
-    WHERE r.status <> 'cancelled'
-      AND (   (c.state = 'met' AND c.completed_at >= %(start)s AND c.completed_at < %(end)s)
-           OR (c.state = 'breached' AND c.breached_at >= %(start)s AND c.breached_at < %(end)s)
-           OR (c.state = 'running' AND c.due_at >= %(start)s AND c.due_at < %(due_end)s))
-),
+{SETTLED}),
 clocks AS (
     SELECT provider,
         count(*) AS settled,
@@ -157,10 +156,7 @@ answers AS (
         avg(a.problem_solving) AS problem_solving_mean,
         avg(a.timeliness) AS timeliness_mean,
         avg(a.teamwork) AS teamwork_mean
-    FROM surveys_surveyresponse a
-    JOIN surveys_requestsurvey s ON s.id = a.survey_id
-    WHERE a.answered_at >= %(start)s AND a.answered_at < %(end)s
-    GROUP BY s.provider_department_id
+{ANSWERED}    GROUP BY s.provider_department_id
 )
 SELECT coalesce(clocks.provider, answers.provider) AS provider, clocks.*, answers.*
 FROM clocks FULL JOIN answers ON answers.provider = clocks.provider
