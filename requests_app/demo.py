@@ -68,6 +68,7 @@ from .models import (
 )
 from .scanner import sla_clocks_scan
 from .selectors import PROVIDER_ROLES, provider_staff
+from .workflow import TRANSITIONS, actor_refusal
 
 DEFAULT_WEEKS = 26
 DEFAULT_REQUESTS_PER_WEEK = 115
@@ -1679,9 +1680,14 @@ class FastReplay:
     def _is_staff(self, user, row: ServiceRequest) -> bool:
         return (user.pk, row.provider_department_id) in self.staff
 
-    def _require_provider(self, user, row: ServiceRequest) -> None:
-        if not self._is_staff(user, row):
-            raise PermissionDenied("Only agents and managers of the provider department.")
+    def _authorize(self, user, row: ServiceRequest, action: str) -> None:
+        refusal = actor_refusal(
+            action,
+            is_requester=user.pk == row.requester_id,
+            is_provider_staff=self._is_staff(user, row),
+        )
+        if refusal is not None:
+            raise PermissionDenied(refusal)
 
     # --- the services' building blocks ---------------------------------------------------
 
@@ -1906,12 +1912,11 @@ class FastReplay:
 
     def comment(self, simulated, *, author, body, internal=False, now, resume_on_reply=True):
         row = simulated.row
+        self._authorize(author, row, "note" if internal else "comment")
         body = (body or "").strip()
         if not body:
             raise ValidationError({"body": "Write something first."})
         by_provider = self._is_staff(author, row)
-        if (internal and not by_provider) or (not by_provider and author.pk != row.requester_id):
-            raise PermissionDenied("Only the requester and the provider department can reply.")
         if row.status in (Status.CLOSED, Status.CANCELLED):
             raise ValidationError({"body": "This request is closed; file a new one."})
         comment = self._new(
@@ -1961,9 +1966,8 @@ class FastReplay:
 
     def transition(self, simulated, *, actor, action, comment="", now) -> None:
         row = simulated.row
-        sources, target, who = services.TRANSITIONS[action]
-        if who == "provider" or actor.pk != row.requester_id:
-            self._require_provider(actor, row)
+        sources, target = TRANSITIONS[action]
+        self._authorize(actor, row, action)
         if row.status not in sources:
             raise ValidationError({"status": f"Cannot {action} this request."})
         window = datetime.timedelta(days=settings.REOPEN_WINDOW_DAYS)
@@ -2004,7 +2008,7 @@ class FastReplay:
 
     def acknowledge(self, simulated, *, actor, now) -> None:
         row = simulated.row
-        self._require_provider(actor, row)
+        self._authorize(actor, row, "acknowledge")
         if row.status not in OPEN_STATUSES or row.first_responded_at is not None:
             raise ValidationError({"status": "Cannot acknowledge this request."})
         row.first_responded_at = now
@@ -2023,7 +2027,7 @@ class FastReplay:
 
     def assign(self, simulated, *, actor, assignee, now) -> None:
         row = simulated.row
-        self._require_provider(actor, row)
+        self._authorize(actor, row, "assign")
         if row.status not in OPEN_STATUSES:
             raise ValidationError({"assignee": "Only open requests can be assigned."})
         if assignee is not None and not self._is_staff(assignee, row):
@@ -2056,7 +2060,7 @@ class FastReplay:
 
     def priority_change(self, simulated, *, actor, priority, now) -> None:
         row = simulated.row
-        self._require_provider(actor, row)
+        self._authorize(actor, row, "priority")
         if row.status not in OPEN_STATUSES:
             raise ValidationError({"priority": "Only open requests can change priority."})
         if row.priority == priority:
@@ -2075,9 +2079,9 @@ class FastReplay:
 
     def promise(self, simulated, *, actor, promised_at, now) -> None:
         row = simulated.row
+        self._authorize(actor, row, "promise")
         if promised_at < now:
             raise ValidationError({"promised_at": "A promise must be in the future."})
-        self._require_provider(actor, row)
         if row.status not in OPEN_STATUSES:
             raise ValidationError({"promised_at": "Only open requests can get a promise."})
         before, row.promised_at = row.promised_at, promised_at
@@ -2107,7 +2111,7 @@ class FastReplay:
 
     def transfer(self, simulated, *, actor, department, service, now) -> None:
         row = simulated.row
-        self._require_provider(actor, row)
+        self._authorize(actor, row, "transfer")
         if (
             row.status not in OPEN_STATUSES
             or department.pk in (row.provider_department_id, row.requesting_department_id)
@@ -2165,7 +2169,7 @@ class FastReplay:
 
     def block(self, simulated, *, actor, blocker, now) -> None:
         row = simulated.row
-        self._require_provider(actor, row)
+        self._authorize(actor, row, "block")
         if (
             blocker.row.pk == row.pk
             or row.status not in OPEN_STATUSES

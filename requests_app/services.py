@@ -1,8 +1,8 @@
 """Writes for requests: every change goes through one of these functions.
 
-Each function takes the acting user, checks that they may act and that the request is in a
-state that allows it (raising PermissionDenied or ValidationError, which views turn into
-403 / form errors / 400), locks the request row, writes a RequestEvent, recomputes the
+Each function takes the acting user, locks the request row, checks first that they may act
+(`workflow.request_action_authorize`, PermissionDenied: 403), then their input and the state
+of the request (ValidationError: form errors / 400), writes a RequestEvent, recomputes the
 clocks from the events and notifies whom it concerns, all in one transaction.
 """
 
@@ -10,7 +10,7 @@ import datetime
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,6 +40,7 @@ from .models import (
 )
 from .notifications import notify
 from .selectors import is_provider_staff, provider_staff, requests_visible_to
+from .workflow import TRANSITIONS, request_action_authorize, request_file_authorize
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -60,16 +61,6 @@ def _lock(request: ServiceRequest) -> ServiceRequest:
         .select_related("provider_department", "requesting_department", "service", "requester")
         .get(pk=request.pk)
     )
-
-
-def _require_provider(user, request: ServiceRequest) -> None:
-    if not is_provider_staff(user=user, department_id=request.provider_department_id):
-        raise PermissionDenied("Only agents and managers of the provider department can do this.")
-
-
-def _require_provider_or_requester(user, request: ServiceRequest) -> None:
-    if user.pk != request.requester_id:
-        _require_provider(user, request)
 
 
 def _event(request, *, actor, kind, now, data=None, internal=False) -> RequestEvent:
@@ -265,6 +256,7 @@ def request_create(
 ) -> ServiceRequest:
     """File a request to the service's department; starts both clocks and tells its agents."""
     now = _now(now)
+    request_file_authorize(requester=requester)
     errors = {}
     priority = priority or service.default_priority
     if priority not in Priority.values:
@@ -360,21 +352,19 @@ def request_comment_add(
     """Reply on a request. A provider's public reply is a first response; a requester's
     reply to a request waiting on them resumes it. Internal notes are for the provider only."""
     now = _now(now)
-    body = (body or "").strip()
-    errors = {}
-    if not body:
-        errors["body"] = "Write something first."
-    errors.update(attachment_rules.errors_for(files))
-    if errors:
-        raise ValidationError(errors)
     with transaction.atomic():
         request = _lock(request)
+        request_action_authorize(
+            actor=author, request=request, action="note" if internal else "comment"
+        )
+        body = (body or "").strip()
+        errors = {}
+        if not body:
+            errors["body"] = "Write something first."
+        errors.update(attachment_rules.errors_for(files))
+        if errors:
+            raise ValidationError(errors)
         by_provider = is_provider_staff(user=author, department_id=request.provider_department_id)
-        if internal and not by_provider:
-            raise PermissionDenied("Only the provider department can write internal notes.")
-        if not by_provider and author.pk != request.requester_id:
-            # Managers of the requesting department can read, not write, their team's requests.
-            raise PermissionDenied("Only the requester and the provider department can reply.")
         if request.status in (Status.CLOSED, Status.CANCELLED):
             raise ValidationError({"body": "This request is closed; file a new one."})
         comment = Comment.objects.create(
@@ -431,17 +421,6 @@ def request_comment_add(
 
 # --- status changes ------------------------------------------------------------------------
 
-# action -> (statuses it may start from, status it leads to, who may do it)
-TRANSITIONS = {
-    "start": ((Status.NEW,), Status.IN_PROGRESS, "provider"),
-    "wait": ((Status.NEW, Status.IN_PROGRESS), Status.WAITING_ON_REQUESTER, "provider"),
-    "resume": ((Status.WAITING_ON_REQUESTER,), Status.IN_PROGRESS, "either"),
-    "resolve": (OPEN_STATUSES, Status.RESOLVED, "provider"),
-    "reopen": ((Status.RESOLVED,), Status.IN_PROGRESS, "either"),
-    "close": ((Status.RESOLVED,), Status.CLOSED, "either"),
-    "cancel": (OPEN_STATUSES, Status.CANCELLED, "either"),
-}
-
 
 def _status_set(request, *, actor, to, now, data=None) -> None:
     """Change the status and write its event; the caller holds the lock and saves."""
@@ -473,13 +452,10 @@ def request_transition(
     now = _now(now)
     if action not in TRANSITIONS:
         raise ValidationError({"action": f"Unknown action {action!r}."})
-    sources, target, who = TRANSITIONS[action]
+    sources, target = TRANSITIONS[action]
     with transaction.atomic():
         request = _lock(request)
-        if who == "provider":
-            _require_provider(actor, request)
-        else:
-            _require_provider_or_requester(actor, request)
+        request_action_authorize(actor=actor, request=request, action=action)
         if request.status not in sources:
             raise ValidationError(
                 {
@@ -573,7 +549,7 @@ def request_acknowledge(*, request: ServiceRequest, actor, now=None) -> ServiceR
     now = _now(now)
     with transaction.atomic():
         request = _lock(request)
-        _require_provider(actor, request)
+        request_action_authorize(actor=actor, request=request, action="acknowledge")
         if request.status not in OPEN_STATUSES:
             raise ValidationError({"status": "Only open requests can be acknowledged."})
         if request.first_responded_at is not None:
@@ -599,7 +575,7 @@ def request_assign(*, request: ServiceRequest, actor, assignee, now=None) -> Ser
     now = _now(now)
     with transaction.atomic():
         request = _lock(request)
-        _require_provider(actor, request)
+        request_action_authorize(actor=actor, request=request, action="assign")
         if request.status not in OPEN_STATUSES:
             raise ValidationError({"assignee": "Only open requests can be assigned."})
         if assignee is not None and not is_provider_staff(
@@ -656,11 +632,11 @@ def request_priority_change(
 ) -> ServiceRequest:
     """Change the priority; the clocks' due times are recomputed from the new targets."""
     now = _now(now)
-    if priority not in Priority.values:
-        raise ValidationError({"priority": f"Choose one of: {', '.join(Priority.values)}."})
     with transaction.atomic():
         request = _lock(request)
-        _require_provider(actor, request)
+        request_action_authorize(actor=actor, request=request, action="priority")
+        if priority not in Priority.values:
+            raise ValidationError({"priority": f"Choose one of: {', '.join(Priority.values)}."})
         if request.status not in OPEN_STATUSES:
             raise ValidationError({"priority": "Only open requests can change priority."})
         if request.priority == priority:
@@ -686,15 +662,15 @@ def request_priority_change(
 def request_promise(*, request: ServiceRequest, actor, promised_at, now=None) -> ServiceRequest:
     """Record the date the provider commits to ("promised Friday")."""
     now = _now(now)
-    if promised_at is None:
-        raise ValidationError({"promised_at": "Give the date you commit to."})
-    if timezone.is_naive(promised_at):
-        raise ValidationError({"promised_at": "Give a date with a timezone."})
-    if promised_at < now:
-        raise ValidationError({"promised_at": "A promise must be in the future."})
     with transaction.atomic():
         request = _lock(request)
-        _require_provider(actor, request)
+        request_action_authorize(actor=actor, request=request, action="promise")
+        if promised_at is None:
+            raise ValidationError({"promised_at": "Give the date you commit to."})
+        if timezone.is_naive(promised_at):
+            raise ValidationError({"promised_at": "Give a date with a timezone."})
+        if promised_at < now:
+            raise ValidationError({"promised_at": "A promise must be in the future."})
         if request.status not in OPEN_STATUSES:
             raise ValidationError({"promised_at": "Only open requests can get a promise."})
         before = request.promised_at
@@ -741,7 +717,7 @@ def request_transfer(
     now = _now(now)
     with transaction.atomic():
         request = _lock(request)
-        _require_provider(actor, request)
+        request_action_authorize(actor=actor, request=request, action="transfer")
         errors = {}
         if request.status not in OPEN_STATUSES:
             errors["department"] = "Only open requests can be transferred."
@@ -828,7 +804,7 @@ def request_block(
     now = _now(now)
     with transaction.atomic():
         request = _lock(request)
-        _require_provider(actor, request)
+        request_action_authorize(actor=actor, request=request, action="block")
         if not requests_visible_to(actor).filter(pk=blocked_by.pk).exists():
             raise ValidationError({"blocked_by": "No such request."})
         errors = {}
@@ -895,7 +871,7 @@ def request_unblock(
     now = _now(now)
     with transaction.atomic():
         request = _lock(request)
-        _require_provider(actor, request)
+        request_action_authorize(actor=actor, request=request, action="unblock")
         link = RequestLink.objects.filter(
             request=request, blocked_by=blocked_by, ended_at__isnull=True
         ).first()
@@ -918,14 +894,14 @@ def request_attachments_add(
 ) -> list[Attachment]:
     """Attach files to a request (requester or provider staff, open or resolved requests)."""
     now = _now(now)
-    errors = attachment_rules.errors_for(files)
-    if not files:
-        errors = {"file": ["Choose a file to attach."]}
-    if errors:
-        raise ValidationError(errors)
     with transaction.atomic():
         request = _lock(request)
-        _require_provider_or_requester(actor, request)
+        request_action_authorize(actor=actor, request=request, action="attach")
+        errors = attachment_rules.errors_for(files)
+        if not files:
+            errors = {"file": ["Choose a file to attach."]}
+        if errors:
+            raise ValidationError(errors)
         if request.status in (Status.CLOSED, Status.CANCELLED):
             raise ValidationError({"file": ["This request is closed."]})
         saved = _attachments_save(request, files=files, uploaded_by=actor, now=now)

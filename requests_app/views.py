@@ -64,6 +64,7 @@ from .selectors import (
     requests_visible_to,
     timeline_for,
 )
+from .workflow import TRANSITIONS, request_action_authorize, request_file_authorize
 
 MY_REQUESTS_PAGE_SIZE = 25
 QUEUE_PAGE_SIZE = 50
@@ -234,6 +235,10 @@ def _new_request_initial(request) -> dict:
 @login_required
 def request_new(request):
     """File a request: a department, one of its services, and what is needed."""
+    try:
+        request_file_authorize(requester=request.user)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
     if request.method == "POST":
         form = RequestCreateForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
@@ -282,7 +287,7 @@ def _can(user, service_request, *, is_staff: bool, now) -> dict:
     is_open = status in OPEN_STATUSES
 
     def allowed(action):
-        return status in services.TRANSITIONS[action][0]
+        return status in TRANSITIONS[action][0]
 
     reopen_until = (
         service_request.resolved_at + datetime.timedelta(days=settings.REOPEN_WINDOW_DAYS)
@@ -528,13 +533,6 @@ def _invalid(request, service_request, name, form, exc=None, aliases=None):
     return _render_detail(request, fresh, bound={name: form})
 
 
-def _require_provider(request, service_request) -> None:
-    if not is_provider_staff(
-        user=request.user, department_id=service_request.provider_department_id
-    ):
-        raise PermissionDenied("Only agents and managers of the provider department can do this.")
-
-
 def _reply(request, service_request):
     form = CommentForm(
         request.POST,
@@ -602,7 +600,6 @@ def _transition(action: str):
 
 
 def _acknowledge(request, service_request):
-    _require_provider(request, service_request)
     try:
         services.request_acknowledge(request=service_request, actor=request.user)
     except ValidationError as exc:
@@ -613,7 +610,6 @@ def _acknowledge(request, service_request):
 
 
 def _assign(request, service_request):
-    _require_provider(request, service_request)
     staff = provider_staff(department_id=service_request.provider_department_id)
     form = AssignForm(request.POST, staff=staff)
     if not form.is_valid():
@@ -628,7 +624,6 @@ def _assign(request, service_request):
 
 
 def _priority(request, service_request):
-    _require_provider(request, service_request)
     form = PriorityForm(request.POST)
     if not form.is_valid():
         return _invalid(request, service_request, "priority", form)
@@ -647,7 +642,6 @@ def _priority(request, service_request):
 
 
 def _promise(request, service_request):
-    _require_provider(request, service_request)
     form = PromiseForm(request.POST)
     if not form.is_valid():
         return _invalid(request, service_request, "promise", form)
@@ -663,7 +657,6 @@ def _promise(request, service_request):
 
 
 def _transfer(request, service_request):
-    _require_provider(request, service_request)
     form = TransferForm(request.POST, request=service_request)
     if not form.is_valid():
         return _invalid(request, service_request, "transfer", form)
@@ -683,7 +676,6 @@ def _transfer(request, service_request):
 
 
 def _block(request, service_request):
-    _require_provider(request, service_request)
     form = BlockForm(request.POST, user=request.user)
     if not form.is_valid():
         return _invalid(request, service_request, "block", form)
@@ -696,7 +688,6 @@ def _block(request, service_request):
 
 
 def _unblock(request, service_request):
-    _require_provider(request, service_request)
     form = UnblockForm(request.POST)
     link = None
     if form.is_valid():
@@ -733,8 +724,11 @@ ACTIONS = {
     "transfer": _transfer,
     "block": _block,
     "unblock": _unblock,
-    **{action: _transition(action) for action in services.TRANSITIONS},
+    **{action: _transition(action) for action in TRANSITIONS},
 }
+# The page's actions under the workflow's names (a reply may be an internal note: the
+# service decides that one from the form).
+AUTHORIZED_AS = {"reply": "comment"}
 
 
 @login_required
@@ -746,6 +740,12 @@ def request_action(request, pk, action):
         raise Http404("No such action.")
     service_request = _visible_or_404(request.user, pk)
     try:
+        # Who may act, before the form is read: a refusal never depends on what was sent.
+        request_action_authorize(
+            actor=request.user,
+            request=service_request,
+            action=AUTHORIZED_AS.get(action, action),
+        )
         return handler(request, service_request)
     except PermissionDenied as exc:
         return _forbidden(request, exc)

@@ -218,6 +218,12 @@ def survey_editable_until(response: SurveyResponse) -> datetime.datetime:
     return response.answered_at + datetime.timedelta(days=RESPONSE_EDIT_DAYS)
 
 
+def survey_answer_authorize(*, survey: RequestSurvey, respondent) -> None:
+    """Raise PermissionDenied unless `respondent` may answer the survey: its requester."""
+    if respondent is None or respondent.pk != survey.requester_id:
+        raise PermissionDenied("Only the requester can answer this survey.")
+
+
 def survey_answer(
     *,
     survey: RequestSurvey,
@@ -233,8 +239,7 @@ def survey_answer(
     per request: of concurrent first answers one is created and the others change it.
     """
     now = _now(now)
-    if respondent is None or respondent.pk != survey.requester_id:
-        raise PermissionDenied("Only the requester can answer this survey.")
+    survey_answer_authorize(survey=survey, respondent=respondent)
     ratings = {field: value for field, value in (ratings or {}).items() if field in DIMENSIONS}
     errors = _rating_errors(ratings)
     if overall is not None:
@@ -340,6 +345,12 @@ def survey_answer_by_token(
 # --- the provider's rating of a request (two-sided rating) ---------------------------------
 
 
+def request_quality_rate_authorize(*, request: ServiceRequest, rater) -> None:
+    """Raise PermissionDenied unless `rater` may rate the request: its provider's staff."""
+    if not is_provider_staff(user=rater, department_id=request.provider_department_id):
+        raise PermissionDenied("Only agents and managers of the provider can rate a request.")
+
+
 def request_quality_rate(
     *,
     request: ServiceRequest,
@@ -351,8 +362,7 @@ def request_quality_rate(
     """The provider rates a resolved request itself: clear and complete, and how quickly the
     requester answered. One rating per request; a later one replaces it."""
     now = _now(now)
-    if not is_provider_staff(user=rater, department_id=request.provider_department_id):
-        raise PermissionDenied("Only agents and managers of the provider can rate a request.")
+    request_quality_rate_authorize(request=request, rater=rater)
     errors = _rating_errors(
         {"clarity": clarity, "responsiveness": responsiveness}, required=["clarity"]
     )
@@ -558,6 +568,12 @@ def _relationship_answer_errors(answer: dict) -> dict[str, str]:
     return errors
 
 
+def relationship_answer_authorize(*, invitation: RelationshipInvitation, respondent) -> None:
+    """Raise PermissionDenied unless `respondent` may answer the invitation: its invitee."""
+    if respondent is None or respondent.pk != invitation.user_id:
+        raise PermissionDenied("This invitation is someone else's.")
+
+
 def relationship_answer(
     *, invitation: RelationshipInvitation, respondent, answers: Sequence[dict], now=None
 ) -> int:
@@ -568,8 +584,7 @@ def relationship_answer(
     without any link to the person, in one transaction. An item answered already is skipped.
     """
     now = _now(now)
-    if respondent is None or respondent.pk != invitation.user_id:
-        raise PermissionDenied("This invitation is someone else's.")
+    relationship_answer_authorize(invitation=invitation, respondent=respondent)
     survey = invitation.survey
     if not survey.is_open(now):
         raise ValidationError({"answers": f"The {survey.quarter} survey is closed."})

@@ -381,6 +381,10 @@ def request_quality(request, request_pk):
     service_request = requests_visible_to(request.user).filter(pk=request_pk).first()
     if service_request is None:
         raise Http404("No such request.")
+    try:
+        services.request_quality_rate_authorize(request=service_request, rater=request.user)
+    except PermissionDenied as exc:
+        return _forbidden(request, str(exc))
     form = QualityRatingForm(request.POST)
     if form.is_valid():
         try:

@@ -24,6 +24,7 @@ from ..selectors import (
     timeline_for,
     unread_count,
 )
+from ..workflow import request_action_authorize, request_file_authorize
 from . import listing
 from .ordering import RequestOrdering
 from .serializers import (
@@ -92,6 +93,13 @@ class RequestViewSet(
             raise Http404
         return request
 
+    def _target(self, action_name: str) -> ServiceRequest:
+        """The request in the URL (404 unless visible), once the caller may take the action
+        on it (403): called before the input is read, so a refusal never depends on it."""
+        target = self._request()
+        request_action_authorize(actor=self.request.user, request=target, action=action_name)
+        return target
+
     def _respond(self, request: ServiceRequest, code=status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().filter(pk=request.pk).first()
         if fresh is None:
@@ -102,6 +110,7 @@ class RequestViewSet(
 
     @extend_schema(request=RequestCreateSerializer, responses={201: RequestSerializer})
     def create(self, request, *args, **kwargs):
+        request_file_authorize(requester=request.user)
         data = RequestCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         created = services.request_create(
@@ -109,32 +118,34 @@ class RequestViewSet(
         )
         return self._respond(created, status.HTTP_201_CREATED)
 
-    def _transition(self, action_name: str, comment: str = ""):
+    def _transition(self, action_name: str, *, with_comment: bool = False):
+        target = self._target(action_name)
+        comment = ""
+        if with_comment:
+            data = CommentOptionalSerializer(data=self.request.data)
+            data.is_valid(raise_exception=True)
+            comment = data.validated_data.get("comment", "")
         updated = services.request_transition(
-            request=self._request(), actor=self.request.user, action=action_name, comment=comment
+            request=target, actor=self.request.user, action=action_name, comment=comment
         )
         return self._respond(updated)
-
-    def _with_comment(self, action_name: str):
-        data = CommentOptionalSerializer(data=self.request.data)
-        data.is_valid(raise_exception=True)
-        return self._transition(action_name, data.validated_data.get("comment", ""))
 
     @extend_schema(request=None, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         return self._respond(
-            services.request_acknowledge(request=self._request(), actor=request.user)
+            services.request_acknowledge(request=self._target("acknowledge"), actor=request.user)
         )
 
     @extend_schema(request=AssignSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
+        target = self._target("assign")
         data = AssignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._respond(
             services.request_assign(
-                request=self._request(),
+                request=target,
                 actor=request.user,
                 assignee=data.validated_data["assignee"],
             )
@@ -148,27 +159,27 @@ class RequestViewSet(
     @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def wait(self, request, pk=None):
-        return self._with_comment("wait")
+        return self._transition("wait", with_comment=True)
 
     @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return self._with_comment("resume")
+        return self._transition("resume", with_comment=True)
 
     @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        return self._with_comment("resolve")
+        return self._transition("resolve", with_comment=True)
 
     @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
-        return self._with_comment("reopen")
+        return self._transition("reopen", with_comment=True)
 
     @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._with_comment("cancel")
+        return self._transition("cancel", with_comment=True)
 
     @extend_schema(request=None, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
@@ -178,11 +189,12 @@ class RequestViewSet(
     @extend_schema(request=PromiseSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def promise(self, request, pk=None):
+        target = self._target("promise")
         data = PromiseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._respond(
             services.request_promise(
-                request=self._request(),
+                request=target,
                 actor=request.user,
                 promised_at=data.validated_data["promised_at"],
             )
@@ -191,11 +203,12 @@ class RequestViewSet(
     @extend_schema(request=TransferSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def transfer(self, request, pk=None):
+        target = self._target("transfer")
         data = TransferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._respond(
             services.request_transfer(
-                request=self._request(),
+                request=target,
                 actor=request.user,
                 department=data.validated_data["department"],
                 service=data.validated_data.get("service"),
@@ -205,11 +218,12 @@ class RequestViewSet(
     @extend_schema(request=PrioritySerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def priority(self, request, pk=None):
+        target = self._target("priority")
         data = PrioritySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._respond(
             services.request_priority_change(
-                request=self._request(),
+                request=target,
                 actor=request.user,
                 priority=data.validated_data["priority"],
             )
@@ -226,9 +240,9 @@ class RequestViewSet(
     @extend_schema(request=BlockSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def block(self, request, pk=None):
+        target = self._target("block")
         data = BlockSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        target = self._request()
         services.request_block(
             request=target, actor=request.user, blocked_by=self._blocker(data.validated_data)
         )
@@ -237,9 +251,9 @@ class RequestViewSet(
     @extend_schema(request=BlockSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def unblock(self, request, pk=None):
+        target = self._target("unblock")
         data = BlockSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        target = self._request()
         services.request_unblock(
             request=target, actor=request.user, blocked_by=self._blocker(data.validated_data)
         )
@@ -255,6 +269,8 @@ class RequestViewSet(
         if request.method == "GET":
             comments = comments_visible_to(user=request.user, request=target)
             return Response(CommentSerializer(comments, many=True).data)
+        # Internal or not is input: the service decides a note from it.
+        request_action_authorize(actor=request.user, request=target, action="comment")
         data = CommentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         comment = services.request_comment_add(
@@ -277,6 +293,7 @@ class RequestViewSet(
         if request.method == "GET":
             attachments = attachments_visible_to(user=request.user, request=target)
             return Response(AttachmentSerializer(attachments, many=True).data)
+        request_action_authorize(actor=request.user, request=target, action="attach")
         saved = services.request_attachments_add(
             request=target, actor=request.user, files=request.FILES.getlist("file")
         )

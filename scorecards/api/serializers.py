@@ -45,9 +45,11 @@ class PeriodQuerySerializer(serializers.Serializer):
         return self.validated_data.get("period") or period_containing(timezone.now(), QUARTER)
 
 
-class ScorecardQuerySerializer(PeriodQuerySerializer):
+class ScorecardSubjectSerializer(serializers.Serializer):
+    """Whose scorecard: read first, so that who may see it is decided before the rest of the
+    query is read."""
+
     department = DepartmentSlugField(help_text="The department's slug.")
-    role = serializers.ChoiceField(choices=ScoreRole.choices, default=ScoreRole.PROVIDER)
     counterpart = DepartmentSlugField(
         required=False, help_text="The other department of a provider x customer pair."
     )
@@ -59,6 +61,10 @@ class ScorecardQuerySerializer(PeriodQuerySerializer):
                 {"counterpart": "A pair needs two different departments."}
             )
         return data
+
+
+class ScorecardQuerySerializer(ScorecardSubjectSerializer, PeriodQuerySerializer):
+    role = serializers.ChoiceField(choices=ScoreRole.choices, default=ScoreRole.PROVIDER)
 
 
 class MatrixQuerySerializer(PeriodQuerySerializer):

@@ -19,6 +19,7 @@ from .serializers import (
     PeriodQuerySerializer,
     ScorecardQuerySerializer,
     ScorecardSerializer,
+    ScorecardSubjectSerializer,
 )
 
 LEAGUE_TREND_LENGTH = 8
@@ -62,9 +63,9 @@ class ScorecardViewSet(viewsets.ViewSet):
         Every figure name is present; a figure without data or under the anonymity threshold
         is null. Before the first computation of the period, computed_at and every figure
         are null."""
-        query = _valid(ScorecardQuerySerializer, request)
-        department = query.validated_data["department"]
-        counterpart = query.validated_data.get("counterpart")
+        subject = _valid(ScorecardSubjectSerializer, request)
+        department = subject.validated_data["department"]
+        counterpart = subject.validated_data.get("counterpart")
         access = scorecard_access(user=request.user)
         visible = (
             access.sees_pair(department.pk, counterpart.pk)
@@ -73,6 +74,7 @@ class ScorecardViewSet(viewsets.ViewSet):
         )
         if not visible:
             raise NotFound("No such scorecard.")
+        query = _valid(ScorecardQuerySerializer, request)
         scorecard = scorecard_get(
             department=department,
             role=query.validated_data["role"],

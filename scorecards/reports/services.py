@@ -18,7 +18,7 @@ import tempfile
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -42,7 +42,7 @@ from .choices import (
     ReportStatus,
 )
 from .content import ReportContent
-from .selectors import report_stored
+from .selectors import report_stored, user_can_export_reports
 from .writers import write_report
 
 logger = logging.getLogger(__name__)
@@ -90,8 +90,12 @@ def report_request(
     A report of that quarter and format already queued or running is returned either way:
     one job at a time (a unique constraint makes it so under concurrent requests).
     `enqueue=False` leaves the generation to the caller (the command runs it itself).
+    A `user` must be allowed to export reports (HR); without one, the system asks (the
+    command, the job at quarter close).
     """
     now = now or timezone.now()
+    if user is not None and not user_can_export_reports(user):
+        raise PermissionDenied("Quarterly reports are for HR.")
     period = report_quarter_parse(quarter, now=now)
     report_format = format
     if report_format not in ReportFormat.values:

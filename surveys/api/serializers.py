@@ -171,15 +171,21 @@ class RequestQualityRatingSerializer(serializers.ModelSerializer):
         ]
 
 
-class RequestQualityRateSerializer(serializers.Serializer):
+class RequestQualityTargetSerializer(serializers.Serializer):
+    """The request to rate, among those the caller can see: read first, so that who may
+    rate it is decided before the ratings are read."""
+
     request = serializers.PrimaryKeyRelatedField(queryset=ServiceRequest.objects.none())
-    clarity = _rating()
-    responsiveness = _optional_rating()
 
     def __init__(self, *args, visible_requests=None, **kwargs):
         super().__init__(*args, **kwargs)
         if visible_requests is not None:
             self.fields["request"].queryset = visible_requests
+
+
+class RequestQualityRateSerializer(RequestQualityTargetSerializer):
+    clarity = _rating()
+    responsiveness = _optional_rating()
 
 
 # --- summaries: figures are null when hidden (fewer than ANONYMITY_MIN answers) -------------

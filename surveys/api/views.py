@@ -31,6 +31,7 @@ from .serializers import (
     RelationshipInvitationSerializer,
     RequestQualityRateSerializer,
     RequestQualityRatingSerializer,
+    RequestQualityTargetSerializer,
     RequestSurveySerializer,
     SummarySerializer,
     SurveyAnswerSerializer,
@@ -61,6 +62,7 @@ class RequestSurveyViewSet(
     def answer(self, request, pk=None):
         """Answer (`overall` first), or change the answer within 7 days: requester only."""
         survey = self.get_object()
+        services.survey_answer_authorize(survey=survey, respondent=request.user)
         data = SurveyAnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -135,6 +137,7 @@ class RelationshipInvitationViewSet(
     @action(detail=True, methods=["post"])
     def answer(self, request, pk=None):
         invitation = self.get_object()
+        services.relationship_answer_authorize(invitation=invitation, respondent=request.user)
         data = RelationshipAnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         recorded = services.relationship_answer(
@@ -175,9 +178,13 @@ class RequestQualityRatingViewSet(
         responses={200: RequestQualityRatingSerializer, 201: RequestQualityRatingSerializer},
     )
     def create(self, request, *args, **kwargs):
-        data = RequestQualityRateSerializer(
-            data=request.data, visible_requests=requests_visible_to(request.user)
+        visible = requests_visible_to(request.user)
+        target = RequestQualityTargetSerializer(data=request.data, visible_requests=visible)
+        target.is_valid(raise_exception=True)
+        services.request_quality_rate_authorize(
+            request=target.validated_data["request"], rater=request.user
         )
+        data = RequestQualityRateSerializer(data=request.data, visible_requests=visible)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         had_rating = hasattr(values["request"], "quality_rating")
