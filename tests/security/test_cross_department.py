@@ -45,17 +45,6 @@ PUBLIC = {
     "departments": lambda w: "it",
     "services": lambda w: w.laptop.pk,
 }
-# Bodies valid enough that the visibility check is what answers, not the validation.
-PAYLOADS = {
-    "assign": {"assignee": "agent"},
-    "promise": {"promised_at": "2026-11-30T12:00:00+01:00"},
-    "transfer": {"department": "legal"},
-    "priority": {"priority": "high"},
-    "block": {"blocked_by": "it_to_legal"},
-    "unblock": {"blocked_by": "it_to_legal"},
-    "comments": {"body": "Let me in"},
-    "answer": {"overall": 1, "answers": [{"item": 1, "hire_back": "no"}]},
-}
 
 
 def operations_with_an_id():
@@ -84,14 +73,6 @@ def api(world, role) -> APIClient:
     return client
 
 
-def payload(path, world) -> dict:
-    action = path.rstrip("/").split("/")[-1]
-    body = dict(PAYLOADS.get(action, {}))
-    if "blocked_by" in body:
-        body["blocked_by"] = world.requests[body["blocked_by"]].pk
-    return body
-
-
 def test_another_department_gets_404_by_id_and_nothing_changes(world):
     before = state(world)
     for method, path in operations_with_an_id():
@@ -105,10 +86,9 @@ def test_another_department_gets_404_by_id_and_nothing_changes(world):
         url = fill(path, target(world))
         for role in strangers:
             client = api(world, role)
-            if method == "GET":
-                response = client.get(url)
-            else:
-                response = client.post(url, payload(path, world), format="json")
+            # No body: visibility answers before any input is read
+            # (test_permission_before_validation.py sends hostile ones).
+            response = client.get(url) if method == "GET" else client.post(url, {}, format="json")
             assert response.status_code == 404, (role, method, url, response.content[:200])
     assert state(world) == before
 
