@@ -1,13 +1,16 @@
-"""Shared fixtures: a small organisation with every role, for permission tests."""
+"""Shared fixtures: a small organisation with every role, for permission tests, and the
+clock rule (a module that works with fixed dates freezes the clock for all it runs)."""
 
 import datetime
 from dataclasses import dataclass
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from departments.choices import HR_GROUP, Priority, Role
+from tests.clock import ClockRuleBroken, travel_refused
 from tests.factories import (
     DepartmentFactory,
     MembershipFactory,
@@ -15,6 +18,24 @@ from tests.factories import (
     SLATargetFactory,
     UserFactory,
 )
+
+
+@pytest.fixture(autouse=True)
+def _clock(request, monkeypatch):
+    """The clock rule: under `@pytest.mark.clock(moment)` (module, class or test) the clock
+    stands still at `moment` for everything the test and its fixtures call, inner
+    `time_machine.travel` blocks included; a test without it may not travel at all, unless
+    marked `real_clock`. So no test that works with fixed dates can depend on today."""
+    marker = request.node.get_closest_marker("clock")
+    if marker is not None:
+        if request.node.get_closest_marker("real_clock") is not None:
+            raise ClockRuleBroken(f"{request.node.nodeid} is marked both clock and real_clock")
+        with time_machine.travel(marker.args[0], tick=marker.kwargs.get("tick", False)):
+            yield
+        return
+    if request.node.get_closest_marker("real_clock") is None:
+        monkeypatch.setattr(time_machine, "travel", travel_refused(request.node.nodeid))
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -35,6 +35,10 @@ def at(zone, *args):
     return datetime.datetime(*args, tzinfo=zone)
 
 
+# Fixed dates throughout: the clock stands still too.
+pytestmark = pytest.mark.clock(datetime.datetime(2026, 11, 23, 10, tzinfo=BERLIN))
+
+
 @pytest.fixture
 def berlin_office(db):
     return BusinessCalendarFactory(hours=WEEKDAYS_9_TO_5, timezone="Europe/Berlin")

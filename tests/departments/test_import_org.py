@@ -81,6 +81,10 @@ people:
 """
 
 
+# The file names holidays of December 2026: the clock stands still before them.
+pytestmark = pytest.mark.clock(datetime.datetime(2026, 11, 23, 10, tzinfo=datetime.UTC))
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -24,8 +24,13 @@ from scorecards.periods import QUARTER, period_containing
 from scorecards.services import scores_compute
 from surveys import services as survey_services
 from surveys.models import RequestSurvey
+from tests.clock import folder_mark, real_clock_environment
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, Screenshots, Visitor
+
+# A browser keeps its own clock (cookie expiry, the countdowns' JavaScript): the live server
+# runs on the same wall clock, and the history is placed relative to today.
+pytest_collection_modifyitems = folder_mark(__file__, pytest.mark.real_clock)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +49,9 @@ def browser():
         # Django refuses ORM calls from a thread with a running event loop; these tests are
         # synchronous, so the check does not apply while Playwright runs.
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, env=real_clock_environment()
+        )
         yield chromium
         chromium.close()
 

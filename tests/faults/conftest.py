@@ -36,6 +36,7 @@ from requests_app import services as request_services
 from requests_app.choices import NotificationKind
 from requests_app.models import Notification
 from servicedesk.celery import app as celery_app
+from tests.clock import real_clock_environment
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 
@@ -114,6 +115,7 @@ class PrivateRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=real_clock_environment(),
         )
         wait_for(self._answers, timeout=10, message="the private Redis to start")
 
@@ -255,6 +257,8 @@ class Celery:
         self.processes: list[tuple[subprocess.Popen, Path]] = []
 
     def _environment(self, variables: dict) -> dict:
+        # On the suite's clock (moved ahead in CI's second run, as the test process is):
+        # the workers' times and the test's must agree.
         env = {key: value for key, value in os.environ.items() if key != "CELERY_TASK_ALWAYS_EAGER"}
         env.update(
             DJANGO_SETTINGS_MODULE="servicedesk.settings",

@@ -32,6 +32,9 @@ BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 # A few days after 2026-Q3 closed: its scores are final, its survey and report are due.
 NOW = datetime.datetime(2026, 10, 5, 10, 0, tzinfo=BERLIN)
 IN_Q3 = datetime.datetime(2026, 9, 28, 9, 0, tzinfo=BERLIN)  # a Monday
+
+# The clock stands still at NOW for the whole module.
+pytestmark = pytest.mark.clock(NOW)
 PROJECT_APPS = ("departments", "requests_app", "surveys", "scorecards")
 
 

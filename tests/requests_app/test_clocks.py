@@ -30,6 +30,11 @@ def at(day, hour, minute=0):
     return datetime.datetime(2026, 11, 23 + day, hour, minute, tzinfo=BERLIN)
 
 
+# The story happens in the week of Monday 23 November 2026; the clock stands still a week
+# later, so that what a test does without travelling comes after it, on any real date.
+pytestmark = pytest.mark.clock(datetime.datetime(2026, 12, 1, 10, tzinfo=BERLIN))
+
+
 def ev(moment, action, target=None):
     return ClockEvent(at=moment, action=action, target_seconds=target)
 

@@ -31,6 +31,9 @@ BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 # A Wednesday afternoon: the history's "now", so that runs do not depend on the clock.
 NOW = datetime.datetime(2026, 11, 18, 15, 20, tzinfo=BERLIN)
 
+# The clock stands still at NOW for the whole module.
+pytestmark = pytest.mark.clock(NOW)
+
 
 class Rollback(Exception):
     pass

@@ -23,6 +23,9 @@ from tests.factories import ServiceFactory
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NOW = datetime.datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)
 
+# The clock stands still at NOW for the whole module.
+pytestmark = pytest.mark.clock(NOW)
+
 ROLES = [
     "requester",
     "colleague",

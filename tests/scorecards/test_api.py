@@ -14,6 +14,9 @@ from tests.factories import DepartmentFactory, ServiceFactory, SLATargetFactory
 
 from .helpers import COMPUTED_AT, provider_figures, rates, snapshot
 
+# The snapshots are computed at COMPUTED_AT; the clock stands still there.
+pytestmark = pytest.mark.clock(COMPUTED_AT)
+
 URL = "/api/v1/scorecards/"
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 

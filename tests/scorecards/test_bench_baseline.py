@@ -19,12 +19,15 @@ from bench.scores import (
 from scorecards.periods import parse_period
 from scorecards.services import scores_compute
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the bench's statements need PostgreSQL"
-)
-
-
 NOW = datetime.datetime(2026, 11, 18, 15, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
+
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the bench's statements need PostgreSQL"
+    ),
+    # The clock stands still at NOW for the whole module.
+    pytest.mark.clock(NOW),
+]
 
 
 @pytest.fixture

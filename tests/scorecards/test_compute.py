@@ -23,6 +23,11 @@ def at(day, hour, minute=0):
     )
 
 
+# The story happens in the week of Monday 23 November 2026; the clock stands still a week
+# later, so that what a test does without travelling comes after it, on any real date.
+pytestmark = pytest.mark.clock(datetime.datetime(2026, 12, 1, 10, tzinfo=BERLIN))
+
+
 def file(org, service, when):
     return services.request_create(
         requester=org.requester, service=service, title="t", description="d", now=when

@@ -12,6 +12,9 @@ from scorecards.periods import parse_period
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NOW = datetime.datetime(2026, 11, 25, 12, tzinfo=BERLIN)
 
+# The clock stands still at NOW for the whole module.
+pytestmark = pytest.mark.clock(NOW)
+
 
 @pytest.mark.parametrize(
     ("unit", "value", "shown"),

@@ -21,6 +21,9 @@ from tests.factories import ServiceFactory
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 MONDAY = datetime.datetime(2026, 11, 23, 10, tzinfo=BERLIN)
 
+# The clock stands still on that Monday for the whole module.
+pytestmark = pytest.mark.clock(MONDAY)
+
 
 def figures(department, role, period="2026-11", counterpart=None):
     return ScoreSnapshot.objects.get(

@@ -6,7 +6,6 @@ import re
 import zoneinfo
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -19,10 +18,7 @@ BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NOW = datetime.datetime(2026, 11, 25, 12, tzinfo=BERLIN)  # in 2026-Q4, 2026-11, 2026-W48
 
 
-@pytest.fixture(autouse=True)
-def _now():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = pytest.mark.clock(NOW)
 
 
 def page(client, user, url, **params):

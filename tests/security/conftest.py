@@ -10,7 +10,6 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
@@ -22,6 +21,7 @@ from scorecards.reports import services as report_services
 from scorecards.services import scores_compute
 from surveys import services as survey_services
 from surveys.models import RelationshipInvitation, RequestQualityRating, RequestSurvey
+from tests.clock import folder_mark
 from tests.factories import ServiceFactory, SLATargetFactory
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -39,10 +39,7 @@ ROLES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytest_collection_modifyitems = folder_mark(__file__, pytest.mark.clock(NOW))
 
 
 def text_file(name="notes.txt", content=b"serial 123"):

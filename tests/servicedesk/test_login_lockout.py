@@ -12,6 +12,9 @@ from pytest_django.asserts import assertContains, assertRedirects, assertTemplat
 from servicedesk.security import client_ip_address
 from tests.factories import UserFactory
 
+# Lockouts run on the minutes after a failed login: the clock stands still at a fixed instant.
+pytestmark = pytest.mark.clock(datetime.datetime(2026, 11, 23, 9, tzinfo=datetime.UTC))
+
 LOGIN = "/login/"
 PASSWORD = "password"  # UserFactory's
 LOCKED_TEMPLATE = "registration/locked_out.html"

@@ -10,6 +10,7 @@ from django.core import mail
 
 from requests_app import services as request_services
 from surveys.models import RequestSurvey
+from tests.clock import folder_mark
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 LINK = re.compile(r"/surveys/t/([A-Za-z0-9_-]+)/")
@@ -20,6 +21,12 @@ def at(day, hour=9, minute=0):
     return datetime.datetime(2026, 11, 23, hour, minute, tzinfo=BERLIN) + datetime.timedelta(
         days=day
     )
+
+
+# The story starts on Monday 23 November 2026 (a request resolved at 10:00 sends its survey,
+# which closes 14 days later); whatever a test does without travelling happens on Tuesday at
+# noon, on any real date.
+pytest_collection_modifyitems = folder_mark(__file__, pytest.mark.clock(at(1, 12)))
 
 
 def survey_links(user) -> list[str]:

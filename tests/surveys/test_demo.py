@@ -3,6 +3,7 @@
 import datetime
 import io
 
+import pytest
 import time_machine
 
 from requests_app import services as request_services
@@ -20,6 +21,7 @@ from surveys.models import (
 from .conftest import BERLIN
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=BERLIN)
+pytestmark = pytest.mark.clock(NOW)
 
 
 def history(org, service, *, count=24):

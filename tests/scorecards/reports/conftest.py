@@ -13,12 +13,12 @@ import zoneinfo
 
 import openpyxl
 import pytest
-import time_machine
 
 from requests_app import services as request_services
 from scorecards.models import QuarterlyReport, ScoreSnapshot
 from scorecards.periods import parse_period
 from scorecards.services import scores_compute
+from tests.clock import folder_mark
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 HOUR = 3600
@@ -30,11 +30,8 @@ def at(year, month, day, hour, minute=0):
     return datetime.datetime(year, month, day, hour, minute, tzinfo=BERLIN)
 
 
-@pytest.fixture
-def travel():
-    """Freeze the clock a few days after 2026-Q3 closed."""
-    with time_machine.travel(AFTER_Q3, tick=False) as traveller:
-        yield traveller
+# Every test here stands a few days after 2026-Q3 closed.
+pytest_collection_modifyitems = folder_mark(__file__, pytest.mark.clock(AFTER_Q3))
 
 
 def _file(org, service, when):

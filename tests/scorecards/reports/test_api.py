@@ -7,8 +7,6 @@ from rest_framework.authtoken.models import Token
 
 from scorecards.models import QuarterlyReport, ReportDownload
 
-pytestmark = pytest.mark.usefixtures("travel")
-
 URL = "/api/v1/reports/"
 
 

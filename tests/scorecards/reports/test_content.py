@@ -17,8 +17,6 @@ from tests.factories import DepartmentFactory
 
 from .conftest import AFTER_Q3, at, open_csv_zip, open_xlsx, row_for, sheet_rows, snapshot
 
-pytestmark = pytest.mark.usefixtures("travel")
-
 
 def generate(org, report_format="xlsx", quarter="2026-Q3", force=False):
     report, _ = services.report_request(

@@ -6,8 +6,6 @@ from django.urls import reverse
 from scorecards.models import QuarterlyReport, ReportDownload
 from scorecards.reports import services
 
-pytestmark = pytest.mark.usefixtures("travel")
-
 NOT_HR = ["requester", "colleague", "customer_manager", "agent", "provider_manager", "outsider"]
 
 

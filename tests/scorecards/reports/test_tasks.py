@@ -25,7 +25,7 @@ def request(org, report_format="xlsx", force=False, quarter="2026-Q3", **kwargs)
 
 
 def test_it_queues_a_report_and_generates_it_on_commit(
-    computed, travel, django_capture_on_commit_callbacks
+    computed, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         report, created = request(computed)
@@ -44,9 +44,7 @@ def test_it_queues_a_report_and_generates_it_on_commit(
     assert report.finished_at == AFTER_Q3
 
 
-def test_it_stores_the_file_under_media_root_reports_with_an_unguessable_name(
-    computed, travel, settings
-):
+def test_it_stores_the_file_under_media_root_reports_with_an_unguessable_name(computed, settings):
     first, _ = request(computed)
     second, _ = request(computed, "csv")
     for report in (first, second):
@@ -60,7 +58,7 @@ def test_it_stores_the_file_under_media_root_reports_with_an_unguessable_name(
     assert second.file.name.endswith(".zip")
 
 
-def test_it_returns_the_stored_report_unless_forced(computed, travel):
+def test_it_returns_the_stored_report_unless_forced(computed):
     report, _created = request(computed)
     services.report_generate(report_id=report.pk)
     again, created_again = request(computed)
@@ -74,7 +72,7 @@ def test_it_returns_the_stored_report_unless_forced(computed, travel):
     assert forced.status == "queued"
 
 
-def test_it_returns_the_running_report_even_when_forced(computed, travel):
+def test_it_returns_the_running_report_even_when_forced(computed):
     report, _ = request(computed)
     for force in (False, True):
         again, created = request(computed, force=force)
@@ -82,7 +80,7 @@ def test_it_returns_the_running_report_even_when_forced(computed, travel):
     assert QuarterlyReport.objects.count() == 1
 
 
-def test_it_makes_a_new_report_after_a_failed_one(computed, travel, monkeypatch):
+def test_it_makes_a_new_report_after_a_failed_one(computed, monkeypatch):
     report, _ = request(computed)
 
     def broken(*args, **kwargs):
@@ -114,7 +112,7 @@ def test_it_refuses_bad_and_future_quarters(org):
     assert "format" in bad_format.value.message_dict
 
 
-def test_it_lets_one_worker_claim_a_report(computed, travel):
+def test_it_lets_one_worker_claim_a_report(computed):
     report, _ = request(computed)
     # Another worker claimed it a moment ago.
     QuarterlyReport.objects.filter(pk=report.pk).update(status="running", started_at=AFTER_Q3)
@@ -124,7 +122,7 @@ def test_it_lets_one_worker_claim_a_report(computed, travel):
     assert not report.file
 
 
-def test_it_does_nothing_for_a_finished_report(computed, travel):
+def test_it_does_nothing_for_a_finished_report(computed):
     report, _ = request(computed)
     assert services.report_generate(report_id=report.pk) is True
     report.refresh_from_db()
@@ -134,7 +132,7 @@ def test_it_does_nothing_for_a_finished_report(computed, travel):
     assert report.sha256 == sha256
 
 
-def test_it_reclaims_a_report_whose_worker_died(computed, travel):
+def test_it_reclaims_a_report_whose_worker_died(computed):
     report, _ = request(computed)
     died_at = AFTER_Q3 - services.STALE_AFTER - datetime.timedelta(minutes=1)
     QuarterlyReport.objects.filter(pk=report.pk).update(status="running", started_at=died_at)
@@ -143,7 +141,7 @@ def test_it_reclaims_a_report_whose_worker_died(computed, travel):
     assert report.status == "done"
 
 
-def test_it_keeps_the_file_of_the_worker_that_holds_the_claim(computed, travel, monkeypatch):
+def test_it_keeps_the_file_of_the_worker_that_holds_the_claim(computed, monkeypatch):
     """A slow worker whose claim was taken over as stale does not overwrite the result."""
     report, _ = request(computed)
     original = services.write_report
@@ -161,7 +159,7 @@ def test_it_keeps_the_file_of_the_worker_that_holds_the_claim(computed, travel, 
     assert not report.file
 
 
-def test_it_reports_progress_while_writing(computed, travel, monkeypatch):
+def test_it_reports_progress_while_writing(computed, monkeypatch):
     report, _ = request(computed)
     original = services.write_report
     seen = []
@@ -182,14 +180,14 @@ def test_it_reports_progress_while_writing(computed, travel, monkeypatch):
     assert report.progress == 100
 
 
-def test_the_task_generates_the_report(computed, travel):
+def test_the_task_generates_the_report(computed):
     report, _ = request(computed)
     assert tasks.generate_report.delay(report.pk).get() is True
     report.refresh_from_db()
     assert report.status == "done"
 
 
-def test_it_re_enqueues_reports_the_broker_lost(computed, travel):
+def test_it_re_enqueues_reports_the_broker_lost(computed):
     report, _ = request(computed)  # on_commit never ran: nothing was enqueued
     QuarterlyReport.objects.filter(pk=report.pk).update(
         requested_at=AFTER_Q3 - datetime.timedelta(minutes=5)
@@ -240,7 +238,7 @@ def test_it_waits_until_the_closed_quarters_scores_are_final(
     assert not _report_ready_notifications().exists()
 
 
-def test_it_tells_hr_of_a_report_someone_already_made(computed, travel):
+def test_it_tells_hr_of_a_report_someone_already_made(computed):
     report, _ = request(computed)
     services.report_generate(report_id=report.pk)
     with time_machine.travel(at(2026, 10, 3, 7, 30), tick=False):
@@ -250,7 +248,7 @@ def test_it_tells_hr_of_a_report_someone_already_made(computed, travel):
     assert _report_ready_notifications().count() == 1
 
 
-def test_it_does_not_tell_hr_of_reports_they_ask_for(computed, travel):
+def test_it_does_not_tell_hr_of_reports_they_ask_for(computed):
     report, _ = request(computed)
     services.report_generate(report_id=report.pk)
     assert not _report_ready_notifications().exists()
@@ -259,7 +257,7 @@ def test_it_does_not_tell_hr_of_reports_they_ask_for(computed, travel):
 # --- the command -------------------------------------------------------------------------------
 
 
-def test_the_command_writes_the_file_and_stores_the_report(computed, travel, tmp_path):
+def test_the_command_writes_the_file_and_stores_the_report(computed, tmp_path):
     output = tmp_path / "q3.xlsx"
     call_command("export_quarterly_report", "2026-Q3", "--format", "xlsx", "-o", str(output))
     report = QuarterlyReport.objects.get()
@@ -268,7 +266,7 @@ def test_the_command_writes_the_file_and_stores_the_report(computed, travel, tmp
     assert open_xlsx(report)["Providers"]["A2"].value == "IT"
 
 
-def test_the_command_reuses_the_stored_report_unless_forced(computed, travel, tmp_path, capsys):
+def test_the_command_reuses_the_stored_report_unless_forced(computed, tmp_path, capsys):
     for _ in range(2):
         call_command("export_quarterly_report", "2026-Q3", "--format", "csv")
     assert QuarterlyReport.objects.count() == 1
@@ -291,7 +289,7 @@ def test_the_command_refuses_a_bad_quarter(org):
         call_command("export_quarterly_report", "Q3-2026")
 
 
-def test_the_command_refuses_a_tampered_file(computed, travel, tmp_path):
+def test_the_command_refuses_a_tampered_file(computed, tmp_path):
     call_command("export_quarterly_report", "2026-Q3")
     report = QuarterlyReport.objects.get()
     with open(report.file.path, "ab") as handle:
@@ -337,7 +335,7 @@ def postgresql_only():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("postgresql_only")
-def test_it_lets_one_of_two_concurrent_workers_generate(computed, travel):
+def test_it_lets_one_of_two_concurrent_workers_generate(computed):
     report, _ = request(computed, enqueue=False)
     results = _race(lambda: services.report_generate(report_id=report.pk))
     assert sorted(results) == [False, True]
@@ -347,7 +345,7 @@ def test_it_lets_one_of_two_concurrent_workers_generate(computed, travel):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("postgresql_only")
-def test_it_queues_one_job_for_two_concurrent_requests(computed, travel):
+def test_it_queues_one_job_for_two_concurrent_requests(computed):
     results = _race(lambda: request(computed, enqueue=False), count=4)
     assert sorted(created for _, created in results) == [False, False, False, True]
     assert len({report.pk for report, _ in results}) == 1

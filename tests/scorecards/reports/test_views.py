@@ -8,8 +8,6 @@ from django.urls import reverse
 from scorecards.models import QuarterlyReport, ReportDownload
 from scorecards.reports import services
 
-pytestmark = pytest.mark.usefixtures("travel")
-
 INDEX = "/reports/"
 
 
