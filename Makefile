@@ -11,11 +11,12 @@ JOBS ?= auto
 # apt-get, noninteractive, as root or else through sudo (e2e-deps).
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: help install run migrate seed static test test-sqlite lint format bench bench-scores lock clean e2e-deps check-deploy audit
+.PHONY: help install run migrate seed static test test-sqlite test-ahead lint format bench bench-scores lock clean e2e-deps clock-deps test-deps check-deploy audit
 
 help:
 	@echo "make run    - install, migrate, load the demo organisation, start web + worker + beat"
 	@echo "make test   - run the whole test suite"
+	@echo "make test-ahead - the suite with the wall clock moved over a year ahead (AT=... picks it)"
 	@echo "make lint   - ruff check and ruff format --check"
 	@echo "make bench  - run the benchmarks (PostgreSQL: set DATABASE_URL)"
 
@@ -46,11 +47,22 @@ run: seed static
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 
+# What runs the suite: empty, or a command that wraps it (test-ahead's faketime).
+TEST_CLOCK ?=
+
 test: install
-	$(BIN)/pytest -n $(JOBS)
+	$(TEST_CLOCK) $(BIN)/pytest -n $(JOBS)
 
 test-sqlite: install
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -n $(JOBS)
+
+# The suite at another date: libfaketime (Debian's faketime, `make clock-deps`) moves the wall
+# clock of pytest and of every process it starts, by an offset, so that they agree. By default
+# to just before the first change of summer time in Europe/Berlin at least 400 days ahead;
+# AT=2028-03-26T01:58+01:00 picks the instant. Servers the tests start themselves (a private
+# redis-server) keep the real clock, as the machine's PostgreSQL and Redis do (tests/clock.py).
+test-ahead: install
+	$(MAKE) test TEST_CLOCK="faketime -f $$($(PY) scripts/clock_ahead.py $(AT))"
 
 # The browser tests (tests/e2e) drive Debian's Chromium, never a downloaded browser: install
 # it when it is missing (apt-get update only if the install fails on a stale package list).
@@ -61,6 +73,17 @@ e2e-deps:
 		$(APT_GET) install -y -q chromium \
 			|| { $(APT_GET) update -q && $(APT_GET) install -y -q chromium; }; \
 	fi
+
+# libfaketime for `make test-ahead`.
+clock-deps:
+	@if command -v faketime >/dev/null; then \
+		echo "clock-deps: faketime is installed"; \
+	else \
+		$(APT_GET) install -y -q faketime \
+			|| { $(APT_GET) update -q && $(APT_GET) install -y -q faketime; }; \
+	fi
+
+test-deps: e2e-deps clock-deps
 
 lint: install
 	$(BIN)/ruff check .
