@@ -54,7 +54,7 @@ from departments.models import Department, Membership, Service
 from departments.selectors import sla_target_for
 from departments.services import calendar_version_current
 
-from . import services
+from . import services, workflow
 from .choices import OPEN_STATUSES, ClockKind, ClockState, EventKind, NotificationKind, Status
 from .clocks import clock_refresh, request_due_times
 from .models import (
@@ -67,7 +67,7 @@ from .models import (
     WaitPeriod,
 )
 from .scanner import sla_clocks_scan
-from .selectors import PROVIDER_ROLES, provider_staff
+from .selectors import PROVIDER_ROLES, provider_staff, visible_by_rule
 from .workflow import TRANSITIONS, actor_refusal
 
 DEFAULT_WEEKS = 26
@@ -965,6 +965,7 @@ class HistoryPlanner:
         ):
             service.department = by_pk[service.department_id]  # with its prefetched calendar
             services_by_department.setdefault(service.department_id, []).append(service)
+        self.services_by_department = services_by_department  # active, of providers
         self.providers: list[Provider] = []
         self.service_by_name: dict[str, Service] = {}
         for department in departments:
@@ -1654,6 +1655,9 @@ class FastReplay:
             "user_id", "department_id"
         )
         self.staff = set(staff)
+        self.managers = set(
+            Membership.objects.filter(role=Role.MANAGER).values_list("user_id", "department_id")
+        )
         self._staff_lists: dict = {}
 
     # --- bookkeeping ---------------------------------------------------------------------
@@ -1679,6 +1683,9 @@ class FastReplay:
 
     def _is_staff(self, user, row: ServiceRequest) -> bool:
         return (user.pk, row.provider_department_id) in self.staff
+
+    def _open_blockers(self, pks) -> set[int]:
+        return {link.blocked_by_id for pk in pks for link in self.requests_by_pk[pk].links_out}
 
     def _authorize(self, user, row: ServiceRequest, action: str) -> None:
         refusal = actor_refusal(
@@ -1868,8 +1875,11 @@ class FastReplay:
         service, requester = plan.service, plan.requester
         department = service.department
         customer = self.planner.primary_of[requester.pk].department
-        if customer.pk == service.department_id:
-            raise ValidationError({"service": "Pick a service of another department."})
+        workflow.refuse(
+            workflow.file_refusal(
+                service=service, priority=plan.priority, requesting_department=customer
+            )
+        )
         row = self._new(
             ServiceRequest,
             requester=requester,
@@ -1912,13 +1922,12 @@ class FastReplay:
 
     def comment(self, simulated, *, author, body, internal=False, now, resume_on_reply=True):
         row = simulated.row
-        self._authorize(author, row, "note" if internal else "comment")
+        action = "note" if internal else "comment"
+        self._authorize(author, row, action)
+        workflow.state_check(action, row, now=now)
         body = (body or "").strip()
-        if not body:
-            raise ValidationError({"body": "Write something first."})
+        workflow.refuse(workflow.body_refusal(body))
         by_provider = self._is_staff(author, row)
-        if row.status in (Status.CLOSED, Status.CANCELLED):
-            raise ValidationError({"body": "This request is closed; file a new one."})
         comment = self._new(
             Comment,
             request_id=row.pk,
@@ -1966,13 +1975,9 @@ class FastReplay:
 
     def transition(self, simulated, *, actor, action, comment="", now) -> None:
         row = simulated.row
-        sources, target = TRANSITIONS[action]
+        _sources, target = TRANSITIONS[action]
         self._authorize(actor, row, action)
-        if row.status not in sources:
-            raise ValidationError({"status": f"Cannot {action} this request."})
-        window = datetime.timedelta(days=settings.REOPEN_WINDOW_DAYS)
-        if action == "reopen" and row.resolved_at is not None and now - row.resolved_at > window:
-            raise ValidationError({"status": "Too late to reopen."})
+        workflow.state_check(action, row, now=now)
         if comment and comment.strip():
             self.comment(simulated, author=actor, body=comment, now=now, resume_on_reply=False)
         self._status_set(simulated, actor=actor, to=target, now=now)
@@ -2009,8 +2014,7 @@ class FastReplay:
     def acknowledge(self, simulated, *, actor, now) -> None:
         row = simulated.row
         self._authorize(actor, row, "acknowledge")
-        if row.status not in OPEN_STATUSES or row.first_responded_at is not None:
-            raise ValidationError({"status": "Cannot acknowledge this request."})
+        workflow.state_check("acknowledge", row, now=now)
         row.first_responded_at = now
         self._event(simulated, actor=actor, kind=EventKind.ACKNOWLEDGED, now=now)
         row.updated_at = now
@@ -2028,10 +2032,14 @@ class FastReplay:
     def assign(self, simulated, *, actor, assignee, now) -> None:
         row = simulated.row
         self._authorize(actor, row, "assign")
-        if row.status not in OPEN_STATUSES:
-            raise ValidationError({"assignee": "Only open requests can be assigned."})
-        if assignee is not None and not self._is_staff(assignee, row):
-            raise ValidationError({"assignee": "Not an agent of the provider."})
+        workflow.state_check("assign", row, now=now)
+        workflow.refuse(
+            workflow.assign_refusal(
+                row,
+                assignee,
+                assignee_is_staff=assignee is not None and self._is_staff(assignee, row),
+            )
+        )
         before = row.assignee
         if (before.pk if before else None) == (assignee.pk if assignee else None):
             return
@@ -2061,8 +2069,8 @@ class FastReplay:
     def priority_change(self, simulated, *, actor, priority, now) -> None:
         row = simulated.row
         self._authorize(actor, row, "priority")
-        if row.status not in OPEN_STATUSES:
-            raise ValidationError({"priority": "Only open requests can change priority."})
+        workflow.state_check("priority", row, now=now)
+        workflow.refuse(workflow.priority_refusal(priority))
         if row.priority == priority:
             return
         before, row.priority = row.priority, priority
@@ -2080,10 +2088,8 @@ class FastReplay:
     def promise(self, simulated, *, actor, promised_at, now) -> None:
         row = simulated.row
         self._authorize(actor, row, "promise")
-        if promised_at < now:
-            raise ValidationError({"promised_at": "A promise must be in the future."})
-        if row.status not in OPEN_STATUSES:
-            raise ValidationError({"promised_at": "Only open requests can get a promise."})
+        workflow.state_check("promise", row, now=now)
+        workflow.refuse(workflow.promise_refusal(promised_at, now=now))
         before, row.promised_at = row.promised_at, promised_at
         self._event(
             simulated,
@@ -2112,12 +2118,18 @@ class FastReplay:
     def transfer(self, simulated, *, actor, department, service, now) -> None:
         row = simulated.row
         self._authorize(actor, row, "transfer")
-        if (
-            row.status not in OPEN_STATUSES
-            or department.pk in (row.provider_department_id, row.requesting_department_id)
-            or service.department_id != department.pk
-        ):
-            raise ValidationError({"department": "Cannot transfer this request there."})
+        workflow.state_check("transfer", row, now=now)
+        service_given = service is not None
+        if not service_given:
+            service = workflow.transfer_service_pick(
+                self.planner.services_by_department.get(department.pk, []),
+                name=row.service.name,
+            )
+        workflow.refuse(
+            workflow.transfer_refusal(
+                row, department=department, service=service, service_given=service_given
+            )
+        )
         old = row.provider_department
         if row.status == Status.WAITING_ON_REQUESTER:
             self._wait_end(simulated, now=now)
@@ -2170,13 +2182,26 @@ class FastReplay:
     def block(self, simulated, *, actor, blocker, now) -> None:
         row = simulated.row
         self._authorize(actor, row, "block")
-        if (
-            blocker.row.pk == row.pk
-            or row.status not in OPEN_STATUSES
-            or blocker.row.status not in OPEN_STATUSES
-            or any(link.blocked_by_id == blocker.row.pk for link in simulated.links_out)
-        ):
-            raise ValidationError({"blocked_by": "Cannot be blocked by this request."})
+        workflow.state_check("block", row, now=now)
+        visible = visible_by_rule(
+            blocker.row,
+            user_pk=actor.pk,
+            provider_of={department for user, department in self.staff if user == actor.pk},
+            manager_of={department for user, department in self.managers if user == actor.pk},
+        )
+        workflow.refuse(
+            workflow.block_refusal(
+                row,
+                blocker.row,
+                visible=visible,
+                already_linked=any(
+                    link.blocked_by_id == blocker.row.pk for link in simulated.links_out
+                ),
+                blocker_waits_on_request=workflow.waits_on(
+                    blocker.row.pk, row.pk, blockers_of=self._open_blockers
+                ),
+            )
+        )
         link = self._new(
             RequestLink,
             request_id=row.pk,

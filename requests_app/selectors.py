@@ -48,6 +48,16 @@ def _visible(user, through: str = "") -> Q:
     )
 
 
+def visible_by_rule(request, *, user_pk: int, provider_of: set[int], manager_of: set[int]) -> bool:
+    """`_visible` for one request held in memory (the demo's replay), given the departments
+    the user works for (agent, manager) and manages: tests hold the two equal."""
+    return (
+        request.requester_id == user_pk
+        or request.provider_department_id in provider_of
+        or (request.requesting_department_id in manager_of and not request.confidential)
+    )
+
+
 def requests_visible_to(
     user, *, provider_department: Department | None = None
 ) -> QuerySet[ServiceRequest]:

@@ -6,7 +6,6 @@ of the request (ValidationError: form errors / 400), writes a RequestEvent, reco
 clocks from the events and notifies whom it concerns, all in one transaction.
 """
 
-import datetime
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -15,14 +14,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from departments.business_time import business_seconds_between
-from departments.choices import Priority, Role
+from departments.choices import Role
 from departments.models import Department, Membership, Service
 from departments.selectors import sla_target_for
 from departments.services import calendar_version_current
 
 from . import attachments as attachment_rules
+from . import workflow
 from .choices import (
-    OPEN_STATUSES,
     ClockKind,
     EventKind,
     NotificationKind,
@@ -40,7 +39,7 @@ from .models import (
 )
 from .notifications import notify
 from .selectors import is_provider_staff, provider_staff, requests_visible_to
-from .workflow import TRANSITIONS, request_action_authorize, request_file_authorize
+from .workflow import TRANSITIONS, request_action_authorize, request_file_authorize, state_check
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -257,15 +256,12 @@ def request_create(
     """File a request to the service's department; starts both clocks and tells its agents."""
     now = _now(now)
     request_file_authorize(requester=requester)
-    errors = {}
     priority = priority or service.default_priority
-    if priority not in Priority.values:
-        errors["priority"] = f"Choose one of: {', '.join(Priority.values)}."
-    if not service.active or not service.department.is_provider:
-        errors["service"] = "This service is not offered any more."
     customer = requesting_department_for(user=requester, department=requesting_department)
-    if customer.pk == service.department_id:
-        errors["service"] = "Pick a service of another department: this is your own department."
+    errors = (
+        workflow.file_refusal(service=service, priority=priority, requesting_department=customer)
+        or {}
+    )
     errors.update(attachment_rules.errors_for(files))
     if errors:
         raise ValidationError(errors)
@@ -354,19 +350,15 @@ def request_comment_add(
     now = _now(now)
     with transaction.atomic():
         request = _lock(request)
-        request_action_authorize(
-            actor=author, request=request, action="note" if internal else "comment"
-        )
+        action = "note" if internal else "comment"
+        request_action_authorize(actor=author, request=request, action=action)
+        state_check(action, request, now=now)
         body = (body or "").strip()
-        errors = {}
-        if not body:
-            errors["body"] = "Write something first."
+        errors = workflow.body_refusal(body) or {}
         errors.update(attachment_rules.errors_for(files))
         if errors:
             raise ValidationError(errors)
         by_provider = is_provider_staff(user=author, department_id=request.provider_department_id)
-        if request.status in (Status.CLOSED, Status.CANCELLED):
-            raise ValidationError({"body": "This request is closed; file a new one."})
         comment = Comment.objects.create(
             request=request, author=author, body=body, internal=internal, created_at=now
         )
@@ -452,29 +444,11 @@ def request_transition(
     now = _now(now)
     if action not in TRANSITIONS:
         raise ValidationError({"action": f"Unknown action {action!r}."})
-    sources, target = TRANSITIONS[action]
+    _sources, target = TRANSITIONS[action]
     with transaction.atomic():
         request = _lock(request)
         request_action_authorize(actor=actor, request=request, action=action)
-        if request.status not in sources:
-            raise ValidationError(
-                {
-                    "status": (
-                        f"Cannot {action} a request that is {request.get_status_display().lower()}."
-                    )
-                }
-            )
-        if action == "reopen" and request.resolved_at is not None:
-            window = datetime.timedelta(days=settings.REOPEN_WINDOW_DAYS)
-            if now - request.resolved_at > window:
-                raise ValidationError(
-                    {
-                        "status": (
-                            f"Requests can be reopened within {settings.REOPEN_WINDOW_DAYS} days "
-                            "of their resolution; file a new one."
-                        )
-                    }
-                )
+        state_check(action, request, now=now)
         if comment and comment.strip():
             request_comment_add(
                 request=request, author=actor, body=comment, now=now, resume_on_reply=False
@@ -550,10 +524,7 @@ def request_acknowledge(*, request: ServiceRequest, actor, now=None) -> ServiceR
     with transaction.atomic():
         request = _lock(request)
         request_action_authorize(actor=actor, request=request, action="acknowledge")
-        if request.status not in OPEN_STATUSES:
-            raise ValidationError({"status": "Only open requests can be acknowledged."})
-        if request.first_responded_at is not None:
-            raise ValidationError({"status": "This request has had its first response already."})
+        state_check("acknowledge", request, now=now)
         request.first_responded_at = now
         _event(request, actor=actor, kind=EventKind.ACKNOWLEDGED, now=now)
         _touch(request, now=now, fields=["first_responded_at"])
@@ -576,19 +547,15 @@ def request_assign(*, request: ServiceRequest, actor, assignee, now=None) -> Ser
     with transaction.atomic():
         request = _lock(request)
         request_action_authorize(actor=actor, request=request, action="assign")
-        if request.status not in OPEN_STATUSES:
-            raise ValidationError({"assignee": "Only open requests can be assigned."})
-        if assignee is not None and not is_provider_staff(
-            user=assignee, department_id=request.provider_department_id
-        ):
-            raise ValidationError(
-                {
-                    "assignee": (
-                        f"{assignee.username} is not an agent of "
-                        f"{request.provider_department.name}."
-                    )
-                }
+        state_check("assign", request, now=now)
+        workflow.refuse(
+            workflow.assign_refusal(
+                request,
+                assignee,
+                assignee_is_staff=assignee is not None
+                and is_provider_staff(user=assignee, department_id=request.provider_department_id),
             )
+        )
         before = request.assignee
         if (before.pk if before else None) == (assignee.pk if assignee else None):
             return request
@@ -635,10 +602,8 @@ def request_priority_change(
     with transaction.atomic():
         request = _lock(request)
         request_action_authorize(actor=actor, request=request, action="priority")
-        if priority not in Priority.values:
-            raise ValidationError({"priority": f"Choose one of: {', '.join(Priority.values)}."})
-        if request.status not in OPEN_STATUSES:
-            raise ValidationError({"priority": "Only open requests can change priority."})
+        state_check("priority", request, now=now)
+        workflow.refuse(workflow.priority_refusal(priority))
         if request.priority == priority:
             return request
         before = request.priority
@@ -665,14 +630,8 @@ def request_promise(*, request: ServiceRequest, actor, promised_at, now=None) ->
     with transaction.atomic():
         request = _lock(request)
         request_action_authorize(actor=actor, request=request, action="promise")
-        if promised_at is None:
-            raise ValidationError({"promised_at": "Give the date you commit to."})
-        if timezone.is_naive(promised_at):
-            raise ValidationError({"promised_at": "Give a date with a timezone."})
-        if promised_at < now:
-            raise ValidationError({"promised_at": "A promise must be in the future."})
-        if request.status not in OPEN_STATUSES:
-            raise ValidationError({"promised_at": "Only open requests can get a promise."})
+        state_check("promise", request, now=now)
+        workflow.refuse(workflow.promise_refusal(promised_at, now=now))
         before = request.promised_at
         request.promised_at = promised_at
         _event(
@@ -718,28 +677,17 @@ def request_transfer(
     with transaction.atomic():
         request = _lock(request)
         request_action_authorize(actor=actor, request=request, action="transfer")
-        errors = {}
-        if request.status not in OPEN_STATUSES:
-            errors["department"] = "Only open requests can be transferred."
-        if department.pk == request.provider_department_id:
-            errors["department"] = "The request is already with this department."
-        elif not department.is_provider:
-            errors["department"] = f"{department.name} does not take requests."
-        elif department.pk == request.requesting_department_id:
-            errors["department"] = (
-                "A request cannot be transferred to the department that filed it."
+        state_check("transfer", request, now=now)
+        service_given = service is not None
+        if not service_given:
+            service = workflow.transfer_service_pick(
+                department.services.filter(active=True), name=request.service.name
             )
-        if service is None and not errors:
-            service = (
-                department.services.filter(active=True, name=request.service.name).first()
-                or department.services.filter(active=True).order_by("name").first()
+        workflow.refuse(
+            workflow.transfer_refusal(
+                request, department=department, service=service, service_given=service_given
             )
-            if service is None:
-                errors["service"] = f"{department.name} offers no service to transfer to."
-        elif service is not None and (service.department_id != department.pk or not service.active):
-            errors["service"] = f"Pick an active service of {department.name}."
-        if errors:
-            raise ValidationError(errors)
+        )
         old = request.provider_department
         if request.status == Status.WAITING_ON_REQUESTER:
             _wait_end(request, now=now)
@@ -805,25 +753,21 @@ def request_block(
     with transaction.atomic():
         request = _lock(request)
         request_action_authorize(actor=actor, request=request, action="block")
-        if not requests_visible_to(actor).filter(pk=blocked_by.pk).exists():
-            raise ValidationError({"blocked_by": "No such request."})
-        errors = {}
-        if blocked_by.pk == request.pk:
-            errors["blocked_by"] = "A request cannot block itself."
-        elif request.status not in OPEN_STATUSES:
-            errors["blocked_by"] = "Only open requests can be blocked."
-        elif blocked_by.status not in OPEN_STATUSES:
-            errors["blocked_by"] = (
-                f"{blocked_by.reference} is already {blocked_by.get_status_display().lower()}."
+        state_check("block", request, now=now)
+        visible = requests_visible_to(actor).filter(pk=blocked_by.pk).exists()
+        workflow.refuse(
+            workflow.block_refusal(
+                request,
+                blocked_by,
+                visible=visible,
+                already_linked=visible
+                and RequestLink.objects.filter(
+                    request=request, blocked_by=blocked_by, ended_at__isnull=True
+                ).exists(),
+                blocker_waits_on_request=visible
+                and workflow.waits_on(blocked_by.pk, request.pk, blockers_of=_open_blockers),
             )
-        elif RequestLink.objects.filter(
-            request=request, blocked_by=blocked_by, ended_at__isnull=True
-        ).exists():
-            errors["blocked_by"] = f"Already blocked by {blocked_by.reference}."
-        elif _blocks(blocked_by.pk, request.pk):
-            errors["blocked_by"] = f"{blocked_by.reference} is itself waiting on this request."
-        if errors:
-            raise ValidationError(errors)
+        )
         link = RequestLink.objects.create(
             request=request,
             blocked_by=blocked_by,
@@ -846,22 +790,13 @@ def request_block(
     return link
 
 
-def _blocks(start_pk: int, target_pk: int) -> bool:
-    """Does `start` (transitively) wait on `target`? Prevents cycles of blocking."""
-    seen, frontier = set(), {start_pk}
-    while frontier:
-        if target_pk in frontier:
-            return True
-        seen |= frontier
-        frontier = (
-            set(
-                RequestLink.objects.filter(
-                    request_id__in=frontier, ended_at__isnull=True
-                ).values_list("blocked_by_id", flat=True)
-            )
-            - seen
+def _open_blockers(pks: set[int]) -> set[int]:
+    """The requests that the requests `pks` are blocked by now."""
+    return set(
+        RequestLink.objects.filter(request_id__in=pks, ended_at__isnull=True).values_list(
+            "blocked_by_id", flat=True
         )
-    return False
+    )
 
 
 def request_unblock(
@@ -875,8 +810,7 @@ def request_unblock(
         link = RequestLink.objects.filter(
             request=request, blocked_by=blocked_by, ended_at__isnull=True
         ).first()
-        if link is None:
-            raise ValidationError({"blocked_by": f"Not blocked by {blocked_by.reference}."})
+        workflow.refuse(workflow.unblock_refusal(blocked_by, linked=link is not None))
         _link_end(link, now=now)
         _event(
             request,
@@ -897,13 +831,12 @@ def request_attachments_add(
     with transaction.atomic():
         request = _lock(request)
         request_action_authorize(actor=actor, request=request, action="attach")
+        state_check("attach", request, now=now)
         errors = attachment_rules.errors_for(files)
         if not files:
             errors = {"file": ["Choose a file to attach."]}
         if errors:
             raise ValidationError(errors)
-        if request.status in (Status.CLOSED, Status.CANCELLED):
-            raise ValidationError({"file": ["This request is closed."]})
         saved = _attachments_save(request, files=files, uploaded_by=actor, now=now)
         _touch(request, now=now, fields=[])
     return saved

@@ -1,5 +1,5 @@
-"""The request lifecycle's decisions, each written once: who may take an action, and which
-statuses an action leads from and to.
+"""The request lifecycle's decisions, each written once: who may take an action, what the
+request's state refuses (with which message), and which statuses an action leads from and to.
 
 Who may act is decided before anything else: `request_action_authorize` is the first thing
 every service does (under the request's lock), and the API and page views call it too,
@@ -9,10 +9,14 @@ how their input would have been judged. `actor_refusal` is the pure rule, for ca
 hold the facts in memory (the demo's replay).
 """
 
+import datetime
 from enum import StrEnum
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
+from departments.choices import Priority
 from departments.models import Membership
 
 from .choices import OPEN_STATUSES, Status
@@ -69,6 +73,73 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+# What an action needs of the request besides its status rules, and the message otherwise.
+CLOSED_TO_REPLIES = (Status.CLOSED, Status.CANCELLED)
+OPEN_ONLY = {
+    "assign": ("assignee", "Only open requests can be assigned."),
+    "priority": ("priority", "Only open requests can change priority."),
+    "promise": ("promised_at", "Only open requests can get a promise."),
+    "transfer": ("department", "Only open requests can be transferred."),
+    "block": ("blocked_by", "Only open requests can be blocked."),
+    "acknowledge": ("status", "Only open requests can be acknowledged."),
+}
+
+
+def reopen_until(request) -> datetime.datetime | None:
+    """Until when a resolved request may be reopened (None: not resolved)."""
+    if request.resolved_at is None:
+        return None
+    return request.resolved_at + datetime.timedelta(days=settings.REOPEN_WINDOW_DAYS)
+
+
+def state_refusal(action: str, request, *, now: datetime.datetime) -> dict[str, str] | None:
+    """Why the request, as it is at `now`, refuses `action` ({field: message}), or None."""
+    if action in TRANSITIONS:
+        sources, _target = TRANSITIONS[action]
+        if request.status not in sources:
+            status = Status(request.status).label.lower()
+            return {"status": f"Cannot {action} a request that is {status}."}
+        until = reopen_until(request)
+        if action == "reopen" and until is not None and now > until:
+            return {
+                "status": (
+                    f"Requests can be reopened within {settings.REOPEN_WINDOW_DAYS} days "
+                    "of their resolution; file a new one."
+                )
+            }
+        return None
+    if action in OPEN_ONLY and request.status not in OPEN_STATUSES:
+        field, message = OPEN_ONLY[action]
+        return {field: message}
+    if action == "acknowledge" and request.first_responded_at is not None:
+        return {"status": "This request has had its first response already."}
+    if action in ("comment", "note") and request.status in CLOSED_TO_REPLIES:
+        return {"body": "This request is closed; file a new one."}
+    if action == "attach" and request.status in CLOSED_TO_REPLIES:
+        return {"file": "This request is closed."}
+    return None
+
+
+def state_check(action: str, request, *, now: datetime.datetime) -> None:
+    """Raise ValidationError if the request's state refuses `action`."""
+    refusal = state_refusal(action, request, now=now)
+    if refusal is not None:
+        raise ValidationError(refusal)
+
+
+def actions_allowed(
+    request, *, is_requester: bool, is_provider_staff: bool, now: datetime.datetime
+) -> list[str]:
+    """Every action the person may take on the request as it is at `now`, in a fixed order."""
+    return [
+        action
+        for action in ACTION_ACTORS
+        if actor_refusal(action, is_requester=is_requester, is_provider_staff=is_provider_staff)
+        is None
+        and state_refusal(action, request, now=now) is None
+    ]
+
+
 def actor_refusal(action: str, *, is_requester: bool, is_provider_staff: bool) -> str | None:
     """Why someone may not take `action` on a request they can see, or None if they may."""
     actors = ACTION_ACTORS[action]
@@ -77,15 +148,24 @@ def actor_refusal(action: str, *, is_requester: bool, is_provider_staff: bool) -
     return REFUSALS.get(action) or REFUSALS[actors]
 
 
+def _facts(actor, request) -> dict[str, bool]:
+    return {
+        "is_requester": actor is not None and actor.pk == request.requester_id,
+        "is_provider_staff": actor is not None
+        and is_provider_staff(user=actor, department_id=request.provider_department_id),
+    }
+
+
+def request_actions_for(user, request, *, now: datetime.datetime) -> list[str]:
+    """The actions `user` may take on `request` (visible to them) now: what the pages draw
+    as buttons and the API lists as `allowed_actions`."""
+    return actions_allowed(request, now=now, **_facts(user, request))
+
+
 def request_action_authorize(*, actor, request, action: str) -> None:
     """Raise PermissionDenied unless `actor` may take `action` on `request` (visible to
     them: the caller has checked that, or answers 404 first)."""
-    refusal = actor_refusal(
-        action,
-        is_requester=actor is not None and actor.pk == request.requester_id,
-        is_provider_staff=actor is not None
-        and is_provider_staff(user=actor, department_id=request.provider_department_id),
-    )
+    refusal = actor_refusal(action, **_facts(actor, request))
     if refusal is not None:
         raise PermissionDenied(refusal)
 
@@ -95,3 +175,117 @@ def request_file_authorize(*, requester) -> None:
     (the department they file for is their input, checked afterwards)."""
     if requester is None or not Membership.objects.filter(user=requester).exists():
         raise PermissionDenied("You are not a member of any department; ask an administrator.")
+
+
+# --- what the input of an action refuses -----------------------------------------------------
+# Pure: each takes the facts it needs (looked up by the caller, from the database or from
+# memory) and answers {field: message} or None.
+
+
+def file_refusal(*, service, priority: str, requesting_department) -> dict[str, str] | None:
+    """Why a request for `service` at `priority`, filed for `requesting_department`, is
+    refused."""
+    errors = {}
+    if priority not in Priority.values:
+        errors["priority"] = f"Choose one of: {', '.join(Priority.values)}."
+    if not service.active or not service.department.is_provider:
+        errors["service"] = "This service is not offered any more."
+    if requesting_department.pk == service.department_id:
+        errors["service"] = "Pick a service of another department: this is your own department."
+    return errors or None
+
+
+def body_refusal(body: str) -> dict[str, str] | None:
+    """Why a reply is refused (its files are judged by `attachments.errors_for`)."""
+    return None if (body or "").strip() else {"body": "Write something first."}
+
+
+def assign_refusal(request, assignee, *, assignee_is_staff: bool) -> dict[str, str] | None:
+    """Why `assignee` (None: unassign) cannot be given the request."""
+    if assignee is None or assignee_is_staff:
+        return None
+    return {
+        "assignee": (f"{assignee.username} is not an agent of {request.provider_department.name}.")
+    }
+
+
+def priority_refusal(priority: str) -> dict[str, str] | None:
+    if priority in Priority.values:
+        return None
+    return {"priority": f"Choose one of: {', '.join(Priority.values)}."}
+
+
+def promise_refusal(promised_at, *, now: datetime.datetime) -> dict[str, str] | None:
+    if promised_at is None:
+        return {"promised_at": "Give the date you commit to."}
+    if timezone.is_naive(promised_at):
+        return {"promised_at": "Give a date with a timezone."}
+    if promised_at < now:
+        return {"promised_at": "A promise must be in the future."}
+    return None
+
+
+def transfer_service_pick(services, *, name: str):
+    """The service a transfer lands on when none is given: the receiving department's active
+    service of the same name, else its first active one by name (`services`: its active
+    services, any order)."""
+    ordered = sorted(services, key=lambda service: (service.name, service.pk))
+    same = [service for service in ordered if service.name == name]
+    return (same or ordered or [None])[0]
+
+
+def transfer_refusal(request, *, department, service, service_given: bool) -> dict[str, str] | None:
+    """Why the request cannot move to `department` (and `service`: the one given, or the one
+    `transfer_service_pick` found, None if none)."""
+    if department.pk == request.provider_department_id:
+        return {"department": "The request is already with this department."}
+    if not department.is_provider:
+        return {"department": f"{department.name} does not take requests."}
+    if department.pk == request.requesting_department_id:
+        return {"department": "A request cannot be transferred to the department that filed it."}
+    if not service_given and service is None:
+        return {"service": f"{department.name} offers no service to transfer to."}
+    if service_given and (service.department_id != department.pk or not service.active):
+        return {"service": f"Pick an active service of {department.name}."}
+    return None
+
+
+def block_refusal(
+    request, blocker, *, visible: bool, already_linked: bool, blocker_waits_on_request: bool
+) -> dict[str, str] | None:
+    """Why `blocker` cannot be recorded as holding up the request: unseen by the actor
+    (`visible`), itself, finished, linked already, or (`blocker_waits_on_request`) a cycle."""
+    if not visible:
+        return {"blocked_by": "No such request."}
+    if blocker.pk == request.pk:
+        return {"blocked_by": "A request cannot block itself."}
+    if blocker.status not in OPEN_STATUSES:
+        status = Status(blocker.status).label.lower()
+        return {"blocked_by": f"{blocker.reference} is already {status}."}
+    if already_linked:
+        return {"blocked_by": f"Already blocked by {blocker.reference}."}
+    if blocker_waits_on_request:
+        return {"blocked_by": f"{blocker.reference} is itself waiting on this request."}
+    return None
+
+
+def waits_on(start_pk: int, target_pk: int, *, blockers_of) -> bool:
+    """Does request `start` wait, through open blocked-by links, on request `target`?
+    `blockers_of(pks)` gives the ids of the requests blocking any of `pks`."""
+    seen, frontier = set(), {start_pk}
+    while frontier:
+        if target_pk in frontier:
+            return True
+        seen |= frontier
+        frontier = set(blockers_of(frontier)) - seen
+    return False
+
+
+def unblock_refusal(blocker, *, linked: bool) -> dict[str, str] | None:
+    return None if linked else {"blocked_by": f"Not blocked by {blocker.reference}."}
+
+
+def refuse(refusal: dict[str, str] | None) -> None:
+    """Raise the ValidationError of a refusal, if any."""
+    if refusal is not None:
+        raise ValidationError(refusal)

@@ -3,6 +3,7 @@ what the services would have written."""
 
 import datetime
 import io
+import random
 import zoneinfo
 
 import pytest
@@ -190,6 +191,94 @@ def test_the_fast_replay_writes_exactly_what_the_services_write(demo_org):
     assert {EventKind.TRANSFERRED, EventKind.BLOCKED, EventKind.SLA_BREACHED} <= kinds
     for name, rows in by_services.items():
         assert by_fast[name] == rows, name
+
+
+# Steps no one could take, each given to both engines right after a request is filed: the
+# refusals (PermissionDenied or ValidationError) and their messages must be the same.
+def _refused_steps(plan, agent, at):
+    return [
+        demo.Step(at, "assign", {"actor": plan.requester, "assignee": plan.requester}),
+        demo.Step(at, "assign", {"actor": agent, "assignee": plan.requester}),
+        demo.Step(at, "priority", {"actor": agent, "priority": "extreme"}),
+        demo.Step(at, "promise", {"actor": agent, "promised_at": at - datetime.timedelta(hours=1)}),
+        demo.Step(at, "comment", {"author": plan.requester, "body": "   "}),
+        demo.Step(at, "comment", {"author": plan.requester, "body": "psst", "internal": True}),
+        demo.Step(at, "transition", {"actor": agent, "action": "reopen"}),
+        demo.Step(at, "transition", {"actor": plan.requester, "action": "start"}),
+        demo.Step(
+            at,
+            "transfer",
+            {"actor": agent, "department": plan.service.department, "service": plan.service},
+        ),
+        demo.Step(at, "block", {"actor": agent, "blocker": plan}),
+        demo.Step(at, "ack", {"actor": plan.requester}),
+    ]
+
+
+REFUSALS = 11
+
+
+def _replay_with_refusals(engine, first_pks=None):
+    rng = random.Random(11)
+    try:
+        with transaction.atomic():
+            planner = demo.HistoryPlanner(rng=rng, now=NOW, weeks=1)
+            plans = planner.plan(count=40)
+            assigned = [
+                plan
+                for plan in plans
+                if len(plan.steps) > 1
+                and plan.steps[1].action == "assign"
+                and plan.steps[1].at - plan.steps[0].at > datetime.timedelta(seconds=1)
+            ]
+            assert len(assigned) >= REFUSALS
+            for index, plan in enumerate(assigned[:REFUSALS]):
+                agent = plan.steps[1].args["assignee"]
+                at = plan.steps[0].at + datetime.timedelta(seconds=1)
+                # A refused step ends its request's history: one refusal per request.
+                plan.steps.insert(1, _refused_steps(plan, agent, at)[index])
+            replay = (
+                demo.FastReplay(planner, first_pks=first_pks)
+                if engine == "fast"
+                else demo.ServicesReplay(planner)
+            )
+            outcome = demo.history_replay(
+                plans, engine=replay, now=NOW, start=planner.start, stdout=None
+            )
+            rows = snapshot()
+            raise Rollback
+    except Rollback:
+        pass
+    failures = [
+        (title, action, at, type(exc).__name__, getattr(exc, "message_dict", None) or str(exc))
+        for title, action, at, exc in outcome.failures
+    ]
+    return rows, failures
+
+
+def test_both_engines_refuse_the_same_steps_with_the_same_messages(demo_org):
+    by_services, refused_by_services = _replay_with_refusals("services")
+    first_pks = {
+        model: by_services[model.__name__][0]["id"]
+        for model in demo.FAST_MODELS
+        if model is not Notification and by_services[model.__name__]
+    }
+    by_fast, refused_by_fast = _replay_with_refusals("fast", first_pks)
+
+    assert refused_by_fast == refused_by_services
+    kinds = {(action, kind) for _title, action, _at, kind, _message in refused_by_services}
+    assert len(refused_by_services) == REFUSALS
+    assert {("assign", "PermissionDenied"), ("assign", "ValidationError")} <= kinds
+    assert {("comment", "PermissionDenied"), ("comment", "ValidationError")} <= kinds
+    assert {("transition", "PermissionDenied"), ("transition", "ValidationError")} <= kinds
+    # Without history_generate's last steps, the services' notifications are not yet marked
+    # as emailed and read: the rest of every row is the same.
+    for name, rows in by_services.items():
+        assert _unsent(by_fast[name]) == _unsent(rows), name
+
+
+def _unsent(rows):
+    return [{k: v for k, v in row.items() if k not in ("emailed_at", "read_at")} for row in rows]
 
 
 def test_a_history_through_the_services_enqueues_one_email_delivery(

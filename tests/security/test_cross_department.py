@@ -15,8 +15,10 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from departments.models import Department, Service
+from departments.choices import Role
+from departments.models import Department, Membership, Service
 from requests_app.models import Comment, RequestEvent, ServiceRequest
+from requests_app.selectors import PROVIDER_ROLES, requests_visible_to, visible_by_rule
 from scorecards.models import QuarterlyReport
 from surveys.models import RelationshipInvitation, RequestQualityRating, RequestSurvey
 from surveys.tokens import token_issue
@@ -285,3 +287,22 @@ def test_the_list_pages_show_exactly_the_requests_whose_page_answers(world):
             if browser.get(f"/requests/{pk}/").status_code == 200
         }
         assert listed == answering, role
+
+
+def test_the_rule_in_memory_agrees_with_the_selector_for_every_role_and_request(world):
+    """selectors.visible_by_rule (the demo's replay) is `requests_visible_to` for one request."""
+    requests = list(ServiceRequest.objects.all())
+    seen = set()
+    for role in ROLES:
+        user = getattr(world.org, role)
+        memberships = list(Membership.objects.filter(user=user))
+        provider_of = {m.department_id for m in memberships if m.role in PROVIDER_ROLES}
+        manager_of = {m.department_id for m in memberships if m.role == Role.MANAGER}
+        visible = set(requests_visible_to(user).values_list("pk", flat=True))
+        for request in requests:
+            by_rule = visible_by_rule(
+                request, user_pk=user.pk, provider_of=provider_of, manager_of=manager_of
+            )
+            assert by_rule == (request.pk in visible), (role, request.title)
+            seen.add(by_rule)
+    assert seen == {True, False}
