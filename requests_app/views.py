@@ -6,10 +6,8 @@ write is a POST that calls a service; the services' ValidationErrors go back ont
 or for htmx answers with the part of the page it changed.
 """
 
-import datetime
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -29,7 +27,7 @@ from departments.models import Department, Membership
 from departments.selectors import departments_managed_by, departments_served_by
 
 from . import services
-from .choices import OPEN_STATUSES, ClockKind, EventKind, Status
+from .choices import ClockKind, EventKind, Status
 from .filtersets import RequestFilterSet
 from .forms import (
     AssignForm,
@@ -64,7 +62,14 @@ from .selectors import (
     requests_visible_to,
     timeline_for,
 )
-from .workflow import TRANSITIONS, request_action_authorize, request_file_authorize
+from .workflow import (
+    ACTION_ACTORS,
+    TRANSITIONS,
+    actions_allowed,
+    reopen_until,
+    request_action_authorize,
+    request_file_authorize,
+)
 
 MY_REQUESTS_PAGE_SIZE = 25
 QUEUE_PAGE_SIZE = 50
@@ -280,61 +285,28 @@ def request_new_services(request):
 # --- the request page ----------------------------------------------------------------------
 
 
+# The page's buttons for the workflow's actions (a reply is "comment", an internal one "note").
+PAGE_BUTTONS = {"reply": "comment", "internal": "note"}
+
+
 def _can(user, service_request, *, is_staff: bool, now) -> dict:
-    """Which buttons and forms the page shows; the services decide again on POST."""
-    status = service_request.status
+    """Which buttons and forms the page shows: exactly the actions the workflow allows the
+    viewer (`workflow.actions_allowed`, which the API lists as `allowed_actions`)."""
     is_requester = service_request.requester_id == user.pk
-    is_open = status in OPEN_STATUSES
-
-    def allowed(action):
-        return status in TRANSITIONS[action][0]
-
-    reopen_until = (
-        service_request.resolved_at + datetime.timedelta(days=settings.REOPEN_WINDOW_DAYS)
-        if service_request.resolved_at
-        else None
-    )
-    can = {
-        "reply": (is_staff or is_requester) and status not in (Status.CLOSED, Status.CANCELLED),
-        "internal": is_staff,
-        "acknowledge": is_staff and is_open and service_request.first_responded_at is None,
-        "assign": is_staff and is_open,
-        "assign_me": is_staff and is_open and service_request.assignee_id != user.pk,
-        "start": is_staff and allowed("start"),
-        "wait": is_staff and allowed("wait"),
-        "resume": is_staff and allowed("resume"),
-        "resolve": is_staff and allowed("resolve"),
-        "priority": is_staff and is_open,
-        "promise": is_staff and is_open,
-        "transfer": is_staff and is_open,
-        "block": is_staff and is_open,
-        "unblock": is_staff,
-        "reopen": is_requester
-        and allowed("reopen")
-        and (reopen_until is None or now <= reopen_until),
-        "close": is_requester and allowed("close"),
-        "cancel": is_requester and allowed("cancel"),
-        "resume_by_reply": is_requester and status == Status.WAITING_ON_REQUESTER,
-    }
-    can["attach"] = can["reply"]
-    can["act"] = any(
-        can[name]
-        for name in (
-            "acknowledge",
-            "assign",
-            "start",
-            "wait",
-            "resume",
-            "resolve",
-            "priority",
-            "promise",
-            "transfer",
-            "reopen",
-            "close",
-            "cancel",
+    allowed = set(
+        actions_allowed(
+            service_request, is_requester=is_requester, is_provider_staff=is_staff, now=now
         )
     )
-    can["reopen_until"] = reopen_until if can["reopen"] else None
+    can = {action: action in allowed for action in ACTION_ACTORS}
+    can.update({button: action in allowed for button, action in PAGE_BUTTONS.items()})
+    can["assign_me"] = can["assign"] and service_request.assignee_id != user.pk
+    # The requester's reply resumes a request waiting on them (services.request_comment_add).
+    can["resume_by_reply"] = (
+        can["reply"] and is_requester and service_request.status == Status.WAITING_ON_REQUESTER
+    )
+    can["act"] = bool(allowed - {"comment", "note", "attach", "unblock"})
+    can["reopen_until"] = reopen_until(service_request) if can["reopen"] else None
     return can
 
 

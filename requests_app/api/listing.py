@@ -10,13 +10,17 @@ as plain values in four queries, and each request is drawn as `RequestSerializer
 from __future__ import annotations
 
 from collections import defaultdict
+from types import SimpleNamespace
 
+from django.db.models import Exists, OuterRef
 from rest_framework import serializers
 
-from departments.models import CalendarVersion
+from departments.models import CalendarVersion, Membership
 
 from ..live import clock_live, current_clock_values
 from ..models import RequestLink, ServiceRequest, reference_for
+from ..selectors import PROVIDER_ROLES
+from ..workflow import actions_allowed
 
 REQUEST_TIMES = ("promised_at", "created_at", "first_responded_at", "resolved_at", "closed_at")
 COLUMNS = {
@@ -57,12 +61,22 @@ def _blocked_by(ids: list[int]) -> dict[int, list[int]]:
     return blocked
 
 
-def request_rows(ids: list[int], *, now) -> list[dict]:
-    """The API's representation of these requests, in the order of `ids`. The ids must come
-    from the visibility gate (`requests_visible_to`): this reads whatever it is given."""
+def request_rows(ids: list[int], *, now, user) -> list[dict]:
+    """The API's representation of these requests as `user` sees them, in the order of `ids`.
+    The ids must come from the visibility gate (`requests_visible_to`): this reads whatever
+    it is given."""
     when = serializers.DateTimeField().to_representation
+    # Whether the user works each request's department, in the same query as its columns.
+    works_there = Exists(
+        Membership.objects.filter(
+            user=user, department=OuterRef("provider_department"), role__in=PROVIDER_ROLES
+        )
+    )
     values = (
-        ServiceRequest.objects.filter(pk__in=ids).order_by().values_list("pk", *COLUMNS.values())
+        ServiceRequest.objects.filter(pk__in=ids)
+        .order_by()
+        .annotate(works_there=works_there)
+        .values_list("pk", *COLUMNS.values(), "requester_id", "works_there")
     )
     by_pk = {row[0]: row for row in values}
     clocks, blocked = _clocks(ids, now), _blocked_by(ids)
@@ -71,7 +85,18 @@ def request_rows(ids: list[int], *, now) -> list[dict]:
         row = by_pk.get(pk)
         if row is None:
             continue
-        fields = dict(zip(COLUMNS, row[1:], strict=True))
+        fields = dict(zip(COLUMNS, row[1:-2], strict=True))
+        requester_id, works_there = row[-2:]
+        allowed = actions_allowed(
+            SimpleNamespace(
+                status=fields["status"],
+                first_responded_at=fields["first_responded_at"],
+                resolved_at=fields["resolved_at"],
+            ),
+            is_requester=requester_id == user.pk,
+            is_provider_staff=works_there,
+            now=now,
+        )
         for name in REQUEST_TIMES:
             if fields[name] is not None:
                 fields[name] = when(fields[name])
@@ -83,6 +108,7 @@ def request_rows(ids: list[int], *, now) -> list[dict]:
                 **fields,
                 "blocked_by": blocked.get(pk, []),
                 "clocks": {kind: request_clocks.get(kind) for kind in CLOCK_KINDS},
+                "allowed_actions": allowed,
             }
         )
     return rows

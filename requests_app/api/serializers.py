@@ -8,6 +8,7 @@ from servicedesk.limits import MAX_ID
 
 from ..live import current_clocks
 from ..models import Attachment, Comment, Notification, RequestEvent, ServiceRequest
+from ..workflow import request_actions_for
 
 
 class ClockSerializer(serializers.Serializer):
@@ -34,6 +35,13 @@ class RequestSerializer(serializers.ModelSerializer):
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     blocked_by = serializers.SerializerMethodField()
     clocks = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField(
+        help_text=(
+            "What the caller may do with the request now (the buttons its page shows): "
+            "action names of POST /api/v1/requests/{id}/{action}/, plus `comment` and `note` "
+            "(POST comments, internal false or true) and `attach` (POST attachments)."
+        )
+    )
 
     class Meta:
         model = ServiceRequest
@@ -57,6 +65,7 @@ class RequestSerializer(serializers.ModelSerializer):
             "closed_at",
             "blocked_by",
             "clocks",
+            "allowed_actions",
         ]
         read_only_fields = fields
 
@@ -66,6 +75,10 @@ class RequestSerializer(serializers.ModelSerializer):
         if links is None:
             links = request.links.all()
         return [link.blocked_by_id for link in links if link.ended_at is None]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, request) -> list[str]:
+        return request_actions_for(self.context["user"], request, now=self.context["now"])
 
     @extend_schema_field(ClocksSerializer)
     def get_clocks(self, request) -> dict:

@@ -72,7 +72,9 @@ class RequestViewSet(
         building every request of the page and its related rows as models."""
         ids = self.filter_queryset(self.get_queryset()).values_list("pk", flat=True)
         page = self.paginate_queryset(ids)
-        rows = listing.request_rows(list(ids if page is None else page), now=timezone.now())
+        rows = listing.request_rows(
+            list(ids if page is None else page), now=timezone.now(), user=request.user
+        )
         return self.get_paginated_response(rows) if page is not None else Response(rows)
 
     def _listed_department(self) -> Department | None:
@@ -84,7 +86,11 @@ class RequestViewSet(
         return Department.objects.filter(slug=slug).first() if slug else None
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "now": timezone.now()}
+        return {
+            **super().get_serializer_context(),
+            "now": timezone.now(),
+            "user": self.request.user,
+        }
 
     def _request(self) -> ServiceRequest:
         """The request in the URL, if visible: the only way actions reach an object."""

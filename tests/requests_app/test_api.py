@@ -43,6 +43,7 @@ REQUEST_FIELDS = {
     "closed_at",
     "blocked_by",
     "clocks",
+    "allowed_actions",
 }
 CLOCK_FIELDS = {"target_seconds", "due_at", "used_seconds", "state", "warned_at", "breached_at"}
 ACTIONS = [
@@ -159,6 +160,8 @@ def test_it_files_a_request_with_the_documented_fields(org, service, client_as):
         "resolved_at": None,
         "closed_at": None,
         "blocked_by": [],
+        # What the requester may do with a new request: the buttons of its page.
+        "allowed_actions": ["cancel", "comment", "attach"],
     }
     assert parse(body["created_at"]) == at(0, 9)
     clocks = body["clocks"]
@@ -816,9 +819,9 @@ def test_the_list_projection_equals_the_serializer(org, service, legal_service):
 
     with time_machine.travel(at(1, 15), tick=False):
         rows = list(request_list(user=org.requester).filter(pk__in=ids))
-        serializer = RequestSerializer(context={"now": timezone.now()})
+        serializer = RequestSerializer(context={"now": timezone.now(), "user": org.requester})
         generic = [serializer.to_representation(row) for row in rows]
-        listed = listing.request_rows(ids, now=timezone.now())
+        listed = listing.request_rows(ids, now=timezone.now(), user=org.requester)
 
     assert len(generic) == 5
     by_id = {row["id"]: row for row in generic}

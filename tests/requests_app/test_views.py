@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
+from rest_framework.test import APIClient
 
 from departments.choices import Priority, Role
 from requests_app import services
@@ -19,6 +20,7 @@ from requests_app.models import Attachment, Notification, RequestLink, ServiceRe
 from requests_app.selectors import queue_rows, request_list
 from requests_app.templatetags.markdown_extras import render_markdown
 from requests_app.views import _with_live_clocks
+from requests_app.workflow import ACTION_ACTORS
 from tests.factories import MembershipFactory, ServiceFactory, SLATargetFactory, UserFactory
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -947,3 +949,30 @@ def test_it_shows_a_sanitised_description_on_the_page(client, org, service, cloc
     assertNotContains(response, "alert(")
     assertNotContains(response, "onmouseover")
     assertContains(response, "<b>b</b>", html=True)
+
+
+PAGE_ROUTES = {"comment": "reply", "note": None, "unblock": None}
+
+
+@pytest.mark.parametrize("role", ["requester", "customer_manager", "agent"])
+@pytest.mark.parametrize("state", ["new", "waiting", "resolved"])
+def test_the_page_offers_exactly_the_actions_the_api_lists(client, org, service, role, state):
+    request = file(org, service)
+    steps = {"new": [], "waiting": ["wait"], "resolved": ["resolve"]}[state]
+    for action in steps:
+        services.request_transition(request=request, actor=org.agent, action=action)
+    user = getattr(org, role)
+    client.force_login(user)
+    api = APIClient()
+    api.force_authenticate(user)
+
+    allowed = api.get(f"/api/v1/requests/{request.pk}/").json()["allowed_actions"]
+    page = client.get(f"/requests/{request.pk}/").content.decode()
+
+    assert allowed or role == "customer_manager"
+    for action in ACTION_ACTORS:
+        route = PAGE_ROUTES.get(action, action)
+        if route is None:
+            continue
+        shown = f"/requests/{request.pk}/{route}/" in page
+        assert shown == (action in allowed), (action, allowed)
