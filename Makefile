@@ -99,7 +99,7 @@ check-deploy: install
 # a vulnerability service, see docs/operations.md), and bandit over the apps' code.
 audit: install
 	$(PY) scripts/audit_dependencies.py
-	$(BIN)/bandit -q -r servicedesk departments requests_app surveys scorecards -c pyproject.toml
+	$(BIN)/bandit -q -r core servicedesk departments requests_app surveys scorecards -c pyproject.toml
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -1,6 +1,6 @@
 import django_filters
 
-from servicedesk.filters import FilterSet, IdFilter
+from core.filters import FilterSet, IdFilter
 
 from .choices import Priority
 from .models import Department, Service

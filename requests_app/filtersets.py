@@ -4,9 +4,9 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from core.filters import FilterSet, IsoDateTimeFilter, StrictBooleanFilter
 from departments.choices import Priority
 from departments.models import Department, Service
-from servicedesk.filters import FilterSet, IsoDateTimeFilter, StrictBooleanFilter
 
 from .choices import ClockState, Status
 from .models import ServiceRequest, SLAClock, pk_from_reference

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from core.html import html_format
 from departments.choices import Priority
-from servicedesk.html import html_format
 
 from .choices import ScoreRole
 from .figures import anonymity_min, is_hidden, sample_of
@@ -206,7 +206,7 @@ MATRIX_HIDDEN = mark_safe(  # nosec B308 B703
 
 
 def matrix_cell_html(*, provider, cell, heat: str, url: str) -> SafeString:
-    """One cell of the matrix heatmap (escaped by servicedesk.html.html_format).
+    """One cell of the matrix heatmap (escaped by core.html.html_format).
 
     Built here rather than in the template: the matrix has a cell per provider and department
     (320 for 16 providers and 20 departments), and the template engine's lookups for that many

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from servicedesk.limits import year_error
+from core.limits import year_error
 
 WEEK, MONTH, QUARTER = "week", "month", "quarter"
 KINDS = (WEEK, MONTH, QUARTER)

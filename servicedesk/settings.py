@@ -176,7 +176,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
-AXES_CLIENT_IP_CALLABLE = "servicedesk.security.client_ip_address"
+AXES_CLIENT_IP_CALLABLE = "core.security.client_ip_address"
 # The client's address, for the lockout (servicedesk/security.py): behind N proxies that each
 # append to X-Forwarded-For, the N-th from the right. 0 (the default) trusts no header and
 # uses REMOTE_ADDR. Never more than the real number of proxies, or a client could pick the

@@ -4,8 +4,8 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
+from core.filters import FilterSet, IdFilter, IsoDateTimeFilter, StrictBooleanFilter
 from departments.models import Department
-from servicedesk.filters import FilterSet, IdFilter, IsoDateTimeFilter, StrictBooleanFilter
 
 from .choices import SurveyStatus
 from .models import RequestSurvey

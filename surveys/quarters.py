@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from servicedesk.limits import year_error
+from core.limits import year_error
 
 QUARTER_PATTERN = re.compile(r"^(\d{4})-Q([1-4])$")
 

@@ -15,7 +15,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from servicedesk.security import client_ip_address
+from core.security import client_ip_address
 
 DEFAULT_LIMIT = 10
 DEFAULT_WINDOW_SECONDS = 15 * 60

@@ -2,9 +2,9 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.limits import MAX_ID
 from departments.choices import Priority
 from departments.models import Department, Service
-from servicedesk.limits import MAX_ID
 
 from ..live import current_clocks
 from ..models import Attachment, Comment, Notification, RequestEvent, ServiceRequest

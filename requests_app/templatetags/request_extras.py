@@ -12,8 +12,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from core.html import html_format
 from departments.choices import Priority
-from servicedesk.html import html_format
 
 from ..choices import ClockKind, ClockState, EventKind, Status
 from ..live import sla_class

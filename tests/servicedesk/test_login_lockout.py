@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertRedirects, assertTemplateUsed
 
-from servicedesk.security import client_ip_address
+from core.security import client_ip_address
 from tests.factories import UserFactory
 
 # Lockouts run on the minutes after a failed login: the clock stands still at a fixed instant.

@@ -54,7 +54,7 @@ class IdFilter(django_filters.NumberFilter):
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 time within servicedesk.limits: year 1 would overflow on its way to UTC."""
+    """An ISO 8601 time within core.limits: year 1 would overflow on its way to UTC."""
 
     def to_python(self, value):
         value = super().to_python(value)

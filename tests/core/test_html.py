@@ -1,11 +1,11 @@
-"""servicedesk.html.html_format: format_html's output, for hot cells."""
+"""core.html.html_format: format_html's output, for hot cells."""
 
 import pytest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy
 
-from servicedesk.html import html_format
+from core.html import html_format
 
 VALUES = [
     "plain",
