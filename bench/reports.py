@@ -98,8 +98,8 @@ def _scenario(name: str, quarter: str, traced: bool, results) -> None:
 
     from django.db import connection
 
+    from core.periods import parse_period
     from scorecards.models import QuarterlyReport, ScoreSnapshot
-    from scorecards.periods import parse_period
     from scorecards.reports.services import report_generate, report_request
     from scorecards.services import scores_compute
 
@@ -201,9 +201,9 @@ def main(argv=None) -> int:
     from django.db import connection
 
     from bench import generate
+    from core.periods import QUARTER, parse_period, period_containing
     from requests_app.models import ServiceRequest, SLAClock
     from scorecards.compute import settled_clocks
-    from scorecards.periods import QUARTER, parse_period, period_containing
 
     with connection.cursor() as cursor:
         meta = generate.meta_read(cursor)

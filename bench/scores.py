@@ -206,9 +206,9 @@ def _ms(seconds: float) -> float:
 
 def busiest_quarter(now0: datetime.datetime):
     """The complete quarter (after the first request, before now0) with most settled clocks."""
+    from core.periods import QUARTER, period_containing
     from requests_app.models import ServiceRequest, SLAClock
     from scorecards.compute import settled_clocks
-    from scorecards.periods import QUARTER, period_containing
 
     first = ServiceRequest.objects.order_by("created_at").values_list("created_at", flat=True)[0]
     quarter = period_containing(first, QUARTER).next()
@@ -459,8 +459,8 @@ def _explain(queries) -> list[dict]:
 
 def full_recompute(*, now0) -> dict:
     """Every week, month and quarter from the first request to now0, as the demo seeds them."""
+    from core.periods import KINDS, period_containing
     from requests_app.models import ServiceRequest
-    from scorecards.periods import KINDS, period_containing
     from scorecards.services import scores_compute
 
     first = ServiceRequest.objects.order_by("created_at").values_list("created_at", flat=True)[0]
@@ -547,7 +547,7 @@ def page_scenarios(*, slug: str, customer: str, period: str) -> list[tuple[str, 
 
 def _month_and_week(quarter_key: str) -> tuple[str, str]:
     """The quarter's last month and the ISO week of its last day."""
-    from scorecards.periods import MONTH, WEEK, parse_period, period_for_date
+    from core.periods import MONTH, WEEK, parse_period, period_for_date
 
     last_day = parse_period(quarter_key).next_first_day - datetime.timedelta(days=1)
     return period_for_date(last_day, MONTH).key, period_for_date(last_day, WEEK).key
@@ -705,9 +705,9 @@ def main(argv=None) -> int:
     django.setup()
 
     from bench.surveys import surveys_ensure
+    from core.periods import parse_period
     from requests_app.models import SLAClock
     from scorecards.compute import settled_clocks
-    from scorecards.periods import parse_period
 
     dataset = dataset_ensure(options, database)
     surveys = surveys_ensure(
@@ -749,7 +749,7 @@ def main(argv=None) -> int:
         print("Recomputing every week, month and quarter of the history.")
         results["full_recompute"] = full_recompute(now0=now0)
     else:  # at least what the pages below show
-        from scorecards.periods import parse_period as period_of
+        from core.periods import parse_period as period_of
         from scorecards.services import scores_compute
 
         month, week = _month_and_week(period.key)

@@ -39,6 +39,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from bench.generate import _value, meta_read, meta_table_create
+from core.periods import Period, quarter_containing
 from departments.choices import Role
 from departments.models import Membership
 from requests_app.choices import ClockKind, ClockState, Status
@@ -61,7 +62,6 @@ from surveys.models import (
     SurveyResponse,
     SurveyToken,
 )
-from surveys.quarters import Quarter
 from surveys.services import (
     RELATIONSHIP_OPEN_DAYS,
     REQUEST_SURVEY_OPEN_DAYS,
@@ -430,7 +430,7 @@ def _request_surveys(cursor, copier: Copier, now0, seed: int, progress) -> dict:
     return dict(stats)
 
 
-def _timeliness_by_pair(cursor, quarter: Quarter) -> dict[tuple[int, int], float]:
+def _timeliness_by_pair(cursor, quarter: Period) -> dict[tuple[int, int], float]:
     """Share of met resolution clocks per (customer, provider), requests of the quarter."""
     cursor.execute(
         """
@@ -462,7 +462,7 @@ def _relationship_surveys(cursor, copier: Copier, now0, seed: int, progress) -> 
     if first is None:
         return stats
     zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    quarter = Quarter.containing(first)
+    quarter = quarter_containing(first)
     survey_id = invitation_id = item_id = 0
     while quarter.end + RELATIONSHIP_OPENS_AFTER <= now0:
         rng = random.Random(f"{seed}-relationship-{quarter}")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from django.db.models import Count, F, Q, Sum
 
+from core.periods import Period
 from departments.choices import Priority
 from departments.models import Service
 from requests_app.choices import ClockKind, ClockState, Status
@@ -25,7 +26,6 @@ from requests_app.models import RequestLink, ServiceRequest, SLAClock, WaitPerio
 
 from .choices import ScoreRole
 from .grouping import COUNT, PERCENTILE, Measure, coded, decoded, flag, grouped_aggregates
-from .periods import Period
 from .stats import rate_figures
 
 PROVIDER, CUSTOMER = ScoreRole.PROVIDER.value, ScoreRole.CUSTOMER.value

@@ -3,9 +3,9 @@ dashboards have something to show before beat's first run (seed_demo calls this 
 
 from django.utils import timezone
 
+from core.periods import KINDS, period_containing
 from requests_app.models import ServiceRequest
 
-from .periods import KINDS, period_containing
 from .services import scores_compute
 
 

@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from core.html import html_format
+from core.periods import KINDS, MONTH, QUARTER, WEEK, Period, last_periods, period_containing
 from departments.choices import Priority
 
 from .choices import ScoreRole
 from .figures import anonymity_min, is_hidden, sample_of
-from .periods import KINDS, MONTH, QUARTER, WEEK, Period, last_periods, period_containing
 
 PROVIDER, CUSTOMER = ScoreRole.PROVIDER.value, ScoreRole.CUSTOMER.value
 BOTH = (PROVIDER, CUSTOMER)

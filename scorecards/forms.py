@@ -3,9 +3,10 @@
 from django import forms
 from django.utils import timezone
 
+from core.periods import KINDS, QUARTER, Period, parse_period, period_containing
+
 from .choices import ScoreRole
 from .display import KIND_LABELS, period_in_kind
-from .periods import KINDS, QUARTER, Period, parse_period, period_containing
 from .selectors import MATRIX_FIGURES
 
 FIGURE_LABELS = {"timeliness": "Timeliness", "csat": "CSAT"}

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
+from core.periods import Period, last_periods
 from departments.choices import HR_GROUP, Role
 from departments.models import Department, Membership
 
 from .choices import ScoreRole
 from .figures import figures_shown, is_hidden, sample_of
 from .models import ScoreSnapshot
-from .periods import Period, last_periods
 
 PROVIDER, CUSTOMER = ScoreRole.PROVIDER.value, ScoreRole.CUSTOMER.value
 VIEW_ALL_PERMISSION = "scorecards.view_all_scorecards"

@@ -8,13 +8,13 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.periods import KINDS, Period, open_periods, period_containing
 from departments.choices import HR_GROUP
 from departments.models import Department
 
 from .choices import ScoreRole
 from .compute import figures_for_period
 from .models import ScoreSnapshot
-from .periods import KINDS, Period, open_periods, period_containing
 
 HR_PERMISSIONS = ("view_all_scorecards", "export_reports")
 # A closed period is recomputed for this long after its end, to take in late events.

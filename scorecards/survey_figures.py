@@ -14,12 +14,12 @@ from collections import defaultdict
 from django.conf import settings
 from django.db.models import Case, F, FloatField, Q, When
 
+from core.periods import QUARTER, Period
 from surveys.choices import DIMENSIONS, HireBack
 from surveys.models import RelationshipAnswer, RequestQualityRating, RequestSurvey, SurveyResponse
 
 from .compute import CUSTOMER, ROLE_SETS, Figures, keyed_rows
 from .grouping import AVG, COUNT, Measure, flag, grouped_aggregates
-from .periods import QUARTER, Period
 from .stats import rate_figures
 
 

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from .periods import parse_period
+from core.periods import parse_period
+
 from .services import periods_due, scores_compute
 
 

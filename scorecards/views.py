@@ -15,13 +15,13 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from core.periods import last_periods
 from departments.models import Department
 
 from . import display
 from .choices import ScoreRole
 from .figures import anonymity_min
 from .forms import FIGURE_LABELS, MatrixForm, PeriodForm, ScorecardForm
-from .periods import last_periods
 from .selectors import (
     ScorecardAccess,
     departments_with_visible_scorecards,

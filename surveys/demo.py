@@ -15,6 +15,7 @@ import random
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from core.periods import Period, last_complete_quarter
 from departments.choices import Role
 from requests_app.choices import ClockKind, ClockState
 from requests_app.models import Notification, ServiceRequest, SLAClock
@@ -23,7 +24,6 @@ from requests_app.selectors import provider_staff
 from . import services
 from .choices import DIMENSIONS, HireBack
 from .models import RelationshipInvitation, RelationshipSurvey, RequestQualityRating
-from .quarters import Quarter
 
 SEED = 2026
 ANSWER_SHARE = 0.65
@@ -78,7 +78,7 @@ def seed_demo(*, stdout) -> None:
         f"Surveys: {surveys} request surveys sent, {answered} answered; "
         f"{rated} requests rated by their agents."
     )
-    last = Quarter.last_complete(now)
+    last = last_complete_quarter(now)
     for quarter in (last.previous(), last):
         line = _relationship_survey(quarter, now)
         if line:
@@ -159,7 +159,7 @@ def _request_surveys(now) -> tuple[int, int, int]:
     return sent, answered, rated
 
 
-def _timeliness_by_pair(quarter: Quarter) -> dict[tuple[int, int], float]:
+def _timeliness_by_pair(quarter: Period) -> dict[tuple[int, int], float]:
     """Share of met resolution clocks per (customer, provider) for requests of the quarter."""
     rows = (
         SLAClock.objects.filter(
@@ -180,7 +180,7 @@ def _timeliness_by_pair(quarter: Quarter) -> dict[tuple[int, int], float]:
     }
 
 
-def _relationship_survey(quarter: Quarter, now) -> str:
+def _relationship_survey(quarter: Period, now) -> str:
     """Open a quarter's relationship survey as beat would have, and answer it: hire-back
     follows how timely the provider was for that customer. Some pairs get only one or two
     answers, so that their breakdown stays hidden; the survey closes after its 14 days."""

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
+from core.periods import Period, quarter_containing
 from departments.choices import HR_GROUP, Role
 from departments.models import Department, Membership
 from requests_app.selectors import PROVIDER_ROLES
@@ -33,7 +34,6 @@ from .models import (
     RequestSurvey,
     SurveyResponse,
 )
-from .quarters import Quarter
 
 
 def anonymity_min() -> int:
@@ -414,15 +414,15 @@ def relationship_survey_latest(*, now=None) -> RelationshipSurvey | None:
 
 
 def department_survey_summary(
-    *, department: Department, quarter: Quarter | None = None, now=None
+    *, department: Department, quarter: Period | None = None, now=None
 ) -> dict:
     """Everything the survey results page and API show of a department for a quarter: as a
     provider (request surveys sent in the quarter, the quarter's relationship survey) and as
     a customer (request_quality, participation in the relationship survey)."""
     now = now or timezone.now()
-    quarter = quarter or Quarter.containing(now)
+    quarter = quarter or quarter_containing(now)
     relationship = RelationshipSurvey.objects.filter(quarter=quarter.key).first()
-    if relationship is None and quarter == Quarter.containing(now):
+    if relationship is None and quarter == quarter_containing(now):
         # The running quarter has no relationship survey yet: show the latest one.
         relationship = relationship_survey_latest()
     participation = None

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import formats, timezone
 
+from core.periods import Period, last_complete_quarter, parse_quarter
 from departments.choices import Role
 from departments.models import Membership
 from requests_app.choices import Status
@@ -43,7 +44,6 @@ from .models import (
     SurveyResponse,
     SurveyToken,
 )
-from .quarters import Quarter
 from .tokens import TokenCheck, TokenRefused, token_check, token_claim, token_issue
 
 logger = logging.getLogger(__name__)
@@ -410,7 +410,7 @@ class OpenReport:
         )
 
 
-def relationship_pairs_used(*, quarter: Quarter) -> set[tuple[int, int]]:
+def relationship_pairs_used(*, quarter: Period) -> set[tuple[int, int]]:
     """(customer, provider) department ids with requests filed in the quarter."""
     return set(
         ServiceRequest.objects.filter(created_at__gte=quarter.start, created_at__lt=quarter.end)
@@ -439,7 +439,7 @@ def _invitees(pairs: set[tuple[int, int]]) -> dict[int, set[tuple[int, int]]]:
 
 
 def relationship_survey_open(
-    *, quarter: str | Quarter | None = None, now=None, email: bool = True
+    *, quarter: str | Period | None = None, now=None, email: bool = True
 ) -> OpenReport:
     """Open the relationship survey of a quarter (default: the one that just ended) and invite
     every member of each department to rate each provider their department used in it.
@@ -449,10 +449,10 @@ def relationship_survey_open(
     """
     now = _now(now)
     if quarter is None:
-        quarter = Quarter.last_complete(now)
+        quarter = last_complete_quarter(now)
     elif isinstance(quarter, str):
         try:
-            quarter = Quarter.parse(quarter)
+            quarter = parse_quarter(quarter)
         except ValueError as exc:
             raise ValidationError({"quarter": str(exc)}) from exc
     if quarter.end > now:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.periods import parse_quarter, quarter_containing
 from departments.models import Department
 from requests_app.selectors import requests_visible_to
 
@@ -26,7 +27,6 @@ from . import services
 from .choices import DIMENSIONS, HIRE_BACK_QUESTION, RATING_LABELS, TokenState
 from .forms import OverallForm, QualityRatingForm, ResponseForm, relationship_forms
 from .models import RelationshipInvitation, RequestSurvey
-from .quarters import Quarter
 from .ratelimit import client_address, token_attempt_refund, token_attempt_reserve
 from .selectors import (
     SummaryAccess,
@@ -433,16 +433,16 @@ def results_department(request, slug):
     if access is None:
         return _forbidden(request, f"Survey results of {department.name} are for its managers.")
     now = timezone.now()
-    quarter = Quarter.containing(now)
+    quarter = quarter_containing(now)
     if request.GET.get("quarter"):
         try:
-            quarter = Quarter.parse(request.GET["quarter"])
+            quarter = parse_quarter(request.GET["quarter"])
         except ValueError as exc:
             messages.error(request, str(exc))
     summary = department_survey_summary(department=department, quarter=quarter, now=now)
     if access == SummaryAccess.CUSTOMER:
         summary.update(request_surveys=None, relationship=None, participation=None)
-    current = Quarter.containing(now)
+    current = quarter_containing(now)
     quarters = [current]
     while len(quarters) < 6:
         quarters.append(quarters[-1].previous())

@@ -4,11 +4,11 @@ schema; the figures themselves go out as stored (see `figures.figures_shown`).""
 from django.utils import timezone
 from rest_framework import serializers
 
+from core.periods import QUARTER, parse_period, period_containing
 from departments.models import Department
 
 from ..choices import ScoreRole
 from ..figures import FIGURE_NAMES, RATE_NAMES, TIME_NAMES
-from ..periods import QUARTER, parse_period, period_containing
 from ..selectors import MATRIX_FIGURES
 
 

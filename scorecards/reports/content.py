@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Max
 
+from core.periods import Period, company_zone
 from departments.choices import Priority
 from departments.models import Department, Service
 from surveys.models import RelationshipAnswer, RelationshipSurvey
@@ -24,7 +25,6 @@ from surveys.selectors import hire_back_figures
 
 from ..figures import figures_shown
 from ..models import ScoreSnapshot
-from ..periods import Period, company_zone
 from .columns import (
     BREAKDOWN_FIGURES,
     CHANGE_FIGURES,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from core.periods import QUARTER, Period, last_periods, period_containing
+
 from ..models import QuarterlyReport, ReportDownload
-from ..periods import QUARTER, Period, last_periods, period_containing
 from .choices import ReportStatus
 
 EXPORT_PERMISSION = "scorecards.export_reports"

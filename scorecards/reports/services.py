@@ -26,12 +26,12 @@ from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from core.periods import QUARTER, Period, not_a_period, parse_period, period_containing
 from departments.choices import HR_GROUP
 from requests_app.notifications import notify
 
 from ..compute import METHODOLOGY_VERSION
 from ..models import QuarterlyReport, ReportDownload, ScoreSnapshot
-from ..periods import QUARTER, Period, parse_period, period_containing
 from ..services import CLOSE_GRACE, scores_compute
 from .choices import (
     ACTIVE_STATUSES,
@@ -62,7 +62,7 @@ def report_quarter_parse(quarter: str, *, now=None) -> Period:
     except ValueError as exc:
         raise ValidationError({"quarter": str(exc)}) from exc
     if period.kind != QUARTER:
-        raise ValidationError({"quarter": f"{quarter!r} is not a quarter; write it like 2026-Q3."})
+        raise ValidationError({"quarter": not_a_period(quarter, (QUARTER,))})
     if period.start > (now or timezone.now()):
         raise ValidationError({"quarter": f"{period.key} has not begun yet."})
     return period

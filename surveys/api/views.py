@@ -10,13 +10,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from core.periods import parse_quarter, quarter_containing
 from departments.models import Department
 from requests_app.selectors import requests_visible_to
 
 from .. import services
 from ..choices import DIMENSIONS
 from ..filtersets import RequestSurveyFilterSet
-from ..quarters import Quarter
 from ..selectors import (
     SummaryAccess,
     department_survey_summary,
@@ -102,10 +102,10 @@ class RequestSurveyViewSet(
         if access is None:
             raise PermissionDenied("Survey results are for the department's managers and HR.")
         now = timezone.now()
-        quarter = Quarter.containing(now)
+        quarter = quarter_containing(now)
         if request.query_params.get("quarter"):
             try:
-                quarter = Quarter.parse(request.query_params["quarter"])
+                quarter = parse_quarter(request.query_params["quarter"])
             except ValueError as exc:
                 raise ValidationError({"quarter": str(exc)}) from exc
         summary = department_survey_summary(department=department, quarter=quarter, now=now)

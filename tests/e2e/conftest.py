@@ -19,8 +19,8 @@ import pytest
 import time_machine
 from playwright.sync_api import sync_playwright
 
+from core.periods import QUARTER, period_containing
 from requests_app import services as request_services
-from scorecards.periods import QUARTER, period_containing
 from scorecards.services import scores_compute
 from surveys import services as survey_services
 from surveys.models import RequestSurvey

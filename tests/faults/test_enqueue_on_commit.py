@@ -8,10 +8,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from core.periods import QUARTER, period_containing
 from requests_app import services as request_services
 from requests_app.models import Notification, ServiceRequest
 from scorecards.models import QuarterlyReport
-from scorecards.periods import QUARTER, period_containing
 from scorecards.reports.services import report_request
 from surveys.models import RequestSurvey
 

@@ -13,6 +13,7 @@ import os
 import signal
 import time
 
+from core.periods import WEEK, period_containing
 from requests_app import scanner
 from requests_app import services as request_services
 from requests_app.choices import EventKind, NotificationKind
@@ -22,7 +23,6 @@ from requests_app.notifications import notifications_deliver
 from requests_app.scanner import sla_clocks_scan
 from requests_app.tasks import scan_sla_clocks
 from scorecards.models import ScoreSnapshot
-from scorecards.periods import WEEK, period_containing
 from scorecards.services import scores_compute
 from scorecards.tasks import compute_scores
 from servicedesk.celery import app as celery_app

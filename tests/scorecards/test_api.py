@@ -6,9 +6,9 @@ import zoneinfo
 import pytest
 import time_machine
 
+from core.periods import parse_period
 from requests_app import services
 from scorecards.figures import FIGURE_NAMES
-from scorecards.periods import parse_period
 from scorecards.services import scores_compute
 from tests.factories import DepartmentFactory, ServiceFactory, SLATargetFactory
 

@@ -16,7 +16,7 @@ from bench.scores import (
     baseline_run,
     headline_check,
 )
-from scorecards.periods import parse_period
+from core.periods import parse_period
 from scorecards.services import scores_compute
 
 NOW = datetime.datetime(2026, 11, 18, 15, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))

@@ -5,10 +5,10 @@ import zoneinfo
 
 import pytest
 
+from core.periods import parse_period
 from requests_app import services
 from scorecards.compute import breakdown_figures
 from scorecards.models import ScoreSnapshot
-from scorecards.periods import parse_period
 from scorecards.services import scores_compute
 from tests.factories import ServiceFactory, SLATargetFactory
 

@@ -6,9 +6,9 @@ import zoneinfo
 import pytest
 import time_machine
 
+from core.periods import parse_period
 from requests_app import services
 from scorecards.models import ScoreSnapshot
-from scorecards.periods import parse_period
 from scorecards.services import scores_compute
 from scorecards.tasks import compute_scores
 

@@ -1,8 +1,8 @@
 from django.core.management import call_command
 from django.utils import timezone
 
+from core.periods import KINDS, period_containing
 from scorecards.models import ScoreSnapshot
-from scorecards.periods import KINDS, period_containing
 
 
 def test_it_computes_the_demo_periods_so_dashboards_are_not_empty(db, capsys):

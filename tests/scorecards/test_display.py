@@ -5,9 +5,9 @@ import zoneinfo
 
 import pytest
 
+from core.periods import parse_period
 from scorecards import display
 from scorecards.figures import FIGURE_NAMES, figures_shown
-from scorecards.periods import parse_period
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NOW = datetime.datetime(2026, 11, 25, 12, tzinfo=BERLIN)

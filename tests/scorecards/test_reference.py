@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.periods import parse_period
 from departments.services import calendar_version_current
 from requests_app.models import ServiceRequest, SLAClock
 from scorecards.models import ScoreSnapshot
-from scorecards.periods import parse_period
 from scorecards.services import scores_compute
 from scorecards.stats import percentile_cont
 from tests.factories import DepartmentFactory, ServiceFactory, UserFactory

@@ -5,9 +5,9 @@ import zoneinfo
 
 import pytest
 
+from core.periods import parse_period
 from requests_app import services
 from scorecards.models import ScoreSnapshot
-from scorecards.periods import parse_period
 from scorecards.services import scores_compute
 from surveys.models import (
     RelationshipAnswer,

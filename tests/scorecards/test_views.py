@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from scorecards.periods import last_periods, parse_period
+from core.periods import last_periods, parse_period
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
 
 from .helpers import provider_figures, rates, snapshot

@@ -13,10 +13,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
+from core.periods import parse_period
 from requests_app import services as request_services
 from requests_app.models import Attachment, ServiceRequest
 from scorecards.models import QuarterlyReport
-from scorecards.periods import parse_period
 from scorecards.reports import services as report_services
 from scorecards.services import scores_compute
 from surveys import services as survey_services

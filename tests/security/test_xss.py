@@ -15,8 +15,8 @@ import openpyxl
 import pytest
 from django.test import Client
 
+from core.periods import parse_period
 from requests_app import services as request_services
-from scorecards.periods import parse_period
 from scorecards.reports import services as report_services
 from scorecards.services import scores_compute
 

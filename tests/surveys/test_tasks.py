@@ -19,7 +19,6 @@ from surveys.models import (
     RelationshipInvitationItem,
     RelationshipSurvey,
 )
-from surveys.quarters import Quarter
 from surveys.tokens import token_check
 from tests.factories import DepartmentFactory, MembershipFactory, ServiceFactory, UserFactory
 
@@ -47,23 +46,6 @@ def answer_all(invitation, *, hire_back="yes", now):
         answers=[{"item": item.pk, "hire_back": hire_back} for item in invitation.items.all()],
         now=now,
     )
-
-
-# Quarters
-
-
-def test_quarters_are_calendar_quarters_in_the_company_timezone():
-    quarter = Quarter.parse("2026-q3")
-    assert quarter.key == "2026-Q3"
-    assert quarter.start == datetime.datetime(2026, 7, 1, tzinfo=BERLIN)
-    assert quarter.end == datetime.datetime(2026, 10, 1, tzinfo=BERLIN)
-    assert Quarter.last_complete(Q3_OPENED) == quarter
-    assert Quarter.last_complete(datetime.datetime(2026, 1, 1, 6, tzinfo=BERLIN)).key == "2025-Q4"
-    # 30 September 23:30 UTC is already 1 October in Berlin.
-    late = datetime.datetime(2026, 9, 30, 23, 30, tzinfo=datetime.UTC)
-    assert Quarter.containing(late).key == "2026-Q4"
-    with pytest.raises(ValueError, match="2026-Q3"):
-        Quarter.parse("2026-Q5")
 
 
 # Who is invited

@@ -14,9 +14,9 @@ import zoneinfo
 import openpyxl
 import pytest
 
+from core.periods import parse_period
 from requests_app import services as request_services
 from scorecards.models import QuarterlyReport, ScoreSnapshot
-from scorecards.periods import parse_period
 from scorecards.services import scores_compute
 from tests.clock import folder_mark
 

@@ -5,8 +5,8 @@ import datetime
 
 import pytest
 
+from core.periods import parse_period
 from scorecards.models import ScoreSnapshot
-from scorecards.periods import parse_period
 from scorecards.reports import services
 from scorecards.reports.columns import columns_for
 from scorecards.reports.content import ReportContent

@@ -1,5 +1,6 @@
-"""Score periods: ISO weeks (2026-W38), months (2026-09) and quarters (2026-Q3), as calendar
-periods in the company timezone (settings.TIME_ZONE)."""
+"""Periods of the calendar: ISO weeks (2026-W38), months (2026-09) and quarters (2026-Q3), in
+the company timezone (settings.TIME_ZONE). Scores are kept per period; relationship surveys
+and HR reports are per quarter."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from core.limits import year_error
+from .limits import year_error
 
 WEEK, MONTH, QUARTER = "week", "month", "quarter"
 KINDS = (WEEK, MONTH, QUARTER)
@@ -101,32 +102,54 @@ def period_containing(moment: datetime.datetime, kind: str) -> Period:
     return period_for_date(moment.astimezone(company_zone()).date(), kind)
 
 
-def parse_period(key: str) -> Period:
-    """`2026-Q3`, `2026-09` or `2026-W38` -> Period; ValueError with a clear message."""
-    key = (key or "").strip().upper()
-    match = next(filter(None, (pattern.match(key) for pattern in _PATTERNS.values())), None)
-    if match and (error := year_error(int(match[1]))):
-        raise ValueError(error)
-    if match := _PATTERNS[QUARTER].match(key):
-        year, quarter = int(match[1]), int(match[2])
-        return period_for_date(datetime.date(year, 3 * quarter - 2, 1), QUARTER)
-    if match := _PATTERNS[MONTH].match(key):
-        return period_for_date(datetime.date(int(match[1]), int(match[2]), 1), MONTH)
-    if match := _PATTERNS[WEEK].match(key):
-        year, week = int(match[1]), int(match[2])
-        try:
-            monday = datetime.date.fromisocalendar(year, week, 1)
-        except ValueError as exc:
-            raise ValueError(f"{year} has no ISO week {week}.") from exc
-        return period_for_date(monday, WEEK)
-    raise ValueError(
+def not_a_period(key: str, kinds=KINDS) -> str:
+    """The message for a key that is no period of `kinds`."""
+    if tuple(kinds) == (QUARTER,):
+        return f"{key!r} is not a quarter; write it like 2026-Q3."
+    return (
         f"{key!r} is not a period: use a quarter (2026-Q3), a month (2026-09) or an ISO week "
         "(2026-W38)."
     )
 
 
+def parse_period(key: str, kinds=KINDS) -> Period:
+    """`2026-Q3`, `2026-09` or `2026-W38` (of `kinds`) -> Period; ValueError with a clear
+    message."""
+    key = (key or "").strip().upper()
+    matches = {kind: _PATTERNS[kind].match(key) for kind in kinds}
+    kind, match = next(((k, m) for k, m in matches.items() if m), (None, None))
+    if match is None:
+        raise ValueError(not_a_period(key, kinds))
+    if error := year_error(int(match[1])):
+        raise ValueError(error)
+    year, number = int(match[1]), int(match[2])
+    if kind == QUARTER:
+        return period_for_date(datetime.date(year, 3 * number - 2, 1), QUARTER)
+    if kind == MONTH:
+        return period_for_date(datetime.date(year, number, 1), MONTH)
+    try:
+        monday = datetime.date.fromisocalendar(year, number, 1)
+    except ValueError as exc:
+        raise ValueError(f"{year} has no ISO week {number}.") from exc
+    return period_for_date(monday, WEEK)
+
+
+def parse_quarter(key: str) -> Period:
+    """`2026-Q3` -> its Period; ValueError for anything else."""
+    return parse_period(key, (QUARTER,))
+
+
 def kind_of(key: str) -> str:
     return parse_period(key).kind
+
+
+def quarter_containing(moment: datetime.datetime) -> Period:
+    return period_containing(moment, QUARTER)
+
+
+def last_complete_quarter(now: datetime.datetime | None = None) -> Period:
+    """The quarter that ended most recently (on 1 July: Q2)."""
+    return quarter_containing(now or timezone.now()).previous()
 
 
 def open_periods(now=None) -> list[Period]:
