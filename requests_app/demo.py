@@ -1,8 +1,9 @@
 """Demo history for `manage.py seed_demo`: about six months of requests up to now, so the
 pages look alive on first start.
 
-`seed_demo(*, stdout)` is the hook that `departments`' seed_demo command calls after loading
-the demo organisation, inside its transaction. It plans the history with
+`seed_demo(*, stdout)` is the step that the project's seed_demo command
+(servicedesk/management/commands/seed_demo.py) calls after loading the demo organisation,
+inside its transaction. It plans the history with
 `random.Random(seed)` (same seed, organisation and "now": same history): who files what with
 which department and when, and each request's later actions at their instants (first
 response, questions and the requester's answers, internal notes, promises, priority changes,
@@ -2560,7 +2561,7 @@ def summary_lines(*, outcome: Outcome, seconds: float, weeks: int) -> list[str]:
 
 
 def seed_demo(*, stdout) -> None:
-    """The seed_demo hook: add the history once (never on top of existing requests)."""
+    """seed_demo's step: add the history once (never on top of existing requests)."""
     weeks = getattr(settings, "DEMO_HISTORY_WEEKS", DEFAULT_WEEKS)
     if weeks <= 0:
         return

@@ -20,7 +20,7 @@ from departments.selectors import sla_target_for
 from departments.services import calendar_version_current
 
 from . import attachments as attachment_rules
-from . import workflow
+from . import signals, workflow
 from .choices import (
     ClockKind,
     EventKind,
@@ -479,7 +479,11 @@ def request_transition(
                 _link_end(link, now=now)
         _notify_status(request, actor=actor, action=action, now=now)
         if target == Status.RESOLVED:
-            transaction.on_commit(lambda pk=request.pk: request_resolved_hooks_run(pk))
+            transaction.on_commit(
+                lambda pk=request.pk: signals.request_resolved.send(
+                    sender=ServiceRequest, request_id=pk
+                )
+            )
     return request
 
 
@@ -503,16 +507,6 @@ def _notify_status(request, *, actor, action, now) -> None:
         dedupe_key=f"status:{request.pk}:{action}:{now.isoformat()}",
         now=now,
     )
-
-
-# A hook for apps to the left (surveys) to react to a resolution without this app importing
-# them: they append a callable taking the request id. Run after commit.
-RESOLVED_HOOKS: list = []
-
-
-def request_resolved_hooks_run(request_id: int) -> None:
-    for hook in RESOLVED_HOOKS:
-        hook(request_id)
 
 
 # --- working it ----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from departments.choices import Priority
 from departments.models import Department, Membership
 from departments.selectors import departments_managed_by, departments_served_by
 
-from . import services
+from . import services, signals
 from .choices import ClockKind, EventKind, Status
 from .filtersets import RequestFilterSet
 from .forms import (
@@ -47,7 +47,7 @@ from .forms import (
     staff_ordered,
 )
 from .live import current_clocks, sla_summary
-from .models import PRIORITY_RANK, Notification, RequestLink
+from .models import PRIORITY_RANK, Notification, RequestLink, ServiceRequest
 from .notifications import notifications_mark_read
 from .selectors import (
     attachments_visible_to,
@@ -364,23 +364,16 @@ def _timeline(user, service_request) -> tuple[list, list, dict]:
     return entries, attachments, lookups
 
 
-# Hooks for apps to the left (surveys) to add to the request page without this app importing
-# them: they append callables `(http_request, service_request, user) -> dict | None`. A dict
-# is {"template": name, "context": {...}}; its template gets the context as `panel`.
-# DETAIL_PANELS render in order in the main column (requests/partials/panels.html);
-# HISTORY_PANELS in the requester sidebar, shown to provider staff only
-# (requests/partials/requester_ratings.html).
-DETAIL_PANELS: list = []
-HISTORY_PANELS: list = []
-
-
-def _panels(hooks, http_request, service_request) -> list[dict]:
-    panels = []
-    for hook in hooks:
-        panel = hook(http_request, service_request, http_request.user)
-        if panel:
-            panels.append(panel)
-    return panels
+def _panels(place: str, http_request, service_request) -> list[dict]:
+    """What the apps above add to the page at `place` (signals.request_page_panels)."""
+    answers = signals.request_page_panels.send(
+        sender=ServiceRequest,
+        place=place,
+        http_request=http_request,
+        service_request=service_request,
+        user=http_request.user,
+    )
+    return [panel for _receiver, panel in answers if panel]
 
 
 def _detail_context(http_request, service_request, *, bound=None) -> dict:
@@ -446,10 +439,8 @@ def _detail_context(http_request, service_request, *, bound=None) -> dict:
         "forms": forms,
         "requester_title": requester_membership.title if requester_membership else "",
         "history": requester_history(request=service_request) if is_staff else None,
-        "panels": _panels(DETAIL_PANELS, http_request, service_request),
-        "history_panels": _panels(HISTORY_PANELS, http_request, service_request)
-        if is_staff
-        else [],
+        "panels": _panels("detail", http_request, service_request),
+        "history_panels": _panels("history", http_request, service_request) if is_staff else [],
         "open_forms": {name for name, form in (bound or {}).items() if form.errors},
     }
 

@@ -3,13 +3,14 @@
 Each app adds its pages here as they are built; a link shows when the viewer has the role.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.module_loading import import_string
 
 from departments.selectors import Navigation
+from surveys.selectors import surveys_waiting_count
 
 
 @dataclass(frozen=True)
@@ -17,9 +18,9 @@ class Link:
     label: str
     url_name: str
     audience: str  # staff, agent, manager or hr
-    # Optional dotted path to `f(*, user_id) -> int`: a count shown with the label (0: none),
-    # computed only when the label is rendered.
-    count: str = ""
+    # Optional `f(*, user_id) -> int`: a count shown with the label (0: none), computed only
+    # when the label is rendered.
+    count: Callable[..., int] | None = None
 
 
 # Order is the order in the navigation bar.
@@ -27,7 +28,7 @@ LINKS: list[Link] = [
     Link("My requests", "requests:mine", "staff"),
     Link("New request", "requests:new", "staff"),
     Link("Queue", "requests:queue", "agent"),
-    Link("My surveys", "surveys:mine", "staff", count="surveys.selectors.surveys_waiting_count"),
+    Link("My surveys", "surveys:mine", "staff", count=surveys_waiting_count),
     Link("Survey results", "surveys:results", "manager"),
     Link("Survey results", "surveys:results", "hr"),
     # Members see their own departments' scorecards, HR every department's.
@@ -53,12 +54,12 @@ def _visible(link: Link, navigation: Navigation) -> bool:
 class _CountedLabel:
     """A label with its count, computed (once) only when a template shows it."""
 
-    def __init__(self, label: str, count_path: str, user_id: int):
-        self.label, self.count_path, self.user_id = label, count_path, user_id
+    def __init__(self, label: str, counter: Callable[..., int], user_id: int):
+        self.label, self.counter, self.user_id = label, counter, user_id
 
     @cached_property
     def count(self) -> int:
-        return import_string(self.count_path)(user_id=self.user_id)
+        return self.counter(user_id=self.user_id)
 
     def __str__(self) -> str:
         return f"{self.label} ({self.count})" if self.count else self.label

@@ -1,5 +1,6 @@
-"""What surveys add to the request page, through the hooks requests_app.views documents
-(DETAIL_PANELS and HISTORY_PANELS): requests_app does not import surveys.
+"""What surveys add to the request page, answering requests_app.signals.request_page_panels
+(requests_app does not import surveys): the survey panel in the main column, the requester's
+recent ratings in the sidebar.
 
 Each panel is `(http_request, service_request, user) -> {"template", "context"} | None`.
 """
@@ -69,3 +70,12 @@ def requester_ratings_panel(http_request, service_request, user) -> dict | None:
         "template": "surveys/panels/requester_ratings.html",
         "context": {"ratings": ratings, "rating_labels": RATING_LABELS},
     }
+
+
+PANELS = {"detail": request_survey_panel, "history": requester_ratings_panel}
+
+
+def panels_for(sender, *, place, http_request, service_request, user, **kwargs) -> dict | None:
+    """Receiver of requests_app.signals.request_page_panels: the panel of `place`."""
+    panel = PANELS.get(place)
+    return panel(http_request, service_request, user) if panel else None

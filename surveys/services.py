@@ -204,8 +204,8 @@ def survey_send_for_request(
     return survey
 
 
-def on_request_resolved(request_id: int) -> None:
-    """The hook in requests_app.services.RESOLVED_HOOKS (run after the resolve commits)."""
+def on_request_resolved(sender, *, request_id: int, **kwargs) -> None:
+    """Receiver of requests_app.signals.request_resolved (sent after the resolve commits)."""
     try:
         survey_send_for_request(request_id=request_id)
     except Exception:

@@ -10,7 +10,6 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from departments.management.commands import seed_demo as seed_demo_command
 from departments.models import BusinessCalendar, Membership
 from departments.org_import import org_import
 from departments.services import calendar_version_current
@@ -27,6 +26,7 @@ from requests_app.models import (
 )
 from requests_app.selectors import PROVIDER_ROLES
 from requests_app.services import clocks_recompute
+from servicedesk.management.commands import seed_demo as seed_demo_command
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 # A Wednesday afternoon: the history's "now", so that runs do not depend on the clock.

@@ -397,7 +397,7 @@ def test_the_results_index_lists_what_the_viewer_may_see(client, opened, org):
     assert client.get("/surveys/results/").status_code == 403
 
 
-# On the request page (through requests_app.views.DETAIL_PANELS / HISTORY_PANELS)
+# On the request page (through requests_app.signals.request_page_panels)
 
 
 def request_page(client, user, request):

@@ -1,48 +1,34 @@
 """`manage.py seed_demo [--force]`: build the demo company, once.
 
 The organisation comes from data/demo_org.yaml through `org_import`, the same code as
-`manage.py import_org`; new people get the password settings.DEMO_PASSWORD.
-
-Extension point: after the organisation, every installed app that has a `demo` module
-with a `seed_demo(*, stdout)` function gets called, in INSTALLED_APPS order, inside the
-same transaction (a failure leaves nothing half-built, so the next run starts afresh).
-That is how later apps add demo history (requests, surveys, scores) without departments
-importing them. A step must be idempotent: `--force` runs every step again.
+`manage.py import_org`; new people get the password settings.DEMO_PASSWORD. Then each app
+adds its history, in the order of the layers (requests, then surveys, then scores), inside
+the same transaction: a failure leaves nothing half-built, so the next run starts afresh.
+The project package calls each app's `demo.seed_demo(*, stdout)` by name: the apps do not
+know of each other's demos. A step must be idempotent: `--force` runs every step again.
 """
 
-import importlib
-from pathlib import Path
-
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils.module_loading import module_has_submodule
 
 from departments.choices import HR_GROUP
 from departments.models import Membership
 from departments.org_import import OrgImportError, org_import
+from requests_app import demo as requests_demo
+from scorecards import demo as scorecards_demo
+from surveys import demo as surveys_demo
 
-DEMO_ORG_FILE = Path(settings.BASE_DIR) / "data" / "demo_org.yaml"
+DEMO_ORG_FILE = settings.BASE_DIR / "data" / "demo_org.yaml"
 # The demo is there when this user is; seed_demo then does nothing unless --force.
 DEMO_MARKER_USERNAME = "staff"
 DEMO_LOGINS = ("staff", "agent", "manager", "hr")
-DEMO_HOOK_MODULE = "demo"
-DEMO_HOOK_FUNCTION = "seed_demo"
 
 
 def demo_hooks() -> list:
-    """The `seed_demo` functions of the installed apps' `demo` modules, in app order."""
-    hooks = []
-    for app_config in apps.get_app_configs():
-        if not module_has_submodule(app_config.module, DEMO_HOOK_MODULE):
-            continue
-        module = importlib.import_module(f"{app_config.name}.{DEMO_HOOK_MODULE}")
-        hook = getattr(module, DEMO_HOOK_FUNCTION, None)
-        if callable(hook):
-            hooks.append(hook)
-    return hooks
+    """The apps' demo steps after the organisation, in the order of the layers."""
+    return [requests_demo.seed_demo, surveys_demo.seed_demo, scorecards_demo.seed_demo]
 
 
 class Command(BaseCommand):

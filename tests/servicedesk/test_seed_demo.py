@@ -7,9 +7,9 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from departments.choices import HR_GROUP, Priority, Role
-from departments.management.commands import seed_demo
 from departments.models import BusinessCalendar, Department, Membership, Service, SLATarget
 from departments.org_import import org_import
+from servicedesk.management.commands import seed_demo
 
 User = get_user_model()
 
@@ -151,3 +151,19 @@ def test_seed_demo_runs_the_demo_hooks_of_other_apps(db, monkeypatch, capsys):
 
     assert calls == [True]  # after the organisation, and only when seeding
     assert "history added" in capsys.readouterr().out
+
+
+def test_seed_demo_calls_every_app_demo_in_the_order_of_the_layers():
+    from django.apps import apps
+    from django.utils.module_loading import module_has_submodule
+
+    with_demo = [
+        config.name
+        for config in apps.get_app_configs()
+        if config.name in ("requests_app", "surveys", "scorecards", "departments")
+        and module_has_submodule(config.module, "demo")
+    ]
+    assert [hook.__module__ for hook in seed_demo.demo_hooks()] == [
+        f"{name}.demo" for name in with_demo
+    ]
+    assert with_demo == ["requests_app", "surveys", "scorecards"]
