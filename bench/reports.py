@@ -99,7 +99,8 @@ def _scenario(name: str, quarter: str, traced: bool, results) -> None:
     from django.db import connection
 
     from core.periods import parse_period
-    from scorecards.models import QuarterlyReport, ScoreSnapshot
+    from scorecards.models import ScoreSnapshot
+    from scorecards.reports.models import QuarterlyReport
     from scorecards.reports.services import report_generate, report_request
     from scorecards.services import scores_compute
 

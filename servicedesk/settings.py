@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "requests_app",
     "surveys",
     "scorecards",
+    "scorecards.reports",
 ]
 
 MIDDLEWARE = [
@@ -257,8 +258,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Task modules outside an app's tasks.py, which autodiscover_tasks() does not find.
-CELERY_IMPORTS = ["scorecards.reports.tasks"]
 # Synced into django-celery-beat's tables when beat starts. `expires` drops a run that could
 # not start before the next one is due.
 CELERY_BEAT_SCHEDULE = {

@@ -7,8 +7,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from ..models import QuarterlyReport
 from .choices import ReportFormat, ReportSource, ReportStatus
+from .models import QuarterlyReport
 from .services import report_generate, report_request
 
 POLL_SECONDS = 1.0

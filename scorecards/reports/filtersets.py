@@ -1,7 +1,7 @@
 import django_filters
 
-from ..models import QuarterlyReport
 from .choices import ReportFormat, ReportStatus
+from .models import QuarterlyReport
 
 
 class ReportFilterSet(django_filters.FilterSet):

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from core.periods import QUARTER, Period, last_periods, period_containing
 
-from ..models import QuarterlyReport, ReportDownload
 from .choices import ReportStatus
+from .models import QuarterlyReport, ReportDownload
 
 EXPORT_PERMISSION = "scorecards.export_reports"
 

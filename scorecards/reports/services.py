@@ -31,7 +31,7 @@ from departments.choices import HR_GROUP
 from requests_app.notifications import notify
 
 from ..compute import METHODOLOGY_VERSION
-from ..models import QuarterlyReport, ReportDownload, ScoreSnapshot
+from ..models import ScoreSnapshot
 from ..services import CLOSE_GRACE, scores_compute
 from .choices import (
     ACTIVE_STATUSES,
@@ -42,6 +42,7 @@ from .choices import (
     ReportStatus,
 )
 from .content import ReportContent
+from .models import QuarterlyReport, ReportDownload
 from .selectors import report_stored, user_can_export_reports
 from .writers import write_report
 

@@ -1,8 +1,4 @@
-"""Celery tasks of HR reports: thin callers of the services.
-
-Not in an app's `tasks.py`, so `autodiscover_tasks()` does not find this module: settings
-lists it in CELERY_IMPORTS for the worker.
-"""
+"""Celery tasks of HR reports: thin callers of the services."""
 
 from celery import shared_task
 

@@ -19,10 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from ..models import QuarterlyReport
 from . import services
 from .choices import DownloadVia, ReportFormat, ReportSource, ReportStatus
 from .forms import ReportRequestForm
+from .models import QuarterlyReport
 from .selectors import report_list, user_can_export_reports
 
 LIST_LIMIT = 50

@@ -11,7 +11,7 @@ from django.utils import timezone
 from core.periods import QUARTER, period_containing
 from requests_app import services as request_services
 from requests_app.models import Notification, ServiceRequest
-from scorecards.models import QuarterlyReport
+from scorecards.reports.models import QuarterlyReport
 from scorecards.reports.services import report_request
 from surveys.models import RequestSurvey
 

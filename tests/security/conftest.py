@@ -16,8 +16,8 @@ from rest_framework.authtoken.models import Token
 from core.periods import parse_period
 from requests_app import services as request_services
 from requests_app.models import Attachment, ServiceRequest
-from scorecards.models import QuarterlyReport
 from scorecards.reports import services as report_services
+from scorecards.reports.models import QuarterlyReport
 from scorecards.services import scores_compute
 from surveys import services as survey_services
 from surveys.models import RelationshipInvitation, RequestQualityRating, RequestSurvey

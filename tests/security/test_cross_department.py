@@ -19,7 +19,7 @@ from departments.choices import Role
 from departments.models import Department, Membership, Service
 from requests_app.models import Comment, RequestEvent, ServiceRequest
 from requests_app.selectors import PROVIDER_ROLES, requests_visible_to, visible_by_rule
-from scorecards.models import QuarterlyReport
+from scorecards.reports.models import QuarterlyReport
 from surveys.models import RelationshipInvitation, RequestQualityRating, RequestSurvey
 from surveys.tokens import token_issue
 from tests.factories import ServiceFactory

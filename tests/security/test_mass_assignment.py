@@ -13,7 +13,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from requests_app.models import Comment, Notification, ServiceRequest
-from scorecards.models import QuarterlyReport
+from scorecards.reports.models import QuarterlyReport
 from surveys.models import (
     RelationshipAnswer,
     RelationshipInvitationItem,

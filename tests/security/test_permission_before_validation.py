@@ -20,8 +20,8 @@ from rest_framework.test import APIClient
 
 from requests_app import services as request_services
 from requests_app.models import Attachment, Comment, RequestEvent, ServiceRequest, WaitPeriod
-from scorecards.models import QuarterlyReport
 from scorecards.reports import services as report_services
+from scorecards.reports.models import QuarterlyReport
 from surveys import services as survey_services
 from surveys.models import (
     RelationshipAnswer,

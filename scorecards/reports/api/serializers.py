@@ -2,8 +2,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ...models import QuarterlyReport, ReportDownload
 from ..choices import ReportFormat, ReportStatus
+from ..models import QuarterlyReport, ReportDownload
 
 
 class ReportRequestSerializer(serializers.Serializer):

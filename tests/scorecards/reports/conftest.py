@@ -16,7 +16,8 @@ import pytest
 
 from core.periods import parse_period
 from requests_app import services as request_services
-from scorecards.models import QuarterlyReport, ScoreSnapshot
+from scorecards.models import ScoreSnapshot
+from scorecards.reports.models import QuarterlyReport
 from scorecards.services import scores_compute
 from tests.clock import folder_mark
 

@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from rest_framework.authtoken.models import Token
 
-from scorecards.models import QuarterlyReport, ReportDownload
+from scorecards.reports.models import QuarterlyReport, ReportDownload
 
 URL = "/api/v1/reports/"
 

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from scorecards.models import QuarterlyReport, ReportDownload
 from scorecards.reports import services
+from scorecards.reports.models import QuarterlyReport, ReportDownload
 
 NOT_HR = ["requester", "colleague", "customer_manager", "agent", "provider_manager", "outsider"]
 

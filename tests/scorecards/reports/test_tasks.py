@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from requests_app.models import Notification
-from scorecards.models import QuarterlyReport
 from scorecards.reports import services, tasks
 from scorecards.reports.choices import NOTIFICATION_REPORT_READY
+from scorecards.reports.models import QuarterlyReport
 from tests.factories import UserFactory
 
 from .conftest import AFTER_Q3, at, open_xlsx

@@ -5,8 +5,8 @@ import hashlib
 import pytest
 from django.urls import reverse
 
-from scorecards.models import QuarterlyReport, ReportDownload
 from scorecards.reports import services
+from scorecards.reports.models import QuarterlyReport, ReportDownload
 
 INDEX = "/reports/"
 
