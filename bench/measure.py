@@ -14,9 +14,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from requests_app import views as request_views
 from requests_app.models import Notification, RequestEvent, SLAClock
 from requests_app.scanner import _due_clock_ids, sla_clocks_scan
+from requests_app.views import lists as queue_views
 
 
 def summary(seconds: list[float]) -> dict:
@@ -107,12 +107,12 @@ def requests_measure(*, agent: str, slug: str, iterations: int, warmup: int, pro
 
 @contextmanager
 def _queue_page_size(size: int):
-    previous = request_views.QUEUE_PAGE_SIZE
-    request_views.QUEUE_PAGE_SIZE = size
+    previous = queue_views.QUEUE_PAGE_SIZE
+    queue_views.QUEUE_PAGE_SIZE = size
     try:
         yield
     finally:
-        request_views.QUEUE_PAGE_SIZE = previous
+        queue_views.QUEUE_PAGE_SIZE = previous
 
 
 def query_counts(*, agent: str, slug: str, sizes=(25, 50, 200)) -> dict:

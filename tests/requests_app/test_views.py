@@ -19,7 +19,7 @@ from requests_app.choices import EventKind, Status
 from requests_app.models import Attachment, Notification, RequestLink, ServiceRequest
 from requests_app.selectors import queue_rows, request_list
 from requests_app.templatetags.markdown_extras import render_markdown
-from requests_app.views import _with_live_clocks
+from requests_app.views import with_live_clocks
 from requests_app.workflow import ACTION_ACTORS
 from tests.factories import MembershipFactory, ServiceFactory, SLATargetFactory, UserFactory
 
@@ -756,7 +756,7 @@ def test_queue_rows_agree_with_the_clocks_of_the_request_page(org, service, cloc
     now = timezone.now()
 
     rows = queue_rows(ids, now=now)
-    full = _with_live_clocks(list(request_list(user=org.agent).filter(pk__in=ids)), now=now)
+    full = with_live_clocks(list(request_list(user=org.agent).filter(pk__in=ids)), now=now)
 
     by_pk = {row.pk: row for row in full}
     assert [row.pk for row in rows] == ids  # in the order asked

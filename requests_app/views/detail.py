@@ -1,0 +1,254 @@
+"""The request page (clocks, timeline, files, requester history, what the viewer may do)
+and its attachments."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from departments.models import Department, Membership
+
+from .. import signals
+from ..choices import ClockKind, EventKind, Status
+from ..forms import (
+    AssignForm,
+    AttachForm,
+    BlockForm,
+    CommentForm,
+    PriorityForm,
+    PromiseForm,
+    TransferForm,
+    TransitionForm,
+)
+from ..live import current_clocks
+from ..models import Notification, RequestLink, ServiceRequest
+from ..notifications import notifications_mark_read
+from ..selectors import (
+    attachments_visible_to,
+    comments_visible_to,
+    is_provider_staff,
+    provider_staff,
+    requester_history,
+    requests_visible_to,
+    timeline_for,
+)
+from ..workflow import (
+    ACTION_ACTORS,
+    actions_allowed,
+    reopen_until,
+)
+from .common import listed_or_404, person_name, visible_or_404
+
+# --- attachments ---------------------------------------------------------------------------
+
+
+@login_required
+def attachment_download(request, pk, attachment_pk):
+    """Files only through here: visibility checked, always sent as a download."""
+    service_request = visible_or_404(request.user, pk)
+    attachment = (
+        attachments_visible_to(user=request.user, request=service_request)
+        .filter(pk=attachment_pk)
+        .first()
+    )
+    if attachment is None:
+        raise Http404("No such file.")
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- the request page ----------------------------------------------------------------------
+
+
+# The page's buttons for the workflow's actions (a reply is "comment", an internal one "note").
+PAGE_BUTTONS = {"reply": "comment", "internal": "note"}
+
+
+def _can(user, service_request, *, is_staff: bool, now) -> dict:
+    """Which buttons and forms the page shows: exactly the actions the workflow allows the
+    viewer (`workflow.actions_allowed`, which the API lists as `allowed_actions`)."""
+    is_requester = service_request.requester_id == user.pk
+    allowed = set(
+        actions_allowed(
+            service_request, is_requester=is_requester, is_provider_staff=is_staff, now=now
+        )
+    )
+    can = {action: action in allowed for action in ACTION_ACTORS}
+    can.update({button: action in allowed for button, action in PAGE_BUTTONS.items()})
+    can["assign_me"] = can["assign"] and service_request.assignee_id != user.pk
+    # The requester's reply resumes a request waiting on them (services.request_comment_add).
+    can["resume_by_reply"] = (
+        can["reply"] and is_requester and service_request.status == Status.WAITING_ON_REQUESTER
+    )
+    can["act"] = bool(allowed - {"comment", "note", "attach", "unblock"})
+    can["reopen_until"] = reopen_until(service_request) if can["reopen"] else None
+    return can
+
+
+def _timeline(user, service_request) -> tuple[list, list, dict]:
+    """Events and comments merged in order, the visible attachments, and the names the
+    timeline sentences need, in a fixed number of queries."""
+    comments = {c.pk: c for c in comments_visible_to(user=user, request=service_request)}
+    attachments = list(attachments_visible_to(user=user, request=service_request))
+    attachment_by_pk = {a.pk: a for a in attachments}
+    events = list(timeline_for(user=user, request=service_request))
+    entries = []
+    for event in events:
+        data = event.data or {}
+        if event.kind in (EventKind.COMMENTED, EventKind.NOTE_ADDED):
+            comment = comments.get(data.get("comment"))
+            if comment is not None:
+                entries.append({"event": event, "comment": comment})
+        elif event.kind == EventKind.ATTACHED:
+            attachment = attachment_by_pk.get(data.get("attachment"))
+            if attachment is None or attachment.comment_id is None:
+                entries.append({"event": event, "attachment": attachment})
+            # A reply's files are shown with the reply.
+        else:
+            entries.append({"event": event})
+    usernames = {
+        event.data.get(key)
+        for event in events
+        if event.kind == EventKind.ASSIGNED
+        for key in ("from", "to")
+    } - {None}
+    department_ids = {
+        event.data.get(key)
+        for event in events
+        if event.kind == EventKind.TRANSFERRED
+        for key in ("from_id", "to_id")
+    } - {None}
+    lookups = {
+        "users": {
+            u.username: person_name(u)
+            for u in get_user_model().objects.filter(username__in=usernames)
+        }
+        if usernames
+        else {},
+        "departments": dict(
+            Department.objects.filter(pk__in=department_ids).values_list("pk", "name")
+        )
+        if department_ids
+        else {},
+        "blocked_refs": {
+            event.data.get("blocked_by")
+            for event in events
+            if event.kind in (EventKind.BLOCKED, EventKind.UNBLOCKED)
+        }
+        - {None},
+    }
+    return entries, attachments, lookups
+
+
+def _panels(place: str, http_request, service_request) -> list[dict]:
+    """What the apps above add to the page at `place` (signals.request_page_panels)."""
+    answers = signals.request_page_panels.send(
+        sender=ServiceRequest,
+        place=place,
+        http_request=http_request,
+        service_request=service_request,
+        user=http_request.user,
+    )
+    return [panel for _receiver, panel in answers if panel]
+
+
+def _detail_context(http_request, service_request, *, bound=None) -> dict:
+    user = http_request.user
+    now = timezone.now()
+    is_staff = is_provider_staff(user=user, department_id=service_request.provider_department_id)
+    can = _can(user, service_request, is_staff=is_staff, now=now)
+    clocks = current_clocks(service_request, now=now)
+    timeline, attachments, lookups = _timeline(user, service_request)
+
+    blocked_by = list(
+        RequestLink.objects.filter(request=service_request, ended_at__isnull=True).select_related(
+            "blocked_by__provider_department"
+        )
+    )
+    blocking = list(
+        RequestLink.objects.filter(
+            blocked_by=service_request, ended_at__isnull=True
+        ).select_related("request__provider_department")
+    )
+    # Only requests the viewer may open are linked (and named); the rest are described.
+    referenced = (
+        {link.blocked_by_id for link in blocked_by}
+        | {link.request_id for link in blocking}
+        | lookups.pop("blocked_refs")
+    )
+    lookups["visible"] = (
+        set(requests_visible_to(user).filter(pk__in=referenced).values_list("pk", flat=True))
+        if referenced
+        else set()
+    )
+
+    forms = {}
+    if can["reply"]:
+        forms["reply"] = CommentForm(allow_internal=is_staff)
+        forms["attach"] = AttachForm()
+    for action in ("wait", "resolve", "reopen"):
+        forms[action] = TransitionForm(action=action)
+    if is_staff:
+        staff = provider_staff(department_id=service_request.provider_department_id)
+        forms["assign"] = AssignForm(staff=staff, initial={"assignee": service_request.assignee_id})
+        forms["priority"] = PriorityForm(initial={"priority": service_request.priority})
+        forms["promise"] = PromiseForm(initial={"promised_at": service_request.promised_at})
+        if can["transfer"]:
+            forms["transfer"] = TransferForm(request=service_request)
+        forms["block"] = BlockForm(user=user)
+    forms.update(bound or {})
+
+    requester_membership = Membership.objects.filter(
+        user_id=service_request.requester_id,
+        department_id=service_request.requesting_department_id,
+    ).first()
+    return {
+        "sr": service_request,
+        "is_staff": is_staff,
+        "can": can,
+        "clocks": [clocks[kind] for kind in ClockKind.values if kind in clocks],
+        "timeline": timeline,
+        "lookups": lookups,
+        "attachments": attachments,
+        "blocked_by": blocked_by,
+        "blocking": blocking,
+        "forms": forms,
+        "requester_title": requester_membership.title if requester_membership else "",
+        "history": requester_history(request=service_request) if is_staff else None,
+        "panels": _panels("detail", http_request, service_request),
+        "history_panels": _panels("history", http_request, service_request) if is_staff else [],
+        "open_forms": {name for name, form in (bound or {}).items() if form.errors},
+    }
+
+
+def render_detail(request, service_request, *, bound=None):
+    context = _detail_context(request, service_request, bound=bound)
+    template = "requests/partials/detail_body.html" if request.htmx else "requests/detail.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+@require_GET
+def request_detail(request, pk):
+    """A request with its clocks, timeline, files and what the viewer may do with it."""
+    service_request = listed_or_404(request.user, pk)
+    # Opening the request reads its notifications.
+    notifications_mark_read(
+        user=request.user,
+        ids=Notification.objects.filter(
+            user=request.user, request=service_request, read_at__isnull=True
+        ).values("pk"),
+    )
+    return render_detail(request, service_request)
