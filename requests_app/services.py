@@ -1,9 +1,10 @@
 """Writes for requests: every change goes through one of these functions.
 
-Each function takes the acting user, locks the request row, checks first that they may act
-(`workflow.request_action_authorize`, PermissionDenied: 403), then their input and the state
-of the request (ValidationError: form errors / 400), writes a RequestEvent, recomputes the
-clocks from the events and notifies whom it concerns, all in one transaction.
+Each takes the acting user, locks the request row and runs the action's steps
+(requests_app/lifecycle.py) against the database, in one transaction: first who may act
+(PermissionDenied: 403), then the request's state and the input (ValidationError: form
+errors / 400), then the RequestEvent, the clocks recomputed from the events and the
+notifications. The demo's replay runs the same steps in memory (demo.py).
 """
 
 from collections.abc import Sequence
@@ -20,12 +21,10 @@ from departments.selectors import sla_target_for
 from departments.services import calendar_version_current
 
 from . import attachments as attachment_rules
-from . import signals, workflow
+from . import lifecycle, signals, workflow
 from .choices import (
     ClockKind,
     EventKind,
-    NotificationKind,
-    Status,
 )
 from .clocks import clock_refresh, request_due_times
 from .models import (
@@ -38,8 +37,8 @@ from .models import (
     WaitPeriod,
 )
 from .notifications import notify
-from .selectors import is_provider_staff, provider_staff, requests_visible_to
-from .workflow import TRANSITIONS, request_action_authorize, request_file_authorize, state_check
+from .selectors import PROVIDER_ROLES, is_provider_staff, provider_staff, requests_visible_to
+from .workflow import TRANSITIONS, request_file_authorize
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -161,41 +160,6 @@ def _wait_end(request: ServiceRequest, *, now) -> None:
     wait.save(update_fields=["ended_at", "business_seconds"])
 
 
-def _links_end_for_blocker(blocker: ServiceRequest, *, now) -> None:
-    """The blocker is done: every request it held up is free, with the time recorded."""
-    links = RequestLink.objects.filter(blocked_by=blocker, ended_at__isnull=True).select_related(
-        "request__provider_department", "request__assignee"
-    )
-    for link in links:
-        _link_end(link, now=now)
-        blocked = link.request
-        _event(
-            blocked,
-            actor=None,
-            kind=EventKind.UNBLOCKED,
-            now=now,
-            data={"blocked_by": blocker.pk, "reason": blocker.status},
-        )
-        users = (
-            [blocked.assignee]
-            if blocked.assignee_id
-            else list(
-                provider_staff(department_id=blocked.provider_department_id, roles=[Role.AGENT])
-            )
-        )
-        notify(
-            users=users,
-            request=blocked,
-            kind=NotificationKind.BLOCKER_RESOLVED,
-            message=(
-                f"{blocker.reference}, which blocked {blocked.reference}, "
-                f"is {blocker.get_status_display().lower()}"
-            ),
-            dedupe_key=f"unblocked:{link.pk}",
-            now=now,
-        )
-
-
 def _link_end(link: RequestLink, *, now) -> None:
     link.ended_at = now
     link.blocked_seconds = business_seconds_between(
@@ -241,71 +205,6 @@ def requesting_department_for(*, user, department: Department | None = None) -> 
     return membership.department
 
 
-def request_create(
-    *,
-    requester,
-    service: Service,
-    title: str,
-    description: str,
-    priority: str | None = None,
-    confidential: bool = False,
-    requesting_department: Department | None = None,
-    files: Sequence = (),
-    now=None,
-) -> ServiceRequest:
-    """File a request to the service's department; starts both clocks and tells its agents."""
-    now = _now(now)
-    request_file_authorize(requester=requester)
-    priority = priority or service.default_priority
-    customer = requesting_department_for(user=requester, department=requesting_department)
-    errors = (
-        workflow.file_refusal(service=service, priority=priority, requesting_department=customer)
-        or {}
-    )
-    errors.update(attachment_rules.errors_for(files))
-    if errors:
-        raise ValidationError(errors)
-
-    with transaction.atomic():
-        request = ServiceRequest(
-            requester=requester,
-            requesting_department=customer,
-            provider_department=service.department,
-            service=service,
-            priority=priority,
-            title=title.strip(),
-            description=description.strip(),
-            confidential=confidential,
-            status=Status.NEW,
-            created_at=now,
-            updated_at=now,
-        )
-        request.full_clean()
-        request.save()
-        _event(
-            request,
-            actor=requester,
-            kind=EventKind.CREATED,
-            now=now,
-            data={"service": service.name, "priority": priority, "confidential": confidential},
-        )
-        _clocks_start(request, department=service.department, now=now)
-        _attachments_save(request, files=files, uploaded_by=requester, now=now)
-        _after_change(request, now=now)
-        agents = list(provider_staff(department_id=service.department_id, roles=[Role.AGENT]))
-        if not agents:
-            agents = list(provider_staff(department_id=service.department_id))
-        notify(
-            users=agents,
-            request=request,
-            kind=NotificationKind.REQUEST_FILED,
-            message=f"New {priority} request from {customer.name}: {request.title}",
-            dedupe_key=f"filed:{request.pk}",
-            now=now,
-        )
-    return request
-
-
 def _attachments_save(request, *, files, uploaded_by, now, comment=None) -> list[Attachment]:
     saved = []
     for upload in files:
@@ -335,6 +234,178 @@ def _attachments_save(request, *, files, uploaded_by, now, comment=None) -> list
 # --- replies -------------------------------------------------------------------------------
 
 
+def _open_blockers(pks: set[int]) -> set[int]:
+    """The requests that the requests `pks` are blocked by now."""
+    return set(
+        RequestLink.objects.filter(request_id__in=pks, ended_at__isnull=True).values_list(
+            "blocked_by_id", flat=True
+        )
+    )
+
+
+class DatabaseStore:
+    """The lifecycle's Store on the database (see lifecycle.Store); the caller holds the
+    request's row lock."""
+
+    # --- facts
+
+    def is_staff(self, user, request) -> bool:
+        return is_provider_staff(user=user, department_id=request.provider_department_id)
+
+    def staff(self, department_id: int, *, agents_only: bool) -> list:
+        roles = [Role.AGENT] if agents_only else PROVIDER_ROLES
+        return list(provider_staff(department_id=department_id, roles=roles))
+
+    def targets(self, service, priority: str) -> dict[str, int]:
+        return _targets_for(service, priority)
+
+    def transfer_services(self, department) -> list:
+        return list(department.services.filter(active=True))
+
+    def sees(self, user, request) -> bool:
+        return requests_visible_to(user).filter(pk=request.pk).exists()
+
+    def blockers_of(self, pks: set[int]) -> set[int]:
+        return _open_blockers(pks)
+
+    def open_link(self, request, blocker):
+        return RequestLink.objects.filter(
+            request=request, blocked_by=blocker, ended_at__isnull=True
+        ).first()
+
+    def links_blocked_by(self, blocker) -> list:
+        return list(
+            RequestLink.objects.filter(blocked_by=blocker, ended_at__isnull=True).select_related(
+                "request__provider_department", "request__assignee"
+            )
+        )
+
+    def links_of(self, request) -> list:
+        return list(RequestLink.objects.filter(request=request, ended_at__isnull=True))
+
+    # --- changes
+
+    def create(self, **fields) -> ServiceRequest:
+        request = ServiceRequest(**fields)
+        request.full_clean()
+        request.save()
+        return request
+
+    def save(self, request, *, fields, now) -> None:
+        _touch(request, now=now, fields=fields)
+
+    def event(self, request, *, actor, kind, now, data=None, internal=False) -> None:
+        _event(request, actor=actor, kind=kind, now=now, data=data, internal=internal)
+
+    def notify(self, request, *, users, kind, message, dedupe_key, now, exclude=()) -> None:
+        notify(
+            users=users,
+            exclude=exclude,
+            request=request,
+            kind=kind,
+            message=message,
+            dedupe_key=dedupe_key,
+            now=now,
+        )
+
+    def comment(self, request, *, author, body, internal, now) -> Comment:
+        return Comment.objects.create(
+            request=request, author=author, body=body, internal=internal, created_at=now
+        )
+
+    def attach(self, request, *, files, uploaded_by, now, comment=None) -> list:
+        return _attachments_save(
+            request, files=files, uploaded_by=uploaded_by, now=now, comment=comment
+        )
+
+    def wait_start(self, request, *, now) -> None:
+        WaitPeriod.objects.create(
+            request=request,
+            requesting_department_id=request.requesting_department_id,
+            provider_department_id=request.provider_department_id,
+            started_at=now,
+        )
+
+    def wait_end(self, request, *, now) -> None:
+        _wait_end(request, now=now)
+
+    def link_create(self, request, blocker, *, actor, now) -> RequestLink:
+        return RequestLink.objects.create(
+            request=request,
+            blocked_by=blocker,
+            blocking_department_id=blocker.provider_department_id,
+            created_by=actor,
+            created_at=now,
+        )
+
+    def link_end(self, link, *, now) -> None:
+        _link_end(link, now=now)
+
+    def clocks_start(self, request, *, department, now) -> None:
+        _clocks_start(request, department=department, now=now)
+
+    def clocks_retire(self, request) -> None:
+        request.clocks.filter(is_current=True).update(is_current=False)
+
+    def recompute(self, request, *, now) -> None:
+        _after_change(request, now=now)
+
+    def resolved(self, request) -> None:
+        # Surveys (an app above this one) react after the resolution commits.
+        transaction.on_commit(
+            lambda pk=request.pk: signals.request_resolved.send(
+                sender=ServiceRequest, request_id=pk
+            )
+        )
+
+
+STORE = DatabaseStore()
+
+
+# --- filing --------------------------------------------------------------------------------
+
+
+def request_create(
+    *,
+    requester,
+    service: Service,
+    title: str,
+    description: str,
+    priority: str | None = None,
+    confidential: bool = False,
+    requesting_department: Department | None = None,
+    files: Sequence = (),
+    now=None,
+) -> ServiceRequest:
+    """File a request to the service's department; starts both clocks and tells its agents."""
+    now = _now(now)
+    request_file_authorize(requester=requester)
+    priority = priority or service.default_priority
+    customer = requesting_department_for(user=requester, department=requesting_department)
+    errors = (
+        workflow.file_refusal(service=service, priority=priority, requesting_department=customer)
+        or {}
+    )
+    errors.update(attachment_rules.errors_for(files))
+    workflow.refuse(errors or None)
+    with transaction.atomic():
+        return lifecycle.file(
+            STORE,
+            requester=requester,
+            requesting_department=customer,
+            service=service,
+            priority=priority,
+            title=title,
+            description=description,
+            confidential=confidential,
+            files=files,
+            now=now,
+        )
+
+
+# --- replies -------------------------------------------------------------------------------
+
+
 def request_comment_add(
     *,
     request: ServiceRequest,
@@ -349,91 +420,36 @@ def request_comment_add(
     reply to a request waiting on them resumes it. Internal notes are for the provider only."""
     now = _now(now)
     with transaction.atomic():
-        request = _lock(request)
-        action = "note" if internal else "comment"
-        request_action_authorize(actor=author, request=request, action=action)
-        state_check(action, request, now=now)
-        body = (body or "").strip()
-        errors = workflow.body_refusal(body) or {}
-        errors.update(attachment_rules.errors_for(files))
-        if errors:
-            raise ValidationError(errors)
-        by_provider = is_provider_staff(user=author, department_id=request.provider_department_id)
-        comment = Comment.objects.create(
-            request=request, author=author, body=body, internal=internal, created_at=now
-        )
-        _event(
-            request,
-            actor=author,
-            kind=EventKind.NOTE_ADDED if internal else EventKind.COMMENTED,
-            now=now,
-            data={"comment": comment.pk, "by_provider": by_provider},
+        return lifecycle.comment(
+            STORE,
+            _lock(request),
+            author=author,
+            body=body,
             internal=internal,
-        )
-        _attachments_save(request, files=files, uploaded_by=author, now=now, comment=comment)
-        fields = []
-        if by_provider and not internal and request.first_responded_at is None:
-            request.first_responded_at = now
-            fields.append("first_responded_at")
-        if (
-            resume_on_reply
-            and not by_provider
-            and author.pk == request.requester_id
-            and request.status == Status.WAITING_ON_REQUESTER
-        ):
-            _status_set(
-                request, actor=author, to=Status.IN_PROGRESS, now=now, data={"auto": "reply"}
-            )
-            fields.append("status")
-        _touch(request, now=now, fields=fields)
-        _after_change(request, now=now)
-        if internal:
-            users = [request.assignee] if request.assignee_id else []
-        elif by_provider:
-            users = [request.requester]
-        else:
-            users = (
-                [request.assignee]
-                if request.assignee_id
-                else list(
-                    provider_staff(department_id=request.provider_department_id, roles=[Role.AGENT])
-                )
-            )
-        notify(
-            users=users,
-            exclude=[author],
-            request=request,
-            kind=NotificationKind.REQUEST_COMMENTED,
-            message=f"{author.get_full_name() or author.username} replied on {request.reference}",
-            dedupe_key=f"comment:{comment.pk}",
+            files=files,
             now=now,
+            resume_on_reply=resume_on_reply,
+            file_errors=attachment_rules.errors_for,
         )
-    return comment
+
+
+def request_attachments_add(
+    *, request: ServiceRequest, actor, files: Sequence, now=None
+) -> list[Attachment]:
+    """Attach files to a request (requester or provider staff, open or resolved requests)."""
+    now = _now(now)
+    with transaction.atomic():
+        return lifecycle.attach(
+            STORE,
+            _lock(request),
+            actor=actor,
+            files=files,
+            now=now,
+            file_errors=attachment_rules.errors_for,
+        )
 
 
 # --- status changes ------------------------------------------------------------------------
-
-
-def _status_set(request, *, actor, to, now, data=None) -> None:
-    """Change the status and write its event; the caller holds the lock and saves."""
-    before = request.status
-    request.status = to
-    _event(
-        request,
-        actor=actor,
-        kind=EventKind.STATUS_CHANGED,
-        now=now,
-        data={"from": before, "to": to, **(data or {})},
-    )
-    if before == Status.WAITING_ON_REQUESTER:
-        _wait_end(request, now=now)
-    if to == Status.WAITING_ON_REQUESTER:
-        WaitPeriod.objects.create(
-            request=request,
-            requesting_department_id=request.requesting_department_id,
-            provider_department_id=request.provider_department_id,
-            started_at=now,
-        )
 
 
 def request_transition(
@@ -444,69 +460,10 @@ def request_transition(
     now = _now(now)
     if action not in TRANSITIONS:
         raise ValidationError({"action": f"Unknown action {action!r}."})
-    _sources, target = TRANSITIONS[action]
     with transaction.atomic():
-        request = _lock(request)
-        request_action_authorize(actor=actor, request=request, action=action)
-        state_check(action, request, now=now)
-        if comment and comment.strip():
-            request_comment_add(
-                request=request, author=actor, body=comment, now=now, resume_on_reply=False
-            )
-            request.refresh_from_db()
-        fields = ["status"]
-        _status_set(request, actor=actor, to=target, now=now)
-        if target == Status.RESOLVED:
-            request.resolved_at = now
-            fields.append("resolved_at")
-            if request.first_responded_at is None:
-                request.first_responded_at = now
-                fields.append("first_responded_at")
-        elif target == Status.IN_PROGRESS and action == "reopen":
-            request.resolved_at = None
-            fields.append("resolved_at")
-        elif target == Status.CLOSED:
-            request.closed_at = now
-            fields.append("closed_at")
-        elif target == Status.CANCELLED:
-            request.cancelled_at = now
-            fields.append("cancelled_at")
-        _touch(request, now=now, fields=fields)
-        _after_change(request, now=now)
-        if target in (Status.RESOLVED, Status.CANCELLED, Status.CLOSED):
-            _links_end_for_blocker(request, now=now)
-            for link in RequestLink.objects.filter(request=request, ended_at__isnull=True):
-                _link_end(link, now=now)
-        _notify_status(request, actor=actor, action=action, now=now)
-        if target == Status.RESOLVED:
-            transaction.on_commit(
-                lambda pk=request.pk: signals.request_resolved.send(
-                    sender=ServiceRequest, request_id=pk
-                )
-            )
-    return request
-
-
-def _notify_status(request, *, actor, action, now) -> None:
-    if actor.pk == request.requester_id:
-        users = (
-            [request.assignee]
-            if request.assignee_id
-            else list(
-                provider_staff(department_id=request.provider_department_id, roles=[Role.AGENT])
-            )
+        return lifecycle.transition(
+            STORE, _lock(request), actor=actor, action=action, comment_text=comment, now=now
         )
-    else:
-        users = [request.requester]
-    notify(
-        users=users,
-        exclude=[actor],
-        request=request,
-        kind=NotificationKind.REQUEST_STATUS,
-        message=f"{request.reference} is now {request.get_status_display().lower()}",
-        dedupe_key=f"status:{request.pk}:{action}:{now.isoformat()}",
-        now=now,
-    )
 
 
 # --- working it ----------------------------------------------------------------------------
@@ -514,68 +471,16 @@ def _notify_status(request, *, actor, action, now) -> None:
 
 def request_acknowledge(*, request: ServiceRequest, actor, now=None) -> ServiceRequest:
     """Tell the requester the request is seen: the first response, without a reply."""
-    now = _now(now)
     with transaction.atomic():
-        request = _lock(request)
-        request_action_authorize(actor=actor, request=request, action="acknowledge")
-        state_check("acknowledge", request, now=now)
-        request.first_responded_at = now
-        _event(request, actor=actor, kind=EventKind.ACKNOWLEDGED, now=now)
-        _touch(request, now=now, fields=["first_responded_at"])
-        _after_change(request, now=now)
-        notify(
-            users=[request.requester],
-            exclude=[actor],
-            request=request,
-            kind=NotificationKind.REQUEST_STATUS,
-            message=f"{request.provider_department.name} has seen {request.reference}",
-            dedupe_key=f"ack:{request.pk}",
-            now=now,
-        )
-    return request
+        return lifecycle.acknowledge(STORE, _lock(request), actor=actor, now=_now(now))
 
 
 def request_assign(*, request: ServiceRequest, actor, assignee, now=None) -> ServiceRequest:
     """Give the request to an agent or manager of the provider department (None: unassign)."""
-    now = _now(now)
     with transaction.atomic():
-        request = _lock(request)
-        request_action_authorize(actor=actor, request=request, action="assign")
-        state_check("assign", request, now=now)
-        workflow.refuse(
-            workflow.assign_refusal(
-                request,
-                assignee,
-                assignee_is_staff=assignee is not None
-                and is_provider_staff(user=assignee, department_id=request.provider_department_id),
-            )
+        return lifecycle.assign(
+            STORE, _lock(request), actor=actor, assignee=assignee, now=_now(now)
         )
-        before = request.assignee
-        if (before.pk if before else None) == (assignee.pk if assignee else None):
-            return request
-        request.assignee = assignee
-        _event(
-            request,
-            actor=actor,
-            kind=EventKind.ASSIGNED,
-            now=now,
-            data={
-                "from": before.username if before else None,
-                "to": assignee.username if assignee else None,
-            },
-        )
-        _touch(request, now=now, fields=["assignee"])
-        if assignee is not None:
-            notify(
-                users=[assignee],
-                exclude=[actor],
-                request=request,
-                kind=NotificationKind.REQUEST_ASSIGNED,
-                message=f"{request.reference} is assigned to you: {request.title}",
-                dedupe_key=f"assigned:{request.pk}:{assignee.pk}:{now.isoformat()}",
-                now=now,
-            )
-    return request
 
 
 def requests_bulk_assign(*, requests, actor, assignee, now=None) -> int:
@@ -592,66 +497,18 @@ def request_priority_change(
     *, request: ServiceRequest, actor, priority: str, now=None
 ) -> ServiceRequest:
     """Change the priority; the clocks' due times are recomputed from the new targets."""
-    now = _now(now)
     with transaction.atomic():
-        request = _lock(request)
-        request_action_authorize(actor=actor, request=request, action="priority")
-        state_check("priority", request, now=now)
-        workflow.refuse(workflow.priority_refusal(priority))
-        if request.priority == priority:
-            return request
-        before = request.priority
-        request.priority = priority
-        _event(
-            request,
-            actor=actor,
-            kind=EventKind.PRIORITY_CHANGED,
-            now=now,
-            data={
-                "from": before,
-                "to": priority,
-                "targets": _targets_for(request.service, priority),
-            },
+        return lifecycle.priority_change(
+            STORE, _lock(request), actor=actor, priority=priority, now=_now(now)
         )
-        _touch(request, now=now, fields=["priority"])
-        _after_change(request, now=now)
-    return request
 
 
 def request_promise(*, request: ServiceRequest, actor, promised_at, now=None) -> ServiceRequest:
     """Record the date the provider commits to ("promised Friday")."""
-    now = _now(now)
     with transaction.atomic():
-        request = _lock(request)
-        request_action_authorize(actor=actor, request=request, action="promise")
-        state_check("promise", request, now=now)
-        workflow.refuse(workflow.promise_refusal(promised_at, now=now))
-        before = request.promised_at
-        request.promised_at = promised_at
-        _event(
-            request,
-            actor=actor,
-            kind=EventKind.PROMISED,
-            now=now,
-            data={
-                "from": before.isoformat() if before else None,
-                "to": promised_at.isoformat(),
-            },
+        return lifecycle.promise(
+            STORE, _lock(request), actor=actor, promised_at=promised_at, now=_now(now)
         )
-        _touch(request, now=now, fields=["promised_at"])
-        notify(
-            users=[request.requester],
-            exclude=[actor],
-            request=request,
-            kind=NotificationKind.REQUEST_STATUS,
-            message=(
-                f"{request.provider_department.name} promised {request.reference} "
-                f"by {timezone.localtime(promised_at):%a %d %b %H:%M}"
-            ),
-            dedupe_key=f"promise:{request.pk}:{now.isoformat()}",
-            now=now,
-        )
-    return request
 
 
 def request_transfer(
@@ -662,175 +519,34 @@ def request_transfer(
     service: Service | None = None,
     now=None,
 ) -> ServiceRequest:
-    """Move a request filed at the wrong place to another provider department.
-
-    The time spent here stays on this department's clocks (stopped, or breached if already
-    late); the receiving department's clocks start now under its own targets.
-    """
-    now = _now(now)
+    """Move a request filed at the wrong place to another provider department (see
+    lifecycle.transfer)."""
     with transaction.atomic():
-        request = _lock(request)
-        request_action_authorize(actor=actor, request=request, action="transfer")
-        state_check("transfer", request, now=now)
-        service_given = service is not None
-        if not service_given:
-            service = workflow.transfer_service_pick(
-                department.services.filter(active=True), name=request.service.name
-            )
-        workflow.refuse(
-            workflow.transfer_refusal(
-                request, department=department, service=service, service_given=service_given
-            )
-        )
-        old = request.provider_department
-        if request.status == Status.WAITING_ON_REQUESTER:
-            _wait_end(request, now=now)
-        _event(
-            request,
+        return lifecycle.transfer(
+            STORE,
+            _lock(request),
             actor=actor,
-            kind=EventKind.TRANSFERRED,
-            now=now,
-            data={
-                "from": old.slug,
-                "from_id": old.pk,
-                "to": department.slug,
-                "to_id": department.pk,
-                "service_from": request.service.name,
-                "service_to": service.name,
-                "status_from": request.status,
-            },
+            department=department,
+            service=service,
+            now=_now(now),
         )
-        # The old department's clocks end here; compute them once more, then retire them.
-        _after_change(request, now=now)
-        request.clocks.filter(is_current=True).update(is_current=False)
-        request.provider_department = department
-        request.service = service
-        request.status = Status.NEW
-        request.assignee = None
-        request.first_responded_at = None
-        _touch(
-            request,
-            now=now,
-            fields=["provider_department", "service", "status", "assignee", "first_responded_at"],
-        )
-        _clocks_start(request, department=department, now=now)
-        _after_change(request, now=now)
-        agents = list(provider_staff(department_id=department.pk, roles=[Role.AGENT])) or list(
-            provider_staff(department_id=department.pk)
-        )
-        notify(
-            users=agents,
-            exclude=[actor],
-            request=request,
-            kind=NotificationKind.REQUEST_TRANSFERRED,
-            message=f"{old.name} transferred {request.reference} to you: {request.title}",
-            dedupe_key=f"transfer:{request.pk}:{now.isoformat()}",
-            now=now,
-        )
-        notify(
-            users=[request.requester],
-            exclude=[actor],
-            request=request,
-            kind=NotificationKind.REQUEST_STATUS,
-            message=f"{request.reference} moved from {old.name} to {department.name}",
-            dedupe_key=f"transfer-requester:{request.pk}:{now.isoformat()}",
-            now=now,
-        )
-    return request
 
 
 def request_block(
     *, request: ServiceRequest, actor, blocked_by: ServiceRequest, now=None
 ) -> RequestLink:
     """Record that the request waits on another one (usually filed to a third department)."""
-    now = _now(now)
     with transaction.atomic():
-        request = _lock(request)
-        request_action_authorize(actor=actor, request=request, action="block")
-        state_check("block", request, now=now)
-        visible = requests_visible_to(actor).filter(pk=blocked_by.pk).exists()
-        workflow.refuse(
-            workflow.block_refusal(
-                request,
-                blocked_by,
-                visible=visible,
-                already_linked=visible
-                and RequestLink.objects.filter(
-                    request=request, blocked_by=blocked_by, ended_at__isnull=True
-                ).exists(),
-                blocker_waits_on_request=visible
-                and workflow.waits_on(blocked_by.pk, request.pk, blockers_of=_open_blockers),
-            )
+        return lifecycle.block(
+            STORE, _lock(request), actor=actor, blocked_by=blocked_by, now=_now(now)
         )
-        link = RequestLink.objects.create(
-            request=request,
-            blocked_by=blocked_by,
-            blocking_department_id=blocked_by.provider_department_id,
-            created_by=actor,
-            created_at=now,
-        )
-        _event(
-            request,
-            actor=actor,
-            kind=EventKind.BLOCKED,
-            now=now,
-            data={
-                "blocked_by": blocked_by.pk,
-                "reference": blocked_by.reference,
-                "department": blocked_by.provider_department.slug,
-            },
-        )
-        _touch(request, now=now, fields=[])
-    return link
-
-
-def _open_blockers(pks: set[int]) -> set[int]:
-    """The requests that the requests `pks` are blocked by now."""
-    return set(
-        RequestLink.objects.filter(request_id__in=pks, ended_at__isnull=True).values_list(
-            "blocked_by_id", flat=True
-        )
-    )
 
 
 def request_unblock(
     *, request: ServiceRequest, actor, blocked_by: ServiceRequest, now=None
 ) -> RequestLink:
     """End a blocked-by link by hand; the time blocked so far is recorded."""
-    now = _now(now)
     with transaction.atomic():
-        request = _lock(request)
-        request_action_authorize(actor=actor, request=request, action="unblock")
-        link = RequestLink.objects.filter(
-            request=request, blocked_by=blocked_by, ended_at__isnull=True
-        ).first()
-        workflow.refuse(workflow.unblock_refusal(blocked_by, linked=link is not None))
-        _link_end(link, now=now)
-        _event(
-            request,
-            actor=actor,
-            kind=EventKind.UNBLOCKED,
-            now=now,
-            data={"blocked_by": blocked_by.pk, "reason": "removed"},
+        return lifecycle.unblock(
+            STORE, _lock(request), actor=actor, blocked_by=blocked_by, now=_now(now)
         )
-        _touch(request, now=now, fields=[])
-    return link
-
-
-def request_attachments_add(
-    *, request: ServiceRequest, actor, files: Sequence, now=None
-) -> list[Attachment]:
-    """Attach files to a request (requester or provider staff, open or resolved requests)."""
-    now = _now(now)
-    with transaction.atomic():
-        request = _lock(request)
-        request_action_authorize(actor=actor, request=request, action="attach")
-        state_check("attach", request, now=now)
-        errors = attachment_rules.errors_for(files)
-        if not files:
-            errors = {"file": ["Choose a file to attach."]}
-        if errors:
-            raise ValidationError(errors)
-        saved = _attachments_save(request, files=files, uploaded_by=actor, now=now)
-        _touch(request, now=now, fields=[])
-    return saved
