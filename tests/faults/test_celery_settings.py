@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from celery.schedules import crontab
+from django.apps import apps
 from django.conf import settings
 
 from servicedesk.celery import app as celery_app
@@ -28,9 +29,13 @@ def visibility_timeout(redis_settings) -> float:
 
 
 def project_tasks() -> dict:
-    """servicedesk's registered tasks: those of every app's tasks.py (autodiscover_tasks())
-    and of the modules in CELERY_IMPORTS, as a worker loads them."""
-    modules = [f"{package}.tasks" for package in PROJECT_PACKAGES]
+    """servicedesk's registered tasks: those of every installed app's tasks.py
+    (autodiscover_tasks()) and of the modules in CELERY_IMPORTS, as a worker loads them."""
+    modules = [
+        f"{config.name}.tasks"
+        for config in apps.get_app_configs()
+        if config.name.split(".")[0] in PROJECT_PACKAGES
+    ]
     for module in [*celery_app.conf.imports, *modules]:
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module)
