@@ -55,8 +55,8 @@ from departments.models import Department, Membership, Service
 from departments.selectors import sla_target_for
 from departments.services import calendar_version_current
 
-from . import services, workflow
-from .choices import OPEN_STATUSES, ClockKind, ClockState, EventKind, NotificationKind, Status
+from . import lifecycle, services, workflow
+from .choices import OPEN_STATUSES, ClockKind, ClockState, EventKind, Status
 from .clocks import clock_refresh, request_due_times
 from .models import (
     Comment,
@@ -69,7 +69,7 @@ from .models import (
 )
 from .scanner import sla_clocks_scan
 from .selectors import PROVIDER_ROLES, provider_staff, visible_by_rule
-from .workflow import TRANSITIONS, actor_refusal
+from .workflow import clock_crossing, sla_recipients
 
 DEFAULT_WEEKS = 26
 DEFAULT_REQUESTS_PER_WEEK = 115
@@ -1510,6 +1510,69 @@ class HistoryPlanner:
 # 20,000 actions of six months at `make run`: hence the copy, held to the services by a test.
 
 
+def step_run(engine, ops, plan: Plan, step: Step) -> None:
+    """One planned step, through `ops`: the service functions (`services`), or the same
+    signatures on the replay in memory (FastReplay), which run the same lifecycle."""
+    args, now = step.args, step.at
+    if step.action == "create":
+        engine.requests[plan.order] = ops.request_create(
+            requester=plan.requester,
+            service=plan.service,
+            title=plan.title,
+            description=plan.description,
+            priority=plan.priority,
+            confidential=plan.confidential,
+            now=now,
+        )
+        return
+    request = engine.requests.get(plan.order)
+    if request is None:
+        raise ValidationError("The request was never filed.")
+    if step.action == "assign":
+        ops.request_assign(request=request, actor=args["actor"], assignee=args["assignee"], now=now)
+    elif step.action == "priority":
+        ops.request_priority_change(
+            request=request, actor=args["actor"], priority=args["priority"], now=now
+        )
+    elif step.action == "ack":
+        ops.request_acknowledge(request=request, actor=args["actor"], now=now)
+    elif step.action == "comment":
+        ops.request_comment_add(
+            request=request,
+            author=args["author"],
+            body=_text(engine, args, "body"),
+            internal=args.get("internal", False),
+            now=now,
+        )
+    elif step.action == "transition":
+        ops.request_transition(
+            request=request,
+            actor=args["actor"],
+            action=args["action"],
+            comment=_text(engine, args, "comment"),
+            now=now,
+        )
+    elif step.action == "promise":
+        ops.request_promise(
+            request=request, actor=args["actor"], promised_at=args["promised_at"], now=now
+        )
+    elif step.action == "transfer":
+        ops.request_transfer(
+            request=request,
+            actor=args["actor"],
+            department=args["department"],
+            service=args["service"],
+            now=now,
+        )
+    elif step.action == "block":
+        blocker = engine.current(args["blocker"])
+        if blocker is None:
+            raise ValidationError("The blocking request was never filed.")
+        ops.request_block(request=request, actor=args["actor"], blocked_by=blocker, now=now)
+    else:  # pragma: no cover - a planning bug
+        raise ValueError(f"Unknown step {step.action}.")
+
+
 class ServicesReplay:
     """Every step through the service that the app would call."""
 
@@ -1520,72 +1583,13 @@ class ServicesReplay:
         request = self.requests.get(plan.order)
         return request.reference if request is not None else None
 
-    def run(self, plan: Plan, step: Step) -> None:
-        args, now = step.args, step.at
-        if step.action == "create":
-            self.requests[plan.order] = services.request_create(
-                requester=plan.requester,
-                service=plan.service,
-                title=plan.title,
-                description=plan.description,
-                priority=plan.priority,
-                confidential=plan.confidential,
-                now=now,
-            )
-            return
+    def current(self, plan: Plan) -> ServiceRequest | None:
+        """The request of a plan as the database has it now."""
         request = self.requests.get(plan.order)
-        if request is None:
-            raise ValidationError("The request was never filed.")
-        if step.action == "assign":
-            services.request_assign(
-                request=request, actor=args["actor"], assignee=args["assignee"], now=now
-            )
-        elif step.action == "priority":
-            services.request_priority_change(
-                request=request, actor=args["actor"], priority=args["priority"], now=now
-            )
-        elif step.action == "ack":
-            services.request_acknowledge(request=request, actor=args["actor"], now=now)
-        elif step.action == "comment":
-            services.request_comment_add(
-                request=request,
-                author=args["author"],
-                body=_text(self, args, "body"),
-                internal=args.get("internal", False),
-                now=now,
-            )
-        elif step.action == "transition":
-            services.request_transition(
-                request=request,
-                actor=args["actor"],
-                action=args["action"],
-                comment=_text(self, args, "comment"),
-                now=now,
-            )
-        elif step.action == "promise":
-            services.request_promise(
-                request=request, actor=args["actor"], promised_at=args["promised_at"], now=now
-            )
-        elif step.action == "transfer":
-            services.request_transfer(
-                request=request,
-                actor=args["actor"],
-                department=args["department"],
-                service=args["service"],
-                now=now,
-            )
-        elif step.action == "block":
-            blocker = self.requests.get(args["blocker"].order)
-            if blocker is None:
-                raise ValidationError("The blocking request was never filed.")
-            services.request_block(
-                request=request,
-                actor=args["actor"],
-                blocked_by=ServiceRequest.objects.get(pk=blocker.pk),
-                now=now,
-            )
-        else:  # pragma: no cover - a planning bug
-            raise ValueError(f"Unknown step {step.action}.")
+        return ServiceRequest.objects.get(pk=request.pk) if request is not None else None
+
+    def run(self, plan: Plan, step: Step) -> None:
+        step_run(self, services, plan, step)
 
     def scan(self, at) -> dict:
         return sla_clocks_scan(now=at, limit=10_000)
@@ -1641,7 +1645,7 @@ class FastReplay:
 
     def __init__(self, planner: HistoryPlanner, *, first_pks: dict | None = None):
         self.planner = planner
-        self.requests: dict[int, _Simulated] = {}
+        self.requests: dict[int, ServiceRequest] = {}  # plan order -> its row
         self.requests_by_pk: dict[int, _Simulated] = {}
         self.rows: dict = {model: [] for model in FAST_MODELS}
         self.next_pk = {}
@@ -1655,8 +1659,8 @@ class FastReplay:
         staff = Membership.objects.filter(role__in=PROVIDER_ROLES).values_list(
             "user_id", "department_id"
         )
-        self.staff = set(staff)
-        self.managers = set(
+        self.staff_pairs = set(staff)
+        self.manager_pairs = set(
             Membership.objects.filter(role=Role.MANAGER).values_list("user_id", "department_id")
         )
         self._staff_lists: dict = {}
@@ -1670,8 +1674,8 @@ class FastReplay:
         return row
 
     def reference(self, plan: Plan) -> str | None:
-        simulated = self.requests.get(plan.order)
-        return simulated.row.reference if simulated is not None else None
+        row = self.requests.get(plan.order)
+        return row.reference if row is not None else None
 
     def _people(self, department_id: int, roles) -> list:
         key = (department_id, tuple(roles))
@@ -1682,22 +1686,7 @@ class FastReplay:
     def _agents(self, department_id: int) -> list:
         return self._people(department_id, [Role.AGENT])
 
-    def _is_staff(self, user, row: ServiceRequest) -> bool:
-        return (user.pk, row.provider_department_id) in self.staff
-
-    def _open_blockers(self, pks) -> set[int]:
-        return {link.blocked_by_id for pk in pks for link in self.requests_by_pk[pk].links_out}
-
-    def _authorize(self, user, row: ServiceRequest, action: str) -> None:
-        refusal = actor_refusal(
-            action,
-            is_requester=user.pk == row.requester_id,
-            is_provider_staff=self._is_staff(user, row),
-        )
-        if refusal is not None:
-            raise PermissionDenied(refusal)
-
-    # --- the services' building blocks ---------------------------------------------------
+    # --- bookkeeping of the rows in memory --------------------------------------------
 
     def _event(self, simulated, *, actor, kind, now, data=None, internal=False, department_id=None):
         event = self._new(
@@ -1730,43 +1719,10 @@ class FastReplay:
                 created_at=now,
             )
 
-    def _clocks_start(self, simulated, *, department, now) -> None:
-        row = simulated.row
-        targets = self.planner.targets(row.service, row.priority)
-        version = self.planner.calendar_of[department.pk]
-        for kind in ClockKind.values:
-            simulated.clocks.append(
-                self._new(
-                    SLAClock,
-                    request_id=row.pk,
-                    kind=kind,
-                    department_id=department.pk,
-                    calendar_version=version,
-                    target_seconds=targets[kind],
-                    started_at=now,
-                    is_current=True,
-                )
-            )
-
     def _compute(self, simulated, clock: SLAClock, now) -> object:
         result = clock_refresh(clock, simulated.events, now)
         self.computed_upto[clock.pk] = len(simulated.events)
         return result
-
-    def _recompute(self, simulated, now) -> None:
-        """services.clocks_recompute, then arm the scanner for the clocks' new state.
-
-        A completed clock only changes again with a new target or a reopen: until then its
-        recomputation gives the same fields with a new `computed_at`, so only that is set.
-        """
-        for clock in simulated.current_clocks():
-            if clock.completed_at is None or self._may_change(simulated, clock):
-                self._compute(simulated, clock, now)
-            else:
-                clock.computed_at = now
-            self._arm(simulated, clock)
-        for name, value in request_due_times(simulated.current_clocks()).items():
-            setattr(simulated.row, name, value)
 
     def _may_change(self, simulated, clock: SLAClock) -> bool:
         for event in simulated.events[self.computed_upto[clock.pk] :]:
@@ -1804,7 +1760,96 @@ class FastReplay:
                 return clock.calendar_version
         return self.planner.calendar_of[simulated.row.provider_department_id]
 
-    def _wait_end(self, simulated, *, now) -> None:
+    # --- the lifecycle's Store, in memory (see lifecycle.Store) ---------------------------
+
+    def _sim(self, request) -> _Simulated:
+        return self.requests_by_pk[request.pk]
+
+    def is_staff(self, user, request) -> bool:
+        return (user.pk, request.provider_department_id) in self.staff_pairs
+
+    def staff(self, department_id: int, *, agents_only: bool) -> list:
+        return self._people(department_id, [Role.AGENT] if agents_only else PROVIDER_ROLES)
+
+    def targets(self, service, priority: str) -> dict[str, int]:
+        return self.planner.targets(service, priority)
+
+    def transfer_services(self, department) -> list:
+        return self.planner.services_by_department.get(department.pk, [])
+
+    def sees(self, user, request) -> bool:
+        return visible_by_rule(
+            request,
+            user_pk=user.pk,
+            provider_of={department for who, department in self.staff_pairs if who == user.pk},
+            manager_of={department for who, department in self.manager_pairs if who == user.pk},
+        )
+
+    def blockers_of(self, pks) -> set[int]:
+        return {link.blocked_by_id for pk in pks for link in self.requests_by_pk[pk].links_out}
+
+    def open_link(self, request, blocker):
+        return next(
+            (link for link in self._sim(request).links_out if link.blocked_by_id == blocker.pk),
+            None,
+        )
+
+    def links_blocked_by(self, blocker) -> list:
+        return sorted(self._sim(blocker).links_in, key=lambda link: (link.created_at, link.pk))
+
+    def links_of(self, request) -> list:
+        return list(self._sim(request).links_out)
+
+    def create(self, **fields) -> ServiceRequest:
+        row = self._new(ServiceRequest, **fields)
+        self.requests_by_pk[row.pk] = _Simulated(row)
+        return row
+
+    def save(self, request, *, fields, now) -> None:
+        request.updated_at = now
+
+    def event(self, request, *, actor, kind, now, data=None, internal=False) -> None:
+        self._event(
+            self._sim(request), actor=actor, kind=kind, now=now, data=data, internal=internal
+        )
+
+    def notify(self, request, *, users, kind, message, dedupe_key, now, exclude=()) -> None:
+        self._notify(
+            users=users,
+            exclude=exclude,
+            simulated=self._sim(request),
+            kind=kind,
+            message=message,
+            dedupe_key=dedupe_key,
+            now=now,
+        )
+
+    def comment(self, request, *, author, body, internal, now) -> Comment:
+        return self._new(
+            Comment,
+            request_id=request.pk,
+            author_id=author.pk,
+            body=body,
+            internal=internal,
+            created_at=now,
+        )
+
+    def attach(self, request, *, files, uploaded_by, now, comment=None) -> list:
+        if files:  # pragma: no cover - the demo plans no files
+            raise ValueError("The demo history attaches no files.")
+        return []
+
+    def wait_start(self, request, *, now) -> None:
+        self._sim(request).wait = self._new(
+            WaitPeriod,
+            request_id=request.pk,
+            requesting_department_id=request.requesting_department_id,
+            provider_department_id=request.provider_department_id,
+            started_at=now,
+        )
+
+    def wait_end(self, request, *, now) -> None:
+        simulated = self._sim(request)
         wait = simulated.wait
         if wait is None:
             return
@@ -1814,7 +1859,20 @@ class FastReplay:
         )
         simulated.wait = None
 
-    def _link_end(self, link: RequestLink, *, now) -> None:
+    def link_create(self, request, blocker, *, actor, now) -> RequestLink:
+        link = self._new(
+            RequestLink,
+            request=request,
+            blocked_by_id=blocker.pk,
+            blocking_department_id=blocker.provider_department_id,
+            created_by_id=actor.pk,
+            created_at=now,
+        )
+        self._sim(request).links_out.append(link)
+        self._sim(blocker).links_in.append(link)
+        return link
+
+    def link_end(self, link, *, now) -> None:
         blocked = self.requests_by_pk[link.request_id]
         link.ended_at = now
         link.blocked_seconds = business_seconds_between(
@@ -1823,458 +1881,107 @@ class FastReplay:
         blocked.links_out.remove(link)
         self.requests_by_pk[link.blocked_by_id].links_in.remove(link)
 
-    def _links_end_for_blocker(self, blocker, *, now) -> None:
-        for link in sorted(blocker.links_in, key=lambda link: (link.created_at, link.pk)):
-            self._link_end(link, now=now)
-            blocked = self.requests_by_pk[link.request_id]
-            row = blocked.row
-            self._event(
-                blocked,
-                actor=None,
-                kind=EventKind.UNBLOCKED,
-                now=now,
-                data={"blocked_by": blocker.row.pk, "reason": blocker.row.status},
-            )
-            users = [row.assignee] if row.assignee_id else self._agents(row.provider_department_id)
-            self._notify(
-                users=users,
-                simulated=blocked,
-                kind=NotificationKind.BLOCKER_RESOLVED,
-                message=(
-                    f"{blocker.row.reference}, which blocked {row.reference}, "
-                    f"is {blocker.row.get_status_display().lower()}"
-                ),
-                dedupe_key=f"unblocked:{link.pk}",
-                now=now,
+    def clocks_start(self, request, *, department, now) -> None:
+        simulated = self._sim(request)
+        targets = self.planner.targets(request.service, request.priority)
+        version = self.planner.calendar_of[department.pk]
+        for kind in ClockKind.values:
+            simulated.clocks.append(
+                self._new(
+                    SLAClock,
+                    request_id=request.pk,
+                    kind=kind,
+                    department_id=department.pk,
+                    calendar_version=version,
+                    target_seconds=targets[kind],
+                    started_at=now,
+                    is_current=True,
+                )
             )
 
-    def _status_set(self, simulated, *, actor, to, now, data=None) -> None:
-        row = simulated.row
-        before = row.status
-        row.status = to
-        self._event(
-            simulated,
-            actor=actor,
-            kind=EventKind.STATUS_CHANGED,
-            now=now,
-            data={"from": before, "to": to, **(data or {})},
-        )
-        if before == Status.WAITING_ON_REQUESTER:
-            self._wait_end(simulated, now=now)
-        if to == Status.WAITING_ON_REQUESTER:
-            simulated.wait = self._new(
-                WaitPeriod,
-                request_id=row.pk,
-                requesting_department_id=row.requesting_department_id,
-                provider_department_id=row.provider_department_id,
-                started_at=now,
-            )
+    def clocks_retire(self, request) -> None:
+        for clock in self._sim(request).current_clocks():
+            clock.is_current = False
 
-    # --- the services --------------------------------------------------------------------
+    def recompute(self, request, *, now) -> None:
+        """services.clocks_recompute, then arm the scanner for the clocks' new state.
 
-    def create(self, plan: Plan, now) -> None:
-        service, requester = plan.service, plan.requester
-        department = service.department
+        A completed clock only changes again with a new target or a reopen: until then its
+        recomputation gives the same fields with a new `computed_at`, so only that is set.
+        """
+        simulated = self._sim(request)
+        for clock in simulated.current_clocks():
+            if clock.completed_at is None or self._may_change(simulated, clock):
+                self._compute(simulated, clock, now)
+            else:
+                clock.computed_at = now
+            self._arm(simulated, clock)
+        for name, value in request_due_times(simulated.current_clocks()).items():
+            setattr(simulated.row, name, value)
+
+    def resolved(self, request) -> None:
+        """Nothing: surveys have a demo of their own (surveys/demo.py)."""
+
+    # --- the services' signatures, on this store (step_run calls them) -------------------
+
+    def request_create(
+        self, *, requester, service, title, description, priority, confidential, now
+    ):
         customer = self.planner.primary_of[requester.pk].department
         workflow.refuse(
             workflow.file_refusal(
-                service=service, priority=plan.priority, requesting_department=customer
+                service=service, priority=priority, requesting_department=customer
             )
         )
-        row = self._new(
-            ServiceRequest,
+        return lifecycle.file(
+            self,
             requester=requester,
             requesting_department=customer,
-            provider_department=department,
             service=service,
-            priority=plan.priority,
-            title=plan.title.strip(),
-            description=plan.description.strip(),
-            confidential=plan.confidential,
-            status=Status.NEW,
-            created_at=now,
-            updated_at=now,
-        )
-        simulated = _Simulated(row)
-        self.requests[plan.order] = simulated
-        self.requests_by_pk[row.pk] = simulated
-        self._event(
-            simulated,
-            actor=requester,
-            kind=EventKind.CREATED,
-            now=now,
-            data={
-                "service": service.name,
-                "priority": plan.priority,
-                "confidential": plan.confidential,
-            },
-        )
-        self._clocks_start(simulated, department=department, now=now)
-        self._recompute(simulated, now)
-        users = self._agents(department.pk) or self._people(department.pk, PROVIDER_ROLES)
-        self._notify(
-            users=users,
-            simulated=simulated,
-            kind=NotificationKind.REQUEST_FILED,
-            message=f"New {plan.priority} request from {customer.name}: {row.title}",
-            dedupe_key=f"filed:{row.pk}",
+            priority=priority,
+            title=title,
+            description=description,
+            confidential=confidential,
             now=now,
         )
 
-    def comment(self, simulated, *, author, body, internal=False, now, resume_on_reply=True):
-        row = simulated.row
-        action = "note" if internal else "comment"
-        self._authorize(author, row, action)
-        workflow.state_check(action, row, now=now)
-        body = (body or "").strip()
-        workflow.refuse(workflow.body_refusal(body))
-        by_provider = self._is_staff(author, row)
-        comment = self._new(
-            Comment,
-            request_id=row.pk,
-            author_id=author.pk,
-            body=body,
-            internal=internal,
-            created_at=now,
-        )
-        self._event(
-            simulated,
-            actor=author,
-            kind=EventKind.NOTE_ADDED if internal else EventKind.COMMENTED,
-            now=now,
-            data={"comment": comment.pk, "by_provider": by_provider},
-            internal=internal,
-        )
-        if by_provider and not internal and row.first_responded_at is None:
-            row.first_responded_at = now
-        if (
-            resume_on_reply
-            and not by_provider
-            and author.pk == row.requester_id
-            and row.status == Status.WAITING_ON_REQUESTER
-        ):
-            self._status_set(
-                simulated, actor=author, to=Status.IN_PROGRESS, now=now, data={"auto": "reply"}
-            )
-        row.updated_at = now
-        self._recompute(simulated, now)
-        if internal:
-            users = [row.assignee] if row.assignee_id else []
-        elif by_provider:
-            users = [row.requester]
-        else:
-            users = [row.assignee] if row.assignee_id else self._agents(row.provider_department_id)
-        self._notify(
-            users=users,
-            exclude=[author],
-            simulated=simulated,
-            kind=NotificationKind.REQUEST_COMMENTED,
-            message=f"{author.get_full_name() or author.username} replied on {row.reference}",
-            dedupe_key=f"comment:{comment.pk}",
-            now=now,
+    def request_comment_add(self, *, request, author, body, internal=False, now):
+        return lifecycle.comment(
+            self, request, author=author, body=body, internal=internal, now=now
         )
 
-    def transition(self, simulated, *, actor, action, comment="", now) -> None:
-        row = simulated.row
-        _sources, target = TRANSITIONS[action]
-        self._authorize(actor, row, action)
-        workflow.state_check(action, row, now=now)
-        if comment and comment.strip():
-            self.comment(simulated, author=actor, body=comment, now=now, resume_on_reply=False)
-        self._status_set(simulated, actor=actor, to=target, now=now)
-        if target == Status.RESOLVED:
-            row.resolved_at = now
-            if row.first_responded_at is None:
-                row.first_responded_at = now
-        elif target == Status.IN_PROGRESS and action == "reopen":
-            row.resolved_at = None
-        elif target == Status.CLOSED:
-            row.closed_at = now
-        elif target == Status.CANCELLED:
-            row.cancelled_at = now
-        row.updated_at = now
-        self._recompute(simulated, now)
-        if target in (Status.RESOLVED, Status.CANCELLED, Status.CLOSED):
-            self._links_end_for_blocker(simulated, now=now)
-            for link in list(simulated.links_out):
-                self._link_end(link, now=now)
-        if actor.pk == row.requester_id:
-            users = [row.assignee] if row.assignee_id else self._agents(row.provider_department_id)
-        else:
-            users = [row.requester]
-        self._notify(
-            users=users,
-            exclude=[actor],
-            simulated=simulated,
-            kind=NotificationKind.REQUEST_STATUS,
-            message=f"{row.reference} is now {row.get_status_display().lower()}",
-            dedupe_key=f"status:{row.pk}:{action}:{now.isoformat()}",
-            now=now,
+    def request_transition(self, *, request, actor, action, comment="", now):
+        return lifecycle.transition(
+            self, request, actor=actor, action=action, comment_text=comment, now=now
         )
 
-    def acknowledge(self, simulated, *, actor, now) -> None:
-        row = simulated.row
-        self._authorize(actor, row, "acknowledge")
-        workflow.state_check("acknowledge", row, now=now)
-        row.first_responded_at = now
-        self._event(simulated, actor=actor, kind=EventKind.ACKNOWLEDGED, now=now)
-        row.updated_at = now
-        self._recompute(simulated, now)
-        self._notify(
-            users=[row.requester],
-            exclude=[actor],
-            simulated=simulated,
-            kind=NotificationKind.REQUEST_STATUS,
-            message=f"{row.provider_department.name} has seen {row.reference}",
-            dedupe_key=f"ack:{row.pk}",
-            now=now,
+    def request_acknowledge(self, *, request, actor, now):
+        return lifecycle.acknowledge(self, request, actor=actor, now=now)
+
+    def request_assign(self, *, request, actor, assignee, now):
+        return lifecycle.assign(self, request, actor=actor, assignee=assignee, now=now)
+
+    def request_priority_change(self, *, request, actor, priority, now):
+        return lifecycle.priority_change(self, request, actor=actor, priority=priority, now=now)
+
+    def request_promise(self, *, request, actor, promised_at, now):
+        return lifecycle.promise(self, request, actor=actor, promised_at=promised_at, now=now)
+
+    def request_transfer(self, *, request, actor, department, service, now):
+        return lifecycle.transfer(
+            self, request, actor=actor, department=department, service=service, now=now
         )
 
-    def assign(self, simulated, *, actor, assignee, now) -> None:
-        row = simulated.row
-        self._authorize(actor, row, "assign")
-        workflow.state_check("assign", row, now=now)
-        workflow.refuse(
-            workflow.assign_refusal(
-                row,
-                assignee,
-                assignee_is_staff=assignee is not None and self._is_staff(assignee, row),
-            )
-        )
-        before = row.assignee
-        if (before.pk if before else None) == (assignee.pk if assignee else None):
-            return
-        row.assignee = assignee
-        self._event(
-            simulated,
-            actor=actor,
-            kind=EventKind.ASSIGNED,
-            now=now,
-            data={
-                "from": before.username if before else None,
-                "to": assignee.username if assignee else None,
-            },
-        )
-        row.updated_at = now
-        if assignee is not None:
-            self._notify(
-                users=[assignee],
-                exclude=[actor],
-                simulated=simulated,
-                kind=NotificationKind.REQUEST_ASSIGNED,
-                message=f"{row.reference} is assigned to you: {row.title}",
-                dedupe_key=f"assigned:{row.pk}:{assignee.pk}:{now.isoformat()}",
-                now=now,
-            )
-
-    def priority_change(self, simulated, *, actor, priority, now) -> None:
-        row = simulated.row
-        self._authorize(actor, row, "priority")
-        workflow.state_check("priority", row, now=now)
-        workflow.refuse(workflow.priority_refusal(priority))
-        if row.priority == priority:
-            return
-        before, row.priority = row.priority, priority
-        targets = self.planner.targets(row.service, priority)
-        self._event(
-            simulated,
-            actor=actor,
-            kind=EventKind.PRIORITY_CHANGED,
-            now=now,
-            data={"from": before, "to": priority, "targets": dict(targets)},
-        )
-        row.updated_at = now
-        self._recompute(simulated, now)
-
-    def promise(self, simulated, *, actor, promised_at, now) -> None:
-        row = simulated.row
-        self._authorize(actor, row, "promise")
-        workflow.state_check("promise", row, now=now)
-        workflow.refuse(workflow.promise_refusal(promised_at, now=now))
-        before, row.promised_at = row.promised_at, promised_at
-        self._event(
-            simulated,
-            actor=actor,
-            kind=EventKind.PROMISED,
-            now=now,
-            data={
-                "from": before.isoformat() if before else None,
-                "to": promised_at.isoformat(),
-            },
-        )
-        row.updated_at = now
-        self._notify(
-            users=[row.requester],
-            exclude=[actor],
-            simulated=simulated,
-            kind=NotificationKind.REQUEST_STATUS,
-            message=(
-                f"{row.provider_department.name} promised {row.reference} "
-                f"by {timezone.localtime(promised_at):%a %d %b %H:%M}"
-            ),
-            dedupe_key=f"promise:{row.pk}:{now.isoformat()}",
-            now=now,
-        )
-
-    def transfer(self, simulated, *, actor, department, service, now) -> None:
-        row = simulated.row
-        self._authorize(actor, row, "transfer")
-        workflow.state_check("transfer", row, now=now)
-        service_given = service is not None
-        if not service_given:
-            service = workflow.transfer_service_pick(
-                self.planner.services_by_department.get(department.pk, []),
-                name=row.service.name,
-            )
-        workflow.refuse(
-            workflow.transfer_refusal(
-                row, department=department, service=service, service_given=service_given
-            )
-        )
-        old = row.provider_department
-        if row.status == Status.WAITING_ON_REQUESTER:
-            self._wait_end(simulated, now=now)
-        self._event(
-            simulated,
-            actor=actor,
-            kind=EventKind.TRANSFERRED,
-            now=now,
-            data={
-                "from": old.slug,
-                "from_id": old.pk,
-                "to": department.slug,
-                "to_id": department.pk,
-                "service_from": row.service.name,
-                "service_to": service.name,
-                "status_from": row.status,
-            },
-        )
-        self._recompute(simulated, now)
-        for clock in simulated.current_clocks():
-            clock.is_current = False
-        row.provider_department = department
-        row.service = service
-        row.status = Status.NEW
-        row.assignee = None
-        row.first_responded_at = None
-        row.updated_at = now
-        self._clocks_start(simulated, department=department, now=now)
-        self._recompute(simulated, now)
-        users = self._agents(department.pk) or self._people(department.pk, PROVIDER_ROLES)
-        self._notify(
-            users=users,
-            exclude=[actor],
-            simulated=simulated,
-            kind=NotificationKind.REQUEST_TRANSFERRED,
-            message=f"{old.name} transferred {row.reference} to you: {row.title}",
-            dedupe_key=f"transfer:{row.pk}:{now.isoformat()}",
-            now=now,
-        )
-        self._notify(
-            users=[row.requester],
-            exclude=[actor],
-            simulated=simulated,
-            kind=NotificationKind.REQUEST_STATUS,
-            message=f"{row.reference} moved from {old.name} to {department.name}",
-            dedupe_key=f"transfer-requester:{row.pk}:{now.isoformat()}",
-            now=now,
-        )
-
-    def block(self, simulated, *, actor, blocker, now) -> None:
-        row = simulated.row
-        self._authorize(actor, row, "block")
-        workflow.state_check("block", row, now=now)
-        visible = visible_by_rule(
-            blocker.row,
-            user_pk=actor.pk,
-            provider_of={department for user, department in self.staff if user == actor.pk},
-            manager_of={department for user, department in self.managers if user == actor.pk},
-        )
-        workflow.refuse(
-            workflow.block_refusal(
-                row,
-                blocker.row,
-                visible=visible,
-                already_linked=any(
-                    link.blocked_by_id == blocker.row.pk for link in simulated.links_out
-                ),
-                blocker_waits_on_request=workflow.waits_on(
-                    blocker.row.pk, row.pk, blockers_of=self._open_blockers
-                ),
-            )
-        )
-        link = self._new(
-            RequestLink,
-            request_id=row.pk,
-            blocked_by_id=blocker.row.pk,
-            blocking_department_id=blocker.row.provider_department_id,
-            created_by_id=actor.pk,
-            created_at=now,
-        )
-        simulated.links_out.append(link)
-        blocker.links_in.append(link)
-        self._event(
-            simulated,
-            actor=actor,
-            kind=EventKind.BLOCKED,
-            now=now,
-            data={
-                "blocked_by": blocker.row.pk,
-                "reference": blocker.row.reference,
-                "department": blocker.row.provider_department.slug,
-            },
-        )
-        row.updated_at = now
+    def request_block(self, *, request, actor, blocked_by, now):
+        return lifecycle.block(self, request, actor=actor, blocked_by=blocked_by, now=now)
 
     # --- the engine interface ------------------------------------------------------------
 
+    def current(self, plan: Plan) -> ServiceRequest | None:
+        return self.requests.get(plan.order)
+
     def run(self, plan: Plan, step: Step) -> None:
-        args, now = step.args, step.at
-        if step.action == "create":
-            self.create(plan, now)
-            return
-        simulated = self.requests.get(plan.order)
-        if simulated is None:
-            raise ValidationError("The request was never filed.")
-        if step.action == "assign":
-            self.assign(simulated, actor=args["actor"], assignee=args["assignee"], now=now)
-        elif step.action == "priority":
-            self.priority_change(simulated, actor=args["actor"], priority=args["priority"], now=now)
-        elif step.action == "ack":
-            self.acknowledge(simulated, actor=args["actor"], now=now)
-        elif step.action == "comment":
-            self.comment(
-                simulated,
-                author=args["author"],
-                body=_text(self, args, "body"),
-                internal=args.get("internal", False),
-                now=now,
-            )
-        elif step.action == "transition":
-            self.transition(
-                simulated,
-                actor=args["actor"],
-                action=args["action"],
-                comment=_text(self, args, "comment"),
-                now=now,
-            )
-        elif step.action == "promise":
-            self.promise(simulated, actor=args["actor"], promised_at=args["promised_at"], now=now)
-        elif step.action == "transfer":
-            self.transfer(
-                simulated,
-                actor=args["actor"],
-                department=args["department"],
-                service=args["service"],
-                now=now,
-            )
-        elif step.action == "block":
-            blocker = self.requests.get(args["blocker"].order)
-            if blocker is None:
-                raise ValidationError("The blocking request was never filed.")
-            self.block(simulated, actor=args["actor"], blocker=blocker, now=now)
-        else:  # pragma: no cover - a planning bug
-            raise ValueError(f"Unknown step {step.action}.")
+        step_run(self, self, plan, step)
 
     def scan(self, at) -> dict:
         """scanner.sla_clocks_scan at `at`: the clocks its query would pick, by due time."""
@@ -2292,72 +1999,32 @@ class FastReplay:
 
     def _scan_one(self, clock: SLAClock, simulated, now) -> tuple[bool, bool]:
         result = self._compute(simulated, clock, now)
-        row = simulated.row
-        label = ClockKind(clock.kind).label.lower()
-        warned = breached = False
-        if result.breached_at is not None and clock.breach_notified_at is None:
-            breached = True
-            clock.breach_notified_at = now
-            clock.warning_notified_at = clock.warning_notified_at or now
+        crossing = clock_crossing(clock, result, simulated.row, now=now)
+        if crossing is not None:
             self._event(
                 simulated,
                 actor=None,
-                kind=EventKind.SLA_BREACHED,
+                kind=crossing.event_kind,
                 now=now,
                 department_id=clock.department_id,
-                data={"clock": clock.kind, "due_at": result.due_at.isoformat()},
+                data=crossing.data,
                 internal=True,
             )
             self._notify(
-                users=self._sla_recipients(row, "breach"),
+                users=sla_recipients(simulated.row, crossing.audience, staff=self._role_staff),
                 simulated=simulated,
-                kind=NotificationKind.SLA_BREACHED,
-                message=f"{row.reference}: {label} target breached",
-                dedupe_key=f"breach:{clock.pk}",
-                now=now,
-            )
-        elif result.warned_at is not None and clock.warning_notified_at is None:
-            warned = True
-            clock.warning_notified_at = now
-            self._event(
-                simulated,
-                actor=None,
-                kind=EventKind.SLA_WARNING,
-                now=now,
-                department_id=clock.department_id,
-                data={
-                    "clock": clock.kind,
-                    "due_at": result.due_at.isoformat() if result.due_at else None,
-                },
-                internal=True,
-            )
-            self._notify(
-                users=self._sla_recipients(row, "warning"),
-                simulated=simulated,
-                kind=NotificationKind.SLA_WARNING,
-                message=(
-                    f"{row.reference}: {label} due {timezone.localtime(result.due_at):%a %H:%M}"
-                ),
-                dedupe_key=f"warning:{clock.pk}",
+                kind=crossing.notification_kind,
+                message=crossing.message,
+                dedupe_key=crossing.dedupe_key,
                 now=now,
             )
         self._arm(simulated, clock)
-        return warned, breached
+        if crossing is None:
+            return False, False
+        return not crossing.breached, crossing.breached
 
-    def _sla_recipients(self, row: ServiceRequest, event: str) -> list:
-        roles = settings.SLA_NOTIFY[event]
-        department_id = row.provider_department_id
-        users = []
-        if "assignee" in roles:
-            if row.assignee_id:
-                users.append(row.assignee)
-            elif "agents" not in roles:
-                users += self._agents(department_id)
-        if "agents" in roles:
-            users += self._agents(department_id)
-        if "managers" in roles:
-            users += self._people(department_id, [Role.MANAGER])
-        return users
+    def _role_staff(self, department_id: int, role: str) -> list:
+        return self._people(department_id, [role])
 
     def finish(self) -> None:
         """Write every row, parents first, then move the id sequences past them."""

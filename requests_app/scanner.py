@@ -11,19 +11,17 @@ rather than a transaction and a dozen queries per clock.
 
 from collections import defaultdict
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from departments.choices import Role
-
-from .choices import ClockKind, ClockState, EventKind, NotificationKind
+from .choices import ClockState
 from .clocks import clock_refresh
 from .models import RequestEvent, SLAClock
 from .notifications import Notice, notify_many
 from .selectors import provider_staff
 from .services import compute_fields
+from .workflow import clock_crossing, sla_recipients
 
 BATCH_SIZE = 100
 
@@ -45,33 +43,18 @@ def _due_clock_ids(now, limit):
     )
 
 
-class _Recipients:
-    """Who hears of a warning or breach (settings.SLA_NOTIFY), each department's staff looked
-    up once per scan instead of once per clock."""
+class _Staff:
+    """A department's people in a role, each looked up once per scan instead of once per
+    clock (for workflow.sla_recipients)."""
 
     def __init__(self):
         self._staff = {}
 
-    def _people(self, department_id: int, role: str) -> list:
+    def __call__(self, department_id: int, role: str) -> list:
         key = (department_id, role)
         if key not in self._staff:
             self._staff[key] = list(provider_staff(department_id=department_id, roles=[role]))
         return self._staff[key]
-
-    def __call__(self, request, event: str) -> list:
-        roles = settings.SLA_NOTIFY[event]
-        department_id = request.provider_department_id
-        users = []
-        if "assignee" in roles:
-            if request.assignee_id:
-                users.append(request.assignee)
-            elif "agents" not in roles:
-                users += self._people(department_id, Role.AGENT)
-        if "agents" in roles:
-            users += self._people(department_id, Role.AGENT)
-        if "managers" in roles:
-            users += self._people(department_id, Role.MANAGER)
-        return users
 
 
 def _clocks_save(clocks: list[SLAClock], fields: list[str]) -> None:
@@ -102,7 +85,7 @@ def _clocks_save(clocks: list[SLAClock], fields: list[str]) -> None:
         )
 
 
-def _scan_batch(clock_ids: list[int], now, recipients: _Recipients) -> tuple[int, int]:
+def _scan_batch(clock_ids: list[int], now, recipients: _Staff) -> tuple[int, int]:
     with transaction.atomic():
         clocks = list(
             SLAClock.objects.select_for_update(skip_locked=True, of=("self",))
@@ -121,61 +104,30 @@ def _scan_batch(clock_ids: list[int], now, recipients: _Recipients) -> tuple[int
         warned = breached = 0
         for clock in clocks:
             result = clock_refresh(clock, events[clock.request_id], now)
-            label = ClockKind(clock.kind).label.lower()
-            request = clock.request
-            if result.breached_at is not None and clock.breach_notified_at is None:
-                breached += 1
-                clock.breach_notified_at = now
-                clock.warning_notified_at = clock.warning_notified_at or now  # no late warning
-                kind, message = (
-                    NotificationKind.SLA_BREACHED,
-                    f"{request.reference}: {label} target breached",
+            crossing = clock_crossing(clock, result, clock.request, now=now)
+            if crossing is None:
+                continue
+            breached += crossing.breached
+            warned += not crossing.breached
+            new_events.append(
+                RequestEvent(
+                    request=clock.request,
+                    kind=crossing.event_kind,
+                    created_at=now,
+                    department_id=clock.department_id,
+                    data=crossing.data,
+                    internal=True,
                 )
-                new_events.append(
-                    RequestEvent(
-                        request=request,
-                        kind=EventKind.SLA_BREACHED,
-                        created_at=now,
-                        department_id=clock.department_id,
-                        data={"clock": clock.kind, "due_at": result.due_at.isoformat()},
-                        internal=True,
-                    )
+            )
+            notices.append(
+                Notice(
+                    users=sla_recipients(clock.request, crossing.audience, staff=recipients),
+                    request=clock.request,
+                    kind=crossing.notification_kind,
+                    message=crossing.message,
+                    dedupe_key=crossing.dedupe_key,
                 )
-                notices.append(
-                    Notice(
-                        users=recipients(request, "breach"),
-                        request=request,
-                        kind=kind,
-                        message=message,
-                        dedupe_key=f"breach:{clock.pk}",
-                    )
-                )
-            elif result.warned_at is not None and clock.warning_notified_at is None:
-                warned += 1
-                clock.warning_notified_at = now
-                due = timezone.localtime(result.due_at)
-                new_events.append(
-                    RequestEvent(
-                        request=request,
-                        kind=EventKind.SLA_WARNING,
-                        created_at=now,
-                        department_id=clock.department_id,
-                        data={
-                            "clock": clock.kind,
-                            "due_at": result.due_at.isoformat() if result.due_at else None,
-                        },
-                        internal=True,
-                    )
-                )
-                notices.append(
-                    Notice(
-                        users=recipients(request, "warning"),
-                        request=request,
-                        kind=NotificationKind.SLA_WARNING,
-                        message=f"{request.reference}: {label} due {due:%a %H:%M}",
-                        dedupe_key=f"warning:{clock.pk}",
-                    )
-                )
+            )
         RequestEvent.objects.bulk_create(new_events)
         notify_many(notices, now=now)
         _clocks_save(
@@ -188,7 +140,7 @@ def _scan_batch(clock_ids: list[int], now, recipients: _Recipients) -> tuple[int
 def sla_clocks_scan(*, now=None, limit: int = 1000, batch_size: int = BATCH_SIZE) -> dict:
     """Warn and report breaches for clocks that passed 75% or 100% of their target."""
     now = now or timezone.now()
-    recipients = _Recipients()
+    recipients = _Staff()
     clock_ids = _due_clock_ids(now, limit)
     warned = breached = 0
     for start in range(0, len(clock_ids), batch_size):

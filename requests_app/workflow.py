@@ -10,16 +10,17 @@ hold the facts in memory (the demo's replay).
 """
 
 import datetime
+from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from departments.choices import Priority
+from departments.choices import Priority, Role
 from departments.models import Membership
 
-from .choices import OPEN_STATUSES, Status
+from .choices import OPEN_STATUSES, ClockKind, EventKind, NotificationKind, Status
 from .selectors import is_provider_staff
 
 
@@ -289,3 +290,69 @@ def refuse(refusal: dict[str, str] | None) -> None:
     """Raise the ValidationError of a refusal, if any."""
     if refusal is not None:
         raise ValidationError(refusal)
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """What a clock crossing its warning or its due time sets off: the clock's field that
+    marks it as told, the internal event, and the notice to whom settings.SLA_NOTIFY names."""
+
+    breached: bool
+    event_kind: str
+    data: dict
+    notification_kind: str
+    message: str
+    dedupe_key: str
+    audience: str  # the settings.SLA_NOTIFY entry: "warning" or "breach"
+
+
+def clock_crossing(clock, result, request, *, now: datetime.datetime) -> Crossing | None:
+    """The scanner's decision for one clock, once its figures (`result`, clocks.compute) are
+    known at `now`: a breach not yet told, else a warning not yet told, else nothing. Marks
+    the clock as told (a breach also counts as its warning: no late warning follows)."""
+    label = ClockKind(clock.kind).label.lower()
+    due_at = result.due_at.isoformat() if result.due_at else None
+    if result.breached_at is not None and clock.breach_notified_at is None:
+        clock.breach_notified_at = now
+        clock.warning_notified_at = clock.warning_notified_at or now
+        return Crossing(
+            breached=True,
+            event_kind=EventKind.SLA_BREACHED,
+            data={"clock": clock.kind, "due_at": due_at},
+            notification_kind=NotificationKind.SLA_BREACHED,
+            message=f"{request.reference}: {label} target breached",
+            dedupe_key=f"breach:{clock.pk}",
+            audience="breach",
+        )
+    if result.warned_at is not None and clock.warning_notified_at is None:
+        clock.warning_notified_at = now
+        due = timezone.localtime(result.due_at)
+        return Crossing(
+            breached=False,
+            event_kind=EventKind.SLA_WARNING,
+            data={"clock": clock.kind, "due_at": due_at},
+            notification_kind=NotificationKind.SLA_WARNING,
+            message=f"{request.reference}: {label} due {due:%a %H:%M}",
+            dedupe_key=f"warning:{clock.pk}",
+            audience="warning",
+        )
+    return None
+
+
+def sla_recipients(request, audience: str, *, staff) -> list:
+    """Who hears of a warning or breach (settings.SLA_NOTIFY[audience]): the assignee (or,
+    with none, the department's agents), its agents, its managers. `staff(department_id,
+    role)` lists a department's people in a role, so callers can look them up once."""
+    roles = settings.SLA_NOTIFY[audience]
+    department_id = request.provider_department_id
+    users = []
+    if "assignee" in roles:
+        if request.assignee_id:
+            users.append(request.assignee)
+        elif "agents" not in roles:
+            users += staff(department_id, Role.AGENT)
+    if "agents" in roles:
+        users += staff(department_id, Role.AGENT)
+    if "managers" in roles:
+        users += staff(department_id, Role.MANAGER)
+    return users
