@@ -51,6 +51,8 @@ from departments.models import (
     WorkingHours,
 )
 from departments.services import calendar_version_current
+from requests_app import workflow
+from requests_app.choices import ClockKind, EventKind, NotificationKind, Status
 from requests_app.clocks import clock_events, compute_clock, request_due_times, warning_seconds
 from requests_app.models import (
     Comment,
@@ -60,8 +62,9 @@ from requests_app.models import (
     SLAClock,
     WaitPeriod,
 )
+from requests_app.selectors import clock_targets
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: event data from requests_app.workflow's builders
 UTC = datetime.UTC
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -345,21 +348,24 @@ def org_build(rng: random.Random) -> BenchOrg:
                     name=service_name,
                     default_priority="high" if service_name == "Incidents" else "normal",
                 )
-                targets = {
-                    p: (int(f * factor * HOUR), int(r * factor * HOUR))
-                    for p, (f, r) in TARGET_HOURS.items()
-                }
                 if number == 0:  # one service per department with tighter targets of its own
                     for priority in ("normal", "high"):
-                        first, resolution = (value // 2 for value in targets[priority])
+                        first, resolution = TARGET_HOURS[priority]
                         SLATarget.objects.create(
                             department=department,
                             service=service,
                             priority=priority,
-                            first_response=datetime.timedelta(seconds=first),
-                            resolution=datetime.timedelta(seconds=resolution),
+                            first_response=datetime.timedelta(hours=first * factor / 2),
+                            resolution=datetime.timedelta(hours=resolution * factor / 2),
                         )
-                        targets[priority] = (first, resolution)
+                # What the app starts a clock with (service, department, fallback targets).
+                targets = {}
+                for priority in PRIORITIES:
+                    chosen = clock_targets(service, priority)
+                    targets[priority] = (
+                        chosen[ClockKind.FIRST_RESPONSE],
+                        chosen[ClockKind.RESOLUTION],
+                    )
                 bench.services.append(BenchService(service.pk, service_name, targets))
         departments.append(bench)
     providers = [i for i, d in enumerate(departments) if d.is_provider]
@@ -601,17 +607,19 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
         return add_business_seconds(version, start, max(1, int(seconds)))
 
     event(
-        "created",
+        EventKind.CREATED,
         created,
         requester_id,
-        {"service": service.name, "priority": priority, "confidential": confidential},
+        workflow.created_data(
+            service_name=service.name, priority=priority, confidential=confidential
+        ),
     )
     if (assignee and plan.status != "new") or (assignee and rng.random() < 0.5):
         event(
-            "assigned",
+            EventKind.ASSIGNED,
             min(created + datetime.timedelta(minutes=rng.randint(1, 30)), limit),
             worker_id,
-            {"from": None, "to": assignee[1]},
+            workflow.assigned_data(None, assignee[1]),
         )
     else:
         assignee = None
@@ -625,14 +633,14 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
         new_priority = rng.choice([p for p in PRIORITIES if p != priority])
         new_first, new_resolution = service.targets[new_priority]
         event(
-            "priority_changed",
+            EventKind.PRIORITY_CHANGED,
             min(created + datetime.timedelta(minutes=rng.randint(1, 5)), limit),
             worker_id,
-            {
-                "from": priority,
-                "to": new_priority,
-                "targets": {"first_response": new_first, "resolution": new_resolution},
-            },
+            workflow.priority_data(
+                priority,
+                new_priority,
+                {ClockKind.FIRST_RESPONSE: new_first, ClockKind.RESOLUTION: new_resolution},
+            ),
         )
         start_targets = (first_target, resolution_target)
         priority, first_target, resolution_target = new_priority, new_first, new_resolution
@@ -641,7 +649,12 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
 
     if status == "done" and rng.random() < 0.03:
         cancelled = min(created + datetime.timedelta(minutes=rng.randint(10, 1440)), limit)
-        event("status_changed", cancelled, requester_id, {"from": "new", "to": "cancelled"})
+        event(
+            EventKind.STATUS_CHANGED,
+            cancelled,
+            requester_id,
+            workflow.status_data(Status.NEW, Status.CANCELLED),
+        )
         status = "cancelled"
     elif status != "new":
         first_used = first_target * fr_share
@@ -662,18 +675,18 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
         else:
             first_responded = after(created, first_used)
             if rng.random() < 0.6:
-                comment("commented", first_responded, worker_id, rng.choice(REPLIES), True)
+                comment(EventKind.COMMENTED, first_responded, worker_id, rng.choice(REPLIES), True)
             else:
-                event("acknowledged", first_responded, worker_id)
+                event(EventKind.ACKNOWLEDGED, first_responded, worker_id)
             event(
-                "status_changed",
+                EventKind.STATUS_CHANGED,
                 first_responded,
                 worker_id,
-                {"from": "new", "to": "in_progress"},
+                workflow.status_data(Status.NEW, Status.IN_PROGRESS),
             )
             if rng.random() < 0.3:
                 comment(
-                    "note_added",
+                    EventKind.NOTE_ADDED,
                     min(first_responded + datetime.timedelta(minutes=rng.randint(1, 120)), limit),
                     worker_id,
                     "Checked with the supplier.",
@@ -687,22 +700,24 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                 if status == "waiting" and wait_start >= limit:
                     wait_start = first_responded + (limit - first_responded) / 2
                 event(
-                    "status_changed",
+                    EventKind.STATUS_CHANGED,
                     wait_start,
                     worker_id,
-                    {"from": "in_progress", "to": "waiting_on_requester"},
+                    workflow.status_data(Status.IN_PROGRESS, Status.WAITING_ON_REQUESTER),
                 )
                 if status == "done":
                     wait_end = min(
                         wait_start + datetime.timedelta(seconds=rng.randint(HOUR, 3 * DAY)),
                         wait_start + (limit - wait_start) / 2,
                     )
-                    comment("commented", wait_end, requester_id, "Here you are.", False)
+                    comment(EventKind.COMMENTED, wait_end, requester_id, "Here you are.", False)
                     event(
-                        "status_changed",
+                        EventKind.STATUS_CHANGED,
                         wait_end,
                         requester_id,
-                        {"from": "waiting_on_requester", "to": "in_progress", "auto": "reply"},
+                        workflow.status_data(
+                            Status.WAITING_ON_REQUESTER, Status.IN_PROGRESS, auto="reply"
+                        ),
                     )
                     waits.append(
                         (
@@ -719,28 +734,28 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             if status != "done" and rng.random() < 0.1:
                 promised = first_responded + datetime.timedelta(days=rng.randint(1, 14))
                 event(
-                    "promised",
+                    EventKind.PROMISED,
                     min(first_responded + datetime.timedelta(minutes=5), limit),
                     worker_id,
-                    {"promised_at": promised.isoformat()},
+                    workflow.promise_data(None, promised),
                 )
             if resolved is not None:
                 if resolved > limit:  # the budget guard keeps this rare
                     resolved = limit
                 event(
-                    "status_changed",
+                    EventKind.STATUS_CHANGED,
                     resolved,
                     worker_id,
-                    {"from": "in_progress", "to": "resolved"},
+                    workflow.status_data(Status.IN_PROGRESS, Status.RESOLVED),
                 )
                 close_at = resolved + datetime.timedelta(days=rng.randint(1, 10))
                 if close_at < limit:
                     closed = close_at
                     event(
-                        "status_changed",
+                        EventKind.STATUS_CHANGED,
                         closed,
                         requester_id,
-                        {"from": "resolved", "to": "closed"},
+                        workflow.status_data(Status.RESOLVED, Status.CLOSED),
                     )
                     status = "closed"
                 else:
@@ -754,7 +769,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
     # The two clocks, as the app computes them; then the scanner's marks and events.
     sla_events = []
     results = []
-    for number, kind in enumerate(("first_response", "resolution")):
+    for number, kind in enumerate((ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION)):
         target = start_targets[number]
         result = compute_clock(
             clock_events(
@@ -770,7 +785,6 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
         # finds exactly the thresholds of that minute.
         warning_notified = breach_notified = None
         lag = datetime.timedelta(seconds=rng.randint(1, 59))
-        due_text = result.due_at.isoformat() if result.due_at else None
         if result.warned_at is not None:
             if is_open:
                 warning_notified = min(result.warned_at + lag, now)
@@ -786,11 +800,11 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
         ):
             sla_events.append(
                 Event(
-                    "sla_warning",
+                    EventKind.SLA_WARNING,
                     warning_notified,
                     dept_id,
                     None,
-                    {"clock": kind, "due_at": due_text},
+                    workflow.clock_data(kind, result.due_at),
                     True,
                 )
             )
@@ -798,11 +812,11 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             warning_notified = warning_notified or breach_notified
             sla_events.append(
                 Event(
-                    "sla_breached",
+                    EventKind.SLA_BREACHED,
                     breach_notified,
                     dept_id,
                     None,
-                    {"clock": kind, "due_at": due_text},
+                    workflow.clock_data(kind, result.due_at),
                     True,
                 )
             )
@@ -836,7 +850,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
     if plan.crossing:
         stats[f"crossing {plan.crossing}"] += 1
 
-    app_status = {"waiting": "waiting_on_requester"}.get(status, status)
+    app_status = {"waiting": Status.WAITING_ON_REQUESTER}.get(status, status)
     out.row(
         ServiceRequest,
         (
@@ -880,15 +894,18 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
     for number, (started, ended, seconds) in enumerate(waits):
         out.row(WaitPeriod, (rid * 3 + number, rid, customer.id, dept_id, started, ended, seconds))
     recent = plan.created > now0 - 2 * DAY
+    message, dedupe_key = workflow.filed_notice(
+        pk=rid, priority=plan.priority, department_name=customer.name, title=title
+    )
     out.row(
         Notification,
         (
             rid,
             worker_id,
             rid,
-            "request_filed",
-            f"New {priority} request from {customer.name}: {title}",
-            f"filed:{rid}",
+            NotificationKind.REQUEST_FILED,
+            message,
+            dedupe_key,
             created,
             None if recent and is_open else created + datetime.timedelta(hours=2),
             created + datetime.timedelta(seconds=30),

@@ -52,7 +52,6 @@ from django.utils import timezone
 from departments.business_time import add_business_seconds, business_seconds_between
 from departments.choices import Priority, Role
 from departments.models import Department, Membership, Service
-from departments.selectors import sla_target_for
 from departments.services import calendar_version_current
 
 from . import lifecycle, services, workflow
@@ -68,7 +67,7 @@ from .models import (
     WaitPeriod,
 )
 from .scanner import sla_clocks_scan
-from .selectors import PROVIDER_ROLES, provider_staff, visible_by_rule
+from .selectors import PROVIDER_ROLES, clock_targets, provider_staff, visible_by_rule
 from .workflow import clock_crossing, sla_recipients
 
 DEFAULT_WEEKS = 26
@@ -994,22 +993,10 @@ class HistoryPlanner:
         self.provider_of = {p.department.pk: p for p in self.providers}
 
     def targets(self, service: Service, priority: str) -> dict[str, int]:
-        """Target seconds per clock, as services._targets_for works them out."""
+        """selectors.clock_targets, looked up once per service and priority."""
         key = (service.pk, priority)
         if key not in self._targets:
-            target = sla_target_for(service=service, priority=priority)
-            if target is not None:
-                value = {
-                    ClockKind.FIRST_RESPONSE: target.first_response_seconds,
-                    ClockKind.RESOLUTION: target.resolution_seconds,
-                }
-            else:
-                first, resolution = settings.SLA_FALLBACK_TARGET_HOURS[priority]
-                value = {
-                    ClockKind.FIRST_RESPONSE: first * HOUR,
-                    ClockKind.RESOLUTION: resolution * HOUR,
-                }
-            self._targets[key] = value
+            self._targets[key] = clock_targets(service, priority)
         return self._targets[key]
 
     # --- random pieces -----------------------------------------------------------------------

@@ -116,17 +116,25 @@ def file(
         actor=requester,
         kind=EventKind.CREATED,
         now=now,
-        data={"service": service.name, "priority": priority, "confidential": confidential},
+        data=workflow.created_data(
+            service_name=service.name, priority=priority, confidential=confidential
+        ),
     )
     store.clocks_start(request, department=service.department, now=now)
     store.attach(request, files=files, uploaded_by=requester, now=now)
     store.recompute(request, now=now)
+    message, dedupe_key = workflow.filed_notice(
+        pk=request.pk,
+        priority=priority,
+        department_name=requesting_department.name,
+        title=request.title,
+    )
     store.notify(
         request,
         users=_agents_or_staff(store, service.department_id),
         kind=NotificationKind.REQUEST_FILED,
-        message=f"New {priority} request from {requesting_department.name}: {request.title}",
-        dedupe_key=f"filed:{request.pk}",
+        message=message,
+        dedupe_key=dedupe_key,
         now=now,
     )
     return request
@@ -165,7 +173,7 @@ def comment(
         actor=author,
         kind=EventKind.NOTE_ADDED if internal else EventKind.COMMENTED,
         now=now,
-        data={"comment": reply.pk, "by_provider": by_provider},
+        data=workflow.comment_data(reply.pk, by_provider=by_provider),
         internal=internal,
     )
     store.attach(request, files=files, uploaded_by=author, now=now, comment=reply)
@@ -226,7 +234,7 @@ def _status_set(store: Store, request, *, actor, to, now, data=None) -> None:
         actor=actor,
         kind=EventKind.STATUS_CHANGED,
         now=now,
-        data={"from": before, "to": to, **(data or {})},
+        data=workflow.status_data(before, to, **(data or {})),
     )
     if before == Status.WAITING_ON_REQUESTER:
         store.wait_end(request, now=now)
@@ -351,10 +359,9 @@ def assign(store: Store, request, *, actor, assignee, now):
         actor=actor,
         kind=EventKind.ASSIGNED,
         now=now,
-        data={
-            "from": before.username if before else None,
-            "to": assignee.username if assignee else None,
-        },
+        data=workflow.assigned_data(
+            before.username if before else None, assignee.username if assignee else None
+        ),
     )
     store.save(request, fields=["assignee"], now=now)
     if assignee is not None:
@@ -384,7 +391,7 @@ def priority_change(store: Store, request, *, actor, priority: str, now):
         actor=actor,
         kind=EventKind.PRIORITY_CHANGED,
         now=now,
-        data={"from": before, "to": priority, "targets": store.targets(request.service, priority)},
+        data=workflow.priority_data(before, priority, store.targets(request.service, priority)),
     )
     store.save(request, fields=["priority"], now=now)
     store.recompute(request, now=now)
@@ -403,7 +410,7 @@ def promise(store: Store, request, *, actor, promised_at, now):
         actor=actor,
         kind=EventKind.PROMISED,
         now=now,
-        data={"from": before.isoformat() if before else None, "to": promised_at.isoformat()},
+        data=workflow.promise_data(before, promised_at),
     )
     store.save(request, fields=["promised_at"], now=now)
     store.notify(

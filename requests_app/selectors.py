@@ -4,6 +4,7 @@ search, notification and export goes through."""
 import datetime
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import (
     Prefetch,
@@ -12,7 +13,8 @@ from django.db.models import (
 )
 
 from departments.choices import Role
-from departments.models import Department, Membership
+from departments.models import Department, Membership, Service
+from departments.selectors import sla_target_for
 
 from .choices import ClockKind, Status
 from .live import clock_glance, current_clock_values, sla_summary
@@ -27,6 +29,20 @@ from .models import (
 )
 
 PROVIDER_ROLES = (Role.AGENT, Role.MANAGER)
+
+
+def clock_targets(service: Service, priority: str) -> dict[str, int]:
+    """Target seconds per clock kind for a new request: the service's targets for the
+    priority, else its department's, else settings.SLA_FALLBACK_TARGET_HOURS. What the
+    lifecycle starts clocks with, the demo plans against and the bench loads."""
+    target = sla_target_for(service=service, priority=priority)
+    if target is not None:
+        return {
+            ClockKind.FIRST_RESPONSE: target.first_response_seconds,
+            ClockKind.RESOLUTION: target.resolution_seconds,
+        }
+    first, resolution = settings.SLA_FALLBACK_TARGET_HOURS[priority]
+    return {ClockKind.FIRST_RESPONSE: first * 3600, ClockKind.RESOLUTION: resolution * 3600}
 
 
 def _departments_where(user, roles) -> QuerySet:

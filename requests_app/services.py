@@ -9,7 +9,6 @@ notifications. The demo's replay runs the same steps in memory (demo.py).
 
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -17,7 +16,6 @@ from django.utils import timezone
 from departments.business_time import business_seconds_between
 from departments.choices import Role
 from departments.models import Department, Membership, Service
-from departments.selectors import sla_target_for
 from departments.services import calendar_version_current
 
 from . import attachments as attachment_rules
@@ -37,7 +35,13 @@ from .models import (
     WaitPeriod,
 )
 from .notifications import notify
-from .selectors import PROVIDER_ROLES, is_provider_staff, provider_staff, requests_visible_to
+from .selectors import (
+    PROVIDER_ROLES,
+    clock_targets,
+    is_provider_staff,
+    provider_staff,
+    requests_visible_to,
+)
 from .workflow import TRANSITIONS, request_file_authorize
 
 # --- helpers -------------------------------------------------------------------------------
@@ -73,20 +77,8 @@ def _event(request, *, actor, kind, now, data=None, internal=False) -> RequestEv
     )
 
 
-def _targets_for(service: Service, priority: str) -> dict[str, int]:
-    """Target seconds per clock kind: the service's, the department's, or the fallback."""
-    target = sla_target_for(service=service, priority=priority)
-    if target is not None:
-        return {
-            ClockKind.FIRST_RESPONSE: target.first_response_seconds,
-            ClockKind.RESOLUTION: target.resolution_seconds,
-        }
-    first, resolution = settings.SLA_FALLBACK_TARGET_HOURS[priority]
-    return {ClockKind.FIRST_RESPONSE: first * 3600, ClockKind.RESOLUTION: resolution * 3600}
-
-
 def _clocks_start(request: ServiceRequest, *, department: Department, now) -> None:
-    targets = _targets_for(request.service, request.priority)
+    targets = clock_targets(request.service, request.priority)
     version = calendar_version_current(calendar=department.calendar)
     SLAClock.objects.bulk_create(
         SLAClock(
@@ -257,7 +249,7 @@ class DatabaseStore:
         return list(provider_staff(department_id=department_id, roles=roles))
 
     def targets(self, service, priority: str) -> dict[str, int]:
-        return _targets_for(service, priority)
+        return clock_targets(service, priority)
 
     def transfer_services(self, department) -> list:
         return list(department.services.filter(active=True))

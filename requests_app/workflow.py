@@ -292,6 +292,48 @@ def refuse(refusal: dict[str, str] | None) -> None:
         raise ValidationError(refusal)
 
 
+# --- what an action records ----------------------------------------------------------------
+# The data of the events that more than one writer makes (the lifecycle, and the bench that
+# loads a year of history without it), so that they cannot drift apart.
+
+
+def created_data(*, service_name: str, priority: str, confidential: bool) -> dict:
+    return {"service": service_name, "priority": priority, "confidential": confidential}
+
+
+def status_data(before: str, to: str, **extra) -> dict:
+    """A status change; `extra` says why when it was not asked for (auto="reply")."""
+    return {"from": before, "to": to, **extra}
+
+
+def comment_data(comment_pk: int, *, by_provider: bool) -> dict:
+    return {"comment": comment_pk, "by_provider": by_provider}
+
+
+def assigned_data(before: str | None, to: str | None) -> dict:
+    """An assignment, by username (None: nobody)."""
+    return {"from": before, "to": to}
+
+
+def priority_data(before: str, to: str, targets: dict[str, int]) -> dict:
+    """A priority change with the targets (seconds per clock kind) the clocks now follow."""
+    return {"from": before, "to": to, "targets": targets}
+
+
+def promise_data(before: datetime.datetime | None, to: datetime.datetime) -> dict:
+    return {"from": before.isoformat() if before else None, "to": to.isoformat()}
+
+
+def clock_data(kind: str, due_at: datetime.datetime | None) -> dict:
+    """A clock's warning or breach."""
+    return {"clock": kind, "due_at": due_at.isoformat() if due_at else None}
+
+
+def filed_notice(*, pk: int, priority: str, department_name: str, title: str) -> tuple[str, str]:
+    """The message and dedupe key of the notice to the provider of a new request."""
+    return f"New {priority} request from {department_name}: {title}", f"filed:{pk}"
+
+
 @dataclass(frozen=True)
 class Crossing:
     """What a clock crossing its warning or its due time sets off: the clock's field that
@@ -311,14 +353,14 @@ def clock_crossing(clock, result, request, *, now: datetime.datetime) -> Crossin
     known at `now`: a breach not yet told, else a warning not yet told, else nothing. Marks
     the clock as told (a breach also counts as its warning: no late warning follows)."""
     label = ClockKind(clock.kind).label.lower()
-    due_at = result.due_at.isoformat() if result.due_at else None
+    data = clock_data(clock.kind, result.due_at)
     if result.breached_at is not None and clock.breach_notified_at is None:
         clock.breach_notified_at = now
         clock.warning_notified_at = clock.warning_notified_at or now
         return Crossing(
             breached=True,
             event_kind=EventKind.SLA_BREACHED,
-            data={"clock": clock.kind, "due_at": due_at},
+            data=data,
             notification_kind=NotificationKind.SLA_BREACHED,
             message=f"{request.reference}: {label} target breached",
             dedupe_key=f"breach:{clock.pk}",
@@ -330,7 +372,7 @@ def clock_crossing(clock, result, request, *, now: datetime.datetime) -> Crossin
         return Crossing(
             breached=False,
             event_kind=EventKind.SLA_WARNING,
-            data={"clock": clock.kind, "due_at": due_at},
+            data=data,
             notification_kind=NotificationKind.SLA_WARNING,
             message=f"{request.reference}: {label} due {due:%a %H:%M}",
             dedupe_key=f"warning:{clock.pk}",
