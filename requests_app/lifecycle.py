@@ -4,13 +4,13 @@ which events it writes with which data, and whom it notifies with which message 
 An action runs against a `Store`, which knows the facts it asks for (who works where, the
 targets of a service, the open blocked-by links) and makes the changes it orders. Two stores
 exist: the database (services.py, under the request's row lock, for every page, API call,
-command and task) and the demo's replay in memory (demo.py's FastReplay, which writes months
-of history in bulk). Both run these same steps, so the demo is by construction what the app
-would have written; tests/requests_app/test_demo.py holds them equal row for row, refusals
-and messages included.
+command and task) and the demo's replay in memory (FastReplay in requests_app/demo/replay.py,
+which writes months of history in bulk). Both run these same steps, so the demo is by
+construction what the app would have written; tests/requests_app/test_demo.py holds them
+equal row for row, refusals and messages included.
 
 The rules an action applies (who may, what the request's state and the input refuse) are in
-workflow.py; the scanner's warning and breach decision is scanner.crossing.
+workflow.py, and so is the scanner's warning and breach decision (workflow.clock_crossing).
 """
 
 from __future__ import annotations

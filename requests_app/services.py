@@ -4,7 +4,7 @@ Each takes the acting user, locks the request row and runs the action's steps
 (requests_app/lifecycle.py) against the database, in one transaction: first who may act
 (PermissionDenied: 403), then the request's state and the input (ValidationError: form
 errors / 400), then the RequestEvent, the clocks recomputed from the events and the
-notifications. The demo's replay runs the same steps in memory (demo.py).
+notifications. The demo's replay runs the same steps in memory (requests_app/demo/replay.py).
 """
 
 from collections.abc import Sequence

@@ -419,7 +419,7 @@ LOGGING = {
 # servicedesk's own settings.
 ANONYMITY_MIN = envint("ANONYMITY_MIN", 3)
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")
-# seed_demo's request history (requests_app/demo.py): how many weeks up to now, how many
+# seed_demo's request history (requests_app/demo/): how many weeks up to now, how many
 # requests a week, and the random seed that makes it reproducible. 0 weeks: no history.
 DEMO_HISTORY_WEEKS = envint("DEMO_HISTORY_WEEKS", 26)
 DEMO_HISTORY_REQUESTS_PER_WEEK = envint("DEMO_HISTORY_REQUESTS_PER_WEEK", 115)

@@ -1,4 +1,4 @@
-"""seed_demo's request history (requests_app/demo.py): realistic, reproducible, and exactly
+"""seed_demo's request history (requests_app/demo/): realistic, reproducible, and exactly
 what the services would have written."""
 
 import datetime
