@@ -74,6 +74,19 @@ def _assignee_or_agents(store: Store, request) -> list:
     return store.staff(request.provider_department_id, agents_only=True)
 
 
+def _tell_requester(store: Store, request, *, actor, message: str, dedupe_key: str, now) -> None:
+    """A status notice to the requester (none when they did it themselves)."""
+    store.notify(
+        request,
+        users=[request.requester],
+        exclude=[actor],
+        kind=NotificationKind.REQUEST_STATUS,
+        message=message,
+        dedupe_key=dedupe_key,
+        now=now,
+    )
+
+
 def _agents_or_staff(store: Store, department_id: int) -> list:
     return store.staff(department_id, agents_only=True) or store.staff(
         department_id, agents_only=False
@@ -327,11 +340,10 @@ def acknowledge(store: Store, request, *, actor, now):
     store.event(request, actor=actor, kind=EventKind.ACKNOWLEDGED, now=now)
     store.save(request, fields=["first_responded_at"], now=now)
     store.recompute(request, now=now)
-    store.notify(
+    _tell_requester(
+        store,
         request,
-        users=[request.requester],
-        exclude=[actor],
-        kind=NotificationKind.REQUEST_STATUS,
+        actor=actor,
         message=f"{request.provider_department.name} has seen {request.reference}",
         dedupe_key=f"ack:{request.pk}",
         now=now,
@@ -413,11 +425,10 @@ def promise(store: Store, request, *, actor, promised_at, now):
         data=workflow.promise_data(before, promised_at),
     )
     store.save(request, fields=["promised_at"], now=now)
-    store.notify(
+    _tell_requester(
+        store,
         request,
-        users=[request.requester],
-        exclude=[actor],
-        kind=NotificationKind.REQUEST_STATUS,
+        actor=actor,
         message=(
             f"{request.provider_department.name} promised {request.reference} "
             f"by {timezone.localtime(promised_at):%a %d %b %H:%M}"
@@ -488,11 +499,10 @@ def transfer(store: Store, request, *, actor, department, service=None, now):
         dedupe_key=f"transfer:{request.pk}:{now.isoformat()}",
         now=now,
     )
-    store.notify(
+    _tell_requester(
+        store,
         request,
-        users=[request.requester],
-        exclude=[actor],
-        kind=NotificationKind.REQUEST_STATUS,
+        actor=actor,
         message=f"{request.reference} moved from {old.name} to {department.name}",
         dedupe_key=f"transfer-requester:{request.pk}:{now.isoformat()}",
         now=now,

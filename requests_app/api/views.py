@@ -46,6 +46,19 @@ from .serializers import (
 )
 
 
+def _transition_action(name: str, *, with_comment: bool):
+    """The API action for one status change (RequestViewSet._transition does the work)."""
+
+    def handler(self, request, pk=None):
+        return self._transition(name, with_comment=with_comment)
+
+    handler.__name__ = handler.__qualname__ = name
+    handler = action(detail=True, methods=["post"])(handler)
+    return extend_schema(
+        request=CommentOptionalSerializer if with_comment else None, responses=RequestSerializer
+    )(handler)
+
+
 class RequestViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -106,6 +119,14 @@ class RequestViewSet(
         request_action_authorize(actor=self.request.user, request=target, action=action_name)
         return target
 
+    def _input(self, action_name: str, serializer_class) -> tuple[ServiceRequest, dict]:
+        """The request, once the caller may take the action on it, and then the input,
+        validated (400 with field errors)."""
+        target = self._target(action_name)
+        data = serializer_class(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        return target, data.validated_data
+
     def _respond(self, request: ServiceRequest, code=status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().filter(pk=request.pk).first()
         if fresh is None:
@@ -125,12 +146,11 @@ class RequestViewSet(
         return self._respond(created, status.HTTP_201_CREATED)
 
     def _transition(self, action_name: str, *, with_comment: bool = False):
-        target = self._target(action_name)
-        comment = ""
         if with_comment:
-            data = CommentOptionalSerializer(data=self.request.data)
-            data.is_valid(raise_exception=True)
-            comment = data.validated_data.get("comment", "")
+            target, data = self._input(action_name, CommentOptionalSerializer)
+        else:
+            target, data = self._target(action_name), {}
+        comment = data.get("comment", "")
         updated = services.request_transition(
             request=target, actor=self.request.user, action=action_name, comment=comment
         )
@@ -146,92 +166,58 @@ class RequestViewSet(
     @extend_schema(request=AssignSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        target = self._target("assign")
-        data = AssignSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        target, data = self._input("assign", AssignSerializer)
         return self._respond(
             services.request_assign(
                 request=target,
                 actor=request.user,
-                assignee=data.validated_data["assignee"],
+                assignee=data["assignee"],
             )
         )
 
-    @extend_schema(request=None, responses=RequestSerializer)
-    @action(detail=True, methods=["post"])
-    def start(self, request, pk=None):
-        return self._transition("start")
-
-    @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
-    @action(detail=True, methods=["post"])
-    def wait(self, request, pk=None):
-        return self._transition("wait", with_comment=True)
-
-    @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
-    @action(detail=True, methods=["post"])
-    def resume(self, request, pk=None):
-        return self._transition("resume", with_comment=True)
-
-    @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
-    @action(detail=True, methods=["post"])
-    def resolve(self, request, pk=None):
-        return self._transition("resolve", with_comment=True)
-
-    @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
-    @action(detail=True, methods=["post"])
-    def reopen(self, request, pk=None):
-        return self._transition("reopen", with_comment=True)
-
-    @extend_schema(request=CommentOptionalSerializer, responses=RequestSerializer)
-    @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
-        return self._transition("cancel", with_comment=True)
-
-    @extend_schema(request=None, responses=RequestSerializer)
-    @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
-        return self._transition("close")
+    # The status changes: POST /requests/{id}/<action>/, a comment optional where it says why.
+    start = _transition_action("start", with_comment=False)
+    wait = _transition_action("wait", with_comment=True)
+    resume = _transition_action("resume", with_comment=True)
+    resolve = _transition_action("resolve", with_comment=True)
+    reopen = _transition_action("reopen", with_comment=True)
+    cancel = _transition_action("cancel", with_comment=True)
+    close = _transition_action("close", with_comment=False)
 
     @extend_schema(request=PromiseSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def promise(self, request, pk=None):
-        target = self._target("promise")
-        data = PromiseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        target, data = self._input("promise", PromiseSerializer)
         return self._respond(
             services.request_promise(
                 request=target,
                 actor=request.user,
-                promised_at=data.validated_data["promised_at"],
+                promised_at=data["promised_at"],
             )
         )
 
     @extend_schema(request=TransferSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def transfer(self, request, pk=None):
-        target = self._target("transfer")
-        data = TransferSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        target, data = self._input("transfer", TransferSerializer)
         return self._respond(
             services.request_transfer(
                 request=target,
                 actor=request.user,
-                department=data.validated_data["department"],
-                service=data.validated_data.get("service"),
+                department=data["department"],
+                service=data.get("service"),
             )
         )
 
     @extend_schema(request=PrioritySerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def priority(self, request, pk=None):
-        target = self._target("priority")
-        data = PrioritySerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        target, data = self._input("priority", PrioritySerializer)
         return self._respond(
             services.request_priority_change(
                 request=target,
                 actor=request.user,
-                priority=data.validated_data["priority"],
+                priority=data["priority"],
             )
         )
 
@@ -246,23 +232,15 @@ class RequestViewSet(
     @extend_schema(request=BlockSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def block(self, request, pk=None):
-        target = self._target("block")
-        data = BlockSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.request_block(
-            request=target, actor=request.user, blocked_by=self._blocker(data.validated_data)
-        )
+        target, data = self._input("block", BlockSerializer)
+        services.request_block(request=target, actor=request.user, blocked_by=self._blocker(data))
         return self._respond(target)
 
     @extend_schema(request=BlockSerializer, responses=RequestSerializer)
     @action(detail=True, methods=["post"])
     def unblock(self, request, pk=None):
-        target = self._target("unblock")
-        data = BlockSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.request_unblock(
-            request=target, actor=request.user, blocked_by=self._blocker(data.validated_data)
-        )
+        target, data = self._input("unblock", BlockSerializer)
+        services.request_unblock(request=target, actor=request.user, blocked_by=self._blocker(data))
         return self._respond(target)
 
     @extend_schema(methods=["get"], responses=CommentSerializer(many=True))
