@@ -108,9 +108,20 @@ def file(
     confidential: bool,
     files=(),
     now,
+    file_errors=None,
 ):
     """A new request to the service's department: both clocks start, its agents are told.
-    The caller has authorized the requester and refused bad input (workflow.file_refusal)."""
+    The caller has authorized the requester; bad input is refused here (workflow.file_refusal,
+    and `file_errors` judges the files)."""
+    errors = (
+        workflow.file_refusal(
+            service=service, priority=priority, requesting_department=requesting_department
+        )
+        or {}
+    )
+    if file_errors is not None:
+        errors.update(file_errors(files))
+    workflow.refuse(errors or None)
     request = store.create(
         requester=requester,
         requesting_department=requesting_department,

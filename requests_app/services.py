@@ -19,7 +19,7 @@ from departments.models import Department, Membership, Service
 from departments.services import calendar_version_current
 
 from . import attachments as attachment_rules
-from . import lifecycle, signals, workflow
+from . import lifecycle, signals
 from .choices import (
     ClockKind,
     EventKind,
@@ -374,12 +374,6 @@ def request_create(
     request_file_authorize(requester=requester)
     priority = priority or service.default_priority
     customer = requesting_department_for(user=requester, department=requesting_department)
-    errors = (
-        workflow.file_refusal(service=service, priority=priority, requesting_department=customer)
-        or {}
-    )
-    errors.update(attachment_rules.errors_for(files))
-    workflow.refuse(errors or None)
     with transaction.atomic():
         return lifecycle.file(
             STORE,
@@ -392,6 +386,7 @@ def request_create(
             confidential=confidential,
             files=files,
             now=now,
+            file_errors=attachment_rules.errors_for,
         )
 
 

@@ -19,7 +19,7 @@ from departments.business_time import business_seconds_between
 from departments.choices import Role
 from departments.models import Membership
 
-from .. import lifecycle, services, workflow
+from .. import lifecycle, services
 from ..choices import ClockKind, ClockState, EventKind, Status
 from ..clocks import clock_refresh, request_due_times
 from ..models import (
@@ -481,16 +481,10 @@ class FastReplay:
     def request_create(
         self, *, requester, service, title, description, priority, confidential, now
     ):
-        customer = self.planner.primary_of[requester.pk].department
-        workflow.refuse(
-            workflow.file_refusal(
-                service=service, priority=priority, requesting_department=customer
-            )
-        )
         return lifecycle.file(
             self,
             requester=requester,
-            requesting_department=customer,
+            requesting_department=self.planner.primary_of[requester.pk].department,
             service=service,
             priority=priority,
             title=title,
