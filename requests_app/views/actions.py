@@ -66,6 +66,19 @@ def _invalid(request, service_request, name, form, exc=None, aliases=None):
     return render_detail(request, fresh, bound={name: form})
 
 
+def _submit(request, service_request, name: str, form, act, done, *, aliases=None):
+    """A form's action: the form checked, then `act(cleaned_data)` (the service); on success
+    the page again with `done(cleaned_data, result)` as its message, else the form as typed
+    with the form's or the service's errors beside its fields."""
+    if not form.is_valid():
+        return _invalid(request, service_request, name, form)
+    try:
+        result = act(form.cleaned_data)
+    except ValidationError as exc:
+        return _invalid(request, service_request, name, form, exc, aliases=aliases)
+    return _done(request, service_request, done(form.cleaned_data, result))
+
+
 def _reply(request, service_request):
     form = CommentForm(
         request.POST,
@@ -74,33 +87,34 @@ def _reply(request, service_request):
             user=request.user, department_id=service_request.provider_department_id
         ),
     )
-    if not form.is_valid():
-        return _invalid(request, service_request, "reply", form)
-    internal = form.cleaned_data.get("internal", False)
-    try:
-        services.request_comment_add(
+    return _submit(
+        request,
+        service_request,
+        "reply",
+        form,
+        lambda data: services.request_comment_add(
             request=service_request,
             author=request.user,
-            body=form.cleaned_data["body"],
-            internal=internal,
-            files=form.cleaned_data["files"],
-        )
-    except ValidationError as exc:
-        return _invalid(request, service_request, "reply", form, exc)
-    return _done(request, service_request, "Internal note added." if internal else "Reply posted.")
+            body=data["body"],
+            internal=data.get("internal", False),
+            files=data["files"],
+        ),
+        lambda data, _: "Internal note added." if data.get("internal") else "Reply posted.",
+    )
 
 
 def _attach(request, service_request):
-    form = AttachForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _invalid(request, service_request, "attach", form)
-    try:
-        saved = services.request_attachments_add(
-            request=service_request, actor=request.user, files=form.cleaned_data["files"]
-        )
-    except ValidationError as exc:
-        return _invalid(request, service_request, "attach", form, exc, aliases={"file": "files"})
-    return _done(request, service_request, f"Attached {len(saved)} file(s).")
+    return _submit(
+        request,
+        service_request,
+        "attach",
+        AttachForm(request.POST, request.FILES),
+        lambda data: services.request_attachments_add(
+            request=service_request, actor=request.user, files=data["files"]
+        ),
+        lambda _, saved: f"Attached {len(saved)} file(s).",
+        aliases={"file": "files"},
+    )
 
 
 TRANSITION_MESSAGES = {
@@ -144,80 +158,80 @@ def _acknowledge(request, service_request):
 
 def _assign(request, service_request):
     staff = provider_staff(department_id=service_request.provider_department_id)
-    form = AssignForm(request.POST, staff=staff)
-    if not form.is_valid():
-        return _invalid(request, service_request, "assign", form)
-    assignee = form.cleaned_data["assignee"]
-    try:
-        services.request_assign(request=service_request, actor=request.user, assignee=assignee)
-    except ValidationError as exc:
-        return _invalid(request, service_request, "assign", form, exc)
-    message = f"Assigned to {person_name(assignee)}." if assignee else "Unassigned."
-    return _done(request, service_request, message)
+    return _submit(
+        request,
+        service_request,
+        "assign",
+        AssignForm(request.POST, staff=staff),
+        lambda data: services.request_assign(
+            request=service_request, actor=request.user, assignee=data["assignee"]
+        ),
+        lambda data, _: (
+            f"Assigned to {person_name(data['assignee'])}." if data["assignee"] else "Unassigned."
+        ),
+    )
 
 
 def _priority(request, service_request):
-    form = PriorityForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, service_request, "priority", form)
-    priority = form.cleaned_data["priority"]
-    try:
-        services.request_priority_change(
-            request=service_request, actor=request.user, priority=priority
-        )
-    except ValidationError as exc:
-        return _invalid(request, service_request, "priority", form, exc)
-    return _done(
+    return _submit(
         request,
         service_request,
-        f"Priority is now {Priority(priority).label.lower()}; the due times are recomputed.",
+        "priority",
+        PriorityForm(request.POST),
+        lambda data: services.request_priority_change(
+            request=service_request, actor=request.user, priority=data["priority"]
+        ),
+        lambda data, _: (
+            f"Priority is now {Priority(data['priority']).label.lower()}; "
+            "the due times are recomputed."
+        ),
     )
 
 
 def _promise(request, service_request):
-    form = PromiseForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, service_request, "promise", form)
-    promised_at = form.cleaned_data["promised_at"]
-    try:
-        services.request_promise(
-            request=service_request, actor=request.user, promised_at=promised_at
-        )
-    except ValidationError as exc:
-        return _invalid(request, service_request, "promise", form, exc)
-    when = formats.date_format(timezone.localtime(promised_at), "D j M Y, H:i")
-    return _done(request, service_request, f"Promised by {when}.")
+    def done(data, _):
+        when = formats.date_format(timezone.localtime(data["promised_at"]), "D j M Y, H:i")
+        return f"Promised by {when}."
+
+    return _submit(
+        request,
+        service_request,
+        "promise",
+        PromiseForm(request.POST),
+        lambda data: services.request_promise(
+            request=service_request, actor=request.user, promised_at=data["promised_at"]
+        ),
+        done,
+    )
 
 
 def _transfer(request, service_request):
-    form = TransferForm(request.POST, request=service_request)
-    if not form.is_valid():
-        return _invalid(request, service_request, "transfer", form)
-    department = form.cleaned_data["department"]
-    try:
-        services.request_transfer(
+    return _submit(
+        request,
+        service_request,
+        "transfer",
+        TransferForm(request.POST, request=service_request),
+        lambda data: services.request_transfer(
             request=service_request,
             actor=request.user,
-            department=department,
-            service=form.cleaned_data["service"],
-        )
-    except ValidationError as exc:
-        return _invalid(request, service_request, "transfer", form, exc)
-    return _done(
-        request, service_request, f"{service_request.reference} is transferred to {department}."
+            department=data["department"],
+            service=data["service"],
+        ),
+        lambda data, _: f"{service_request.reference} is transferred to {data['department']}.",
     )
 
 
 def _block(request, service_request):
-    form = BlockForm(request.POST, user=request.user)
-    if not form.is_valid():
-        return _invalid(request, service_request, "block", form)
-    blocker = form.cleaned_data["blocked_by"]
-    try:
-        services.request_block(request=service_request, actor=request.user, blocked_by=blocker)
-    except ValidationError as exc:
-        return _invalid(request, service_request, "block", form, exc)
-    return _done(request, service_request, f"Blocked by {blocker.reference}.")
+    return _submit(
+        request,
+        service_request,
+        "block",
+        BlockForm(request.POST, user=request.user),
+        lambda data: services.request_block(
+            request=service_request, actor=request.user, blocked_by=data["blocked_by"]
+        ),
+        lambda data, _: f"Blocked by {data['blocked_by'].reference}.",
+    )
 
 
 def _unblock(request, service_request):
