@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
-from core.periods import Period, quarter_containing
+from core.periods import Period, parse_quarter, quarter_containing
 from departments.choices import HR_GROUP, Role
 from departments.models import Department, Membership
 from requests_app.selectors import PROVIDER_ROLES
@@ -80,11 +80,17 @@ def response_of(survey: RequestSurvey | None) -> SurveyResponse | None:
     return _response_of(survey) if survey is not None else None
 
 
+def _request_surveys_waiting(*, now) -> QuerySet[RequestSurvey]:
+    """Everybody's request surveys that still wait for an answer."""
+    return RequestSurvey.objects.filter(closes_at__gt=now, response__isnull=True)
+
+
 def request_surveys_waiting_for(*, user, now=None) -> QuerySet[RequestSurvey]:
     """The user's request surveys that still wait for an answer."""
     now = now or timezone.now()
     return (
-        RequestSurvey.objects.filter(requester=user, closes_at__gt=now, response__isnull=True)
+        _request_surveys_waiting(now=now)
+        .filter(requester=user)
         .select_related("request", "provider_department")
         .order_by("closes_at")
     )
@@ -132,16 +138,19 @@ def requester_recent_ratings(
 # --- relationship invitations --------------------------------------------------------------
 
 
+def relationship_invitations_open(*, now=None) -> QuerySet[RelationshipInvitation]:
+    """Everybody's invitations to open relationship surveys with departments left to rate."""
+    now = now or timezone.now()
+    return RelationshipInvitation.objects.filter(
+        survey__closed_at__isnull=True, survey__closes_at__gt=now, completed_at__isnull=True
+    )
+
+
 def relationship_invitations_open_for(*, user, now=None) -> QuerySet[RelationshipInvitation]:
     """The user's invitations to open relationship surveys with departments left to rate."""
-    now = now or timezone.now()
     return (
-        RelationshipInvitation.objects.filter(
-            user=user,
-            survey__closed_at__isnull=True,
-            survey__closes_at__gt=now,
-            completed_at__isnull=True,
-        )
+        relationship_invitations_open(now=now)
+        .filter(user=user)
         .select_related("survey")
         .order_by("survey__closes_at")
     )
@@ -171,22 +180,10 @@ def relationship_items_open(invitation: RelationshipInvitation) -> list[Relation
 def surveys_waiting_count(*, user_id: int, now=None) -> int:
     """How many surveys wait for the user: the number on the navigation link (one query)."""
     now = now or timezone.now()
-    requests = (
-        RequestSurvey.objects.filter(requester_id=user_id, closes_at__gt=now, response__isnull=True)
-        .values("pk")
-        .order_by()
-    )
-    quarterly = (
-        RelationshipInvitation.objects.filter(
-            user_id=user_id,
-            survey__closed_at__isnull=True,
-            survey__closes_at__gt=now,
-            completed_at__isnull=True,
-        )
-        .values("pk")
-        .order_by()
-    )
-    return requests.union(quarterly, all=True).count()
+    # Unordered: the default orderings have no place in a union.
+    requests = _request_surveys_waiting(now=now).filter(requester_id=user_id).order_by()
+    quarterly = relationship_invitations_open(now=now).filter(user_id=user_id).order_by()
+    return requests.values("pk").union(quarterly.values("pk"), all=True).count()
 
 
 # --- provider ratings of requests ----------------------------------------------------------
@@ -413,18 +410,32 @@ def relationship_survey_latest(*, now=None) -> RelationshipSurvey | None:
     return RelationshipSurvey.objects.order_by("-period_start").first()
 
 
+def summary_quarter(key: str | None, *, now) -> Period:
+    """The quarter of results asked for (`2026-Q3`), the running one if none is; ValueError
+    for a key that is no quarter."""
+    return parse_quarter(key) if key else quarter_containing(now)
+
+
 def department_survey_summary(
-    *, department: Department, quarter: Period | None = None, now=None
+    *,
+    department: Department,
+    quarter: Period | None = None,
+    now=None,
+    access: str = SummaryAccess.FULL,
 ) -> dict:
     """Everything the survey results page and API show of a department for a quarter: as a
     provider (request surveys sent in the quarter, the quarter's relationship survey) and as
-    a customer (request_quality, participation in the relationship survey)."""
+    a customer (request_quality, participation in the relationship survey). With CUSTOMER
+    access, request_quality alone: the other parts are None."""
     now = now or timezone.now()
     quarter = quarter or quarter_containing(now)
-    relationship = RelationshipSurvey.objects.filter(quarter=quarter.key).first()
-    if relationship is None and quarter == quarter_containing(now):
-        # The running quarter has no relationship survey yet: show the latest one.
-        relationship = relationship_survey_latest()
+    full = access == SummaryAccess.FULL
+    relationship = None
+    if full:
+        relationship = RelationshipSurvey.objects.filter(quarter=quarter.key).first()
+        if relationship is None and quarter == quarter_containing(now):
+            # The running quarter has no relationship survey yet: show the latest one.
+            relationship = relationship_survey_latest()
     participation = None
     if relationship is not None:
         asked = RelationshipInvitationItem.objects.filter(
@@ -440,7 +451,7 @@ def department_survey_summary(
         "request_surveys": request_survey_summary(
             provider=department, start=quarter.start, end=quarter.end
         )
-        if department.is_provider
+        if full and department.is_provider
         else None,
         "relationship": relationship_summary(survey=relationship, provider=department)
         if relationship is not None and department.is_provider

@@ -44,7 +44,8 @@ from .models import (
     SurveyResponse,
     SurveyToken,
 )
-from .tokens import TokenCheck, TokenRefused, token_check, token_claim, token_issue
+from .selectors import relationship_invitations_open
+from .tokens import token_check, token_issue, token_spend
 
 logger = logging.getLogger(__name__)
 
@@ -326,12 +327,7 @@ def survey_answer_by_token(
     number of submissions with one link, exactly one is taken. Raises TokenRefused."""
     now = _now(now)
     with transaction.atomic():
-        check = token_check(raw_token=raw_token, now=now)
-        if check.state != TokenState.VALID or check.request_survey is None:
-            raise TokenRefused(check)
-        if not token_claim(token=check.token, now=now):
-            raise TokenRefused(TokenCheck(TokenState.USED, check.token))
-        survey = check.request_survey
+        survey = token_spend(raw_token=raw_token, target="request_survey", now=now)
         return survey_answer(
             survey=survey,
             respondent=survey.requester,
@@ -517,13 +513,14 @@ def relationship_reminders_send(*, now=None) -> int:
     invited, each time with a fresh link (the old one then says it was replaced)."""
     now = _now(now)
     due_count = len(RELATIONSHIP_REMINDER_DAYS)
-    candidates = RelationshipInvitation.objects.filter(
-        survey__closed_at__isnull=True,
-        survey__closes_at__gt=now,
-        completed_at__isnull=True,
-        reminders_sent__lt=due_count,
-        invited_at__lte=now - datetime.timedelta(days=min(RELATIONSHIP_REMINDER_DAYS)),
-    ).select_related("survey")
+    candidates = (
+        relationship_invitations_open(now=now)
+        .filter(
+            reminders_sent__lt=due_count,
+            invited_at__lte=now - datetime.timedelta(days=min(RELATIONSHIP_REMINDER_DAYS)),
+        )
+        .select_related("survey")
+    )
     sent = 0
     for invitation in candidates.iterator():
         due = sum(
@@ -632,12 +629,7 @@ def relationship_answer_by_token(*, raw_token: str, answers: Sequence[dict], now
     """Rate providers through the emailed link, which the answer spends. Raises TokenRefused."""
     now = _now(now)
     with transaction.atomic():
-        check = token_check(raw_token=raw_token, now=now)
-        if check.state != TokenState.VALID or check.invitation is None:
-            raise TokenRefused(check)
-        if not token_claim(token=check.token, now=now):
-            raise TokenRefused(TokenCheck(TokenState.USED, check.token))
-        invitation = check.invitation
+        invitation = token_spend(raw_token=raw_token, target="invitation", now=now)
         return relationship_answer(
             invitation=invitation, respondent=invitation.user, answers=answers, now=now
         )

@@ -8,6 +8,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 from django.db import transaction
 from django.utils import timezone
@@ -120,3 +121,18 @@ class TokenRefused(Exception):
     def __init__(self, check: TokenCheck):
         super().__init__(check.state.label)
         self.check = check
+
+
+def token_spend(
+    *, raw_token: str, target: Literal["request_survey", "invitation"], now=None
+) -> RequestSurvey | RelationshipInvitation:
+    """Spend a valid link to a `target` and return that survey or invitation; raise
+    TokenRefused otherwise. Call it in the transaction that records the answer, so that an
+    answer refused later leaves the link unspent."""
+    now = now or timezone.now()
+    check = token_check(raw_token=raw_token, now=now)
+    if check.state != TokenState.VALID or getattr(check, target) is None:
+        raise TokenRefused(check)
+    if not token_claim(token=check.token, now=now):
+        raise TokenRefused(TokenCheck(TokenState.USED, check.token))
+    return getattr(check, target)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.periods import parse_quarter, quarter_containing
+from core.periods import quarter_containing
 from departments.models import Department
 from requests_app.selectors import requests_visible_to
 
@@ -40,6 +40,7 @@ from .selectors import (
     response_of,
     summary_access,
     summary_departments_for,
+    summary_quarter,
 )
 from .tokens import TokenCheck, TokenRefused, token_check
 
@@ -109,6 +110,34 @@ def my_surveys(request):
 # --- the request survey, logged in ---------------------------------------------------------
 
 
+def _overall_page(request, survey, *, action, closed, answer):
+    """The overall rating page (logged in or by link): one click calls `answer(overall)`;
+    a link refused meanwhile gets the page that says why."""
+    form = OverallForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            answer(form.cleaned_data["overall"])
+        except TokenRefused as exc:
+            return _refused(request, exc.check)
+        except ValidationError as exc:
+            _errors_onto(form, exc)
+        else:
+            messages.success(request, "Thank you! A few more questions, if you have a minute.")
+            return redirect("surveys:request-details", request_pk=survey.request_id)
+    return render(
+        request,
+        "surveys/request_overall.html",
+        {
+            "survey": survey,
+            "form": form,
+            "action": action,
+            "closed": closed,
+            **_rating_context(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_survey(request, request_pk):
@@ -118,28 +147,14 @@ def request_survey(request, request_pk):
         raise Http404("No survey of yours for this request.")
     if response_of(survey) is not None:
         return redirect("surveys:request-details", request_pk=request_pk)
-    form = OverallForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.survey_answer(
-                survey=survey, respondent=request.user, overall=form.cleaned_data["overall"]
-            )
-        except ValidationError as exc:
-            _errors_onto(form, exc)
-        else:
-            messages.success(request, "Thank you! A few more questions, if you have a minute.")
-            return redirect("surveys:request-details", request_pk=request_pk)
-    return render(
+    return _overall_page(
         request,
-        "surveys/request_overall.html",
-        {
-            "survey": survey,
-            "form": form,
-            "action": reverse("surveys:request", args=[request_pk]),
-            "closed": timezone.now() >= survey.closes_at,
-            **_rating_context(),
-        },
-        status=400 if form.errors else 200,
+        survey,
+        action=reverse("surveys:request", args=[request_pk]),
+        closed=timezone.now() >= survey.closes_at,
+        answer=lambda overall: services.survey_answer(
+            survey=survey, respondent=request.user, overall=overall
+        ),
     )
 
 
@@ -340,29 +355,13 @@ def _token_request_survey(request, token, survey):
     if response_of(survey) is not None:
         # Answered in the app meanwhile: the link would only change it; say where to.
         return render(request, "surveys/token_answered.html", {"survey": survey})
-    form = OverallForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.survey_answer_by_token(raw_token=token, overall=form.cleaned_data["overall"])
-        except TokenRefused as exc:
-            return _refused(request, exc.check)
-        except ValidationError as exc:
-            _errors_onto(form, exc)
-        else:
-            _grant(request, survey)
-            messages.success(request, "Thank you! A few more questions, if you have a minute.")
-            return redirect("surveys:request-details", request_pk=survey.request_id)
-    return render(
-        request,
-        "surveys/request_overall.html",
-        {
-            "survey": survey,
-            "form": form,
-            "action": reverse("surveys:token", args=[token]),
-            "closed": False,
-            **_rating_context(),
-        },
-        status=400 if form.errors else 200,
+
+    def answer(overall):
+        services.survey_answer_by_token(raw_token=token, overall=overall)
+        _grant(request, survey)
+
+    return _overall_page(
+        request, survey, action=reverse("surveys:token", args=[token]), closed=False, answer=answer
     )
 
 
@@ -433,16 +432,15 @@ def results_department(request, slug):
     if access is None:
         return _forbidden(request, f"Survey results of {department.name} are for its managers.")
     now = timezone.now()
-    quarter = quarter_containing(now)
-    if request.GET.get("quarter"):
-        try:
-            quarter = parse_quarter(request.GET["quarter"])
-        except ValueError as exc:
-            messages.error(request, str(exc))
-    summary = department_survey_summary(department=department, quarter=quarter, now=now)
-    if access == SummaryAccess.CUSTOMER:
-        summary.update(request_surveys=None, relationship=None, participation=None)
     current = quarter_containing(now)
+    try:
+        quarter = summary_quarter(request.GET.get("quarter"), now=now)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        quarter = current
+    summary = department_survey_summary(
+        department=department, quarter=quarter, now=now, access=access
+    )
     quarters = [current]
     while len(quarters) < 6:
         quarters.append(quarters[-1].previous())

@@ -76,16 +76,24 @@ class RequestSurveySerializer(serializers.ModelSerializer):
         return SurveyResponseSerializer(response).data
 
 
-class SurveyAnswerSerializer(serializers.Serializer):
+# An answer to either survey: the fields a subclass declares, then the five optional
+# dimensions and a comment. (A comment, not a docstring: the schema would show it for
+# subclasses without their own.)
+class _DimensionsAnswerSerializer(serializers.Serializer):
+    def get_fields(self):
+        return {
+            **super().get_fields(),
+            **{dimension: _optional_rating() for dimension in DIMENSIONS},
+            "comment": serializers.CharField(
+                required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH
+            ),
+        }
+
+
+class SurveyAnswerSerializer(_DimensionsAnswerSerializer):
     """The first answer needs `overall`; a change within 7 days sends what changes."""
 
     overall = _rating(required=False)
-    attitude = _optional_rating()
-    communication = _optional_rating()
-    problem_solving = _optional_rating()
-    timeliness = _optional_rating()
-    teamwork = _optional_rating()
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH)
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields)
@@ -126,15 +134,9 @@ class RelationshipInvitationSerializer(serializers.ModelSerializer):
         return invitation.survey.is_open(self.context.get("now") or timezone.now())
 
 
-class RelationshipAnswerItemSerializer(serializers.Serializer):
+class RelationshipAnswerItemSerializer(_DimensionsAnswerSerializer):
     item = serializers.IntegerField(help_text="The id of an item of the invitation.")
     hire_back = serializers.ChoiceField(choices=HireBack.choices)
-    attitude = _optional_rating()
-    communication = _optional_rating()
-    problem_solving = _optional_rating()
-    timeliness = _optional_rating()
-    teamwork = _optional_rating()
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH)
 
 
 class RelationshipAnswerSerializer(serializers.Serializer):

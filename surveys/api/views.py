@@ -10,7 +10,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from core.periods import parse_quarter, quarter_containing
 from departments.models import Department
 from requests_app.selectors import requests_visible_to
 
@@ -18,12 +17,12 @@ from .. import services
 from ..choices import DIMENSIONS
 from ..filtersets import RequestSurveyFilterSet
 from ..selectors import (
-    SummaryAccess,
     department_survey_summary,
     quality_ratings_visible_to,
     relationship_invitations_of,
     request_surveys_visible_to,
     summary_access,
+    summary_quarter,
 )
 from .serializers import (
     RelationshipAnswerResultSerializer,
@@ -36,6 +35,13 @@ from .serializers import (
     SummarySerializer,
     SurveyAnswerSerializer,
 )
+
+
+def _validated(serializer_class, request, **kwargs) -> dict:
+    """The request body, validated by `serializer_class` (a 400 answers anything else)."""
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 class RequestSurveyViewSet(
@@ -63,9 +69,7 @@ class RequestSurveyViewSet(
         """Answer (`overall` first), or change the answer within 7 days: requester only."""
         survey = self.get_object()
         services.survey_answer_authorize(survey=survey, respondent=request.user)
-        data = SurveyAnswerSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = _validated(SurveyAnswerSerializer, request)
         had_response = hasattr(survey, "response")
         services.survey_answer(
             survey=survey,
@@ -102,15 +106,13 @@ class RequestSurveyViewSet(
         if access is None:
             raise PermissionDenied("Survey results are for the department's managers and HR.")
         now = timezone.now()
-        quarter = quarter_containing(now)
-        if request.query_params.get("quarter"):
-            try:
-                quarter = parse_quarter(request.query_params["quarter"])
-            except ValueError as exc:
-                raise ValidationError({"quarter": str(exc)}) from exc
-        summary = department_survey_summary(department=department, quarter=quarter, now=now)
-        if access == SummaryAccess.CUSTOMER:
-            summary.update(request_surveys=None, relationship=None, participation=None)
+        try:
+            quarter = summary_quarter(request.query_params.get("quarter"), now=now)
+        except ValueError as exc:
+            raise ValidationError({"quarter": str(exc)}) from exc
+        summary = department_survey_summary(
+            department=department, quarter=quarter, now=now, access=access
+        )
         return Response(SummarySerializer(summary).data)
 
 
@@ -138,12 +140,11 @@ class RelationshipInvitationViewSet(
     def answer(self, request, pk=None):
         invitation = self.get_object()
         services.relationship_answer_authorize(invitation=invitation, respondent=request.user)
-        data = RelationshipAnswerSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = _validated(RelationshipAnswerSerializer, request)
         recorded = services.relationship_answer(
             invitation=invitation,
             respondent=request.user,
-            answers=[dict(answer) for answer in data.validated_data["answers"]],
+            answers=[dict(answer) for answer in values["answers"]],
         )
         fresh = self.get_queryset().get(pk=invitation.pk)
         return Response(
@@ -179,14 +180,9 @@ class RequestQualityRatingViewSet(
     )
     def create(self, request, *args, **kwargs):
         visible = requests_visible_to(request.user)
-        target = RequestQualityTargetSerializer(data=request.data, visible_requests=visible)
-        target.is_valid(raise_exception=True)
-        services.request_quality_rate_authorize(
-            request=target.validated_data["request"], rater=request.user
-        )
-        data = RequestQualityRateSerializer(data=request.data, visible_requests=visible)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        target = _validated(RequestQualityTargetSerializer, request, visible_requests=visible)
+        services.request_quality_rate_authorize(request=target["request"], rater=request.user)
+        values = _validated(RequestQualityRateSerializer, request, visible_requests=visible)
         had_rating = hasattr(values["request"], "quality_rating")
         rating = services.request_quality_rate(
             request=values["request"],
