@@ -336,16 +336,29 @@ def filed_notice(*, pk: int, priority: str, department_name: str, title: str) ->
 
 @dataclass(frozen=True)
 class Crossing:
-    """What a clock crossing its warning or its due time sets off: the clock's field that
-    marks it as told, the internal event, and the notice to whom settings.SLA_NOTIFY names."""
+    """What a clock crossing its warning or its due time sets off: an internal event, and a
+    notice to whom settings.SLA_NOTIFY names for it (`audience`)."""
 
     breached: bool
-    event_kind: str
+    clock_pk: int
     data: dict
-    notification_kind: str
     message: str
-    dedupe_key: str
-    audience: str  # the settings.SLA_NOTIFY entry: "warning" or "breach"
+
+    @property
+    def event_kind(self) -> str:
+        return EventKind.SLA_BREACHED if self.breached else EventKind.SLA_WARNING
+
+    @property
+    def notification_kind(self) -> str:
+        return NotificationKind.SLA_BREACHED if self.breached else NotificationKind.SLA_WARNING
+
+    @property
+    def audience(self) -> str:
+        return "breach" if self.breached else "warning"
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.audience}:{self.clock_pk}"
 
 
 def clock_crossing(clock, result, request, *, now: datetime.datetime) -> Crossing | None:
@@ -357,27 +370,12 @@ def clock_crossing(clock, result, request, *, now: datetime.datetime) -> Crossin
     if result.breached_at is not None and clock.breach_notified_at is None:
         clock.breach_notified_at = now
         clock.warning_notified_at = clock.warning_notified_at or now
-        return Crossing(
-            breached=True,
-            event_kind=EventKind.SLA_BREACHED,
-            data=data,
-            notification_kind=NotificationKind.SLA_BREACHED,
-            message=f"{request.reference}: {label} target breached",
-            dedupe_key=f"breach:{clock.pk}",
-            audience="breach",
-        )
+        message = f"{request.reference}: {label} target breached"
+        return Crossing(breached=True, clock_pk=clock.pk, data=data, message=message)
     if result.warned_at is not None and clock.warning_notified_at is None:
         clock.warning_notified_at = now
-        due = timezone.localtime(result.due_at)
-        return Crossing(
-            breached=False,
-            event_kind=EventKind.SLA_WARNING,
-            data=data,
-            notification_kind=NotificationKind.SLA_WARNING,
-            message=f"{request.reference}: {label} due {due:%a %H:%M}",
-            dedupe_key=f"warning:{clock.pk}",
-            audience="warning",
-        )
+        message = f"{request.reference}: {label} due {timezone.localtime(result.due_at):%a %H:%M}"
+        return Crossing(breached=False, clock_pk=clock.pk, data=data, message=message)
     return None
 
 
