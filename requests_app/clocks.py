@@ -65,17 +65,21 @@ class ClockResult:
     computed_at: datetime.datetime
 
     def as_fields(self) -> dict:
-        return {
-            "state": self.state,
-            "used_seconds": self.used_seconds,
-            "running_since": self.running_since,
-            "due_at": self.due_at,
-            "warn_at": self.warn_at,
-            "warned_at": self.warned_at,
-            "breached_at": self.breached_at,
-            "completed_at": self.completed_at,
-            "computed_at": self.computed_at,
-        }
+        return {name: getattr(self, name) for name in COMPUTED_FIELDS}
+
+
+# The fields of an SLAClock that `compute` works out (its cache); target_seconds is the input.
+COMPUTED_FIELDS = (
+    "state",
+    "used_seconds",
+    "running_since",
+    "due_at",
+    "warn_at",
+    "warned_at",
+    "breached_at",
+    "completed_at",
+    "computed_at",
+)
 
 
 def warning_seconds(target_seconds: int) -> int:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from departments.business_time import business_seconds_between
 
 from .choices import ClockKind, ClockState
+from .clocks import COMPUTED_FIELDS
 from .models import SLAClock
 
 
@@ -111,16 +112,8 @@ def current_clocks(request, *, now=None) -> dict[str, LiveClock]:
 CLOCK_VALUES = (
     "request_id",
     "kind",
-    "state",
     "target_seconds",
-    "used_seconds",
-    "due_at",
-    "warn_at",
-    "warned_at",
-    "breached_at",
-    "completed_at",
-    "computed_at",
-    "running_since",
+    *COMPUTED_FIELDS,
     "started_at",
     "department_id",
     "calendar_version_id",

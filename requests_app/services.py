@@ -24,7 +24,7 @@ from .choices import (
     ClockKind,
     EventKind,
 )
-from .clocks import clock_refresh, request_due_times
+from .clocks import COMPUTED_FIELDS, clock_refresh, request_due_times
 from .models import (
     Attachment,
     Comment,
@@ -115,17 +115,8 @@ def clocks_recompute(request: ServiceRequest, *, now=None, current_only: bool = 
 
 
 def compute_fields() -> list[str]:
-    return [
-        "state",
-        "used_seconds",
-        "running_since",
-        "due_at",
-        "warn_at",
-        "warned_at",
-        "breached_at",
-        "completed_at",
-        "computed_at",
-    ]
+    """The clock fields `clocks.compute` writes."""
+    return list(COMPUTED_FIELDS)
 
 
 def _resolution_version(request: ServiceRequest):
