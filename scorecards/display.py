@@ -1,8 +1,10 @@
-"""How scorecard figures are shown on the pages: labels, units, changes and how sure they are.
+"""How scorecard figures are shown on the pages: units, changes and how sure they are.
 
-Snapshots store rates as fractions (0-1) and times as business seconds; pages show percent
-and business hours. Everything here works on the figures a reader may see (see
-`figures.figures_shown`), so a hidden figure is already null.
+What a figure is (its label, unit, roles, which way is better, its count) comes from the
+registry, `figures.FIGURES`, which the HR report reads too; this module only decides how a
+unit reads on a page. Snapshots store rates as fractions (0-1) and times as business
+seconds; pages show percent and business hours. Everything here works on the figures a
+reader may see (see `figures.figures_shown`), so a hidden figure is already null.
 """
 
 from __future__ import annotations
@@ -17,11 +19,21 @@ from core.html import html_format
 from core.periods import KINDS, MONTH, QUARTER, WEEK, Period, last_periods, period_containing
 from departments.choices import Priority
 
-from .choices import ScoreRole
-from .figures import anonymity_min, is_hidden, sample_of
+from .figures import (
+    DIMENSION_NAMES,
+    FIGURE,
+    FIGURES,
+    HIRE_BACK,
+    RATE,
+    RATING,
+    SCORE,
+    SECONDS,
+    Figure,
+    anonymity_min,
+    is_hidden,
+    sample_of,
+)
 
-PROVIDER, CUSTOMER = ScoreRole.PROVIDER.value, ScoreRole.CUSTOMER.value
-BOTH = (PROVIDER, CUSTOMER)
 # Below this many cases a figure is shown greyed, with its count.
 SMALL_SAMPLE = 10
 # Breakdown rows from fewer clocks than this are not ranked among the worst services.
@@ -30,93 +42,14 @@ WORST_COUNT = 5
 TREND_LENGTH = 12
 PICKER_LENGTH = 12
 
-RATE, SECONDS, SCORE, RATING, HIRE_BACK = "rate", "seconds", "score", "rating", "hire_back"
 KIND_LABELS = {WEEK: "Week", MONTH: "Month", QUARTER: "Quarter"}
 
-
-@dataclass(frozen=True)
-class FigureSpec:
-    name: str
-    label: str
-    unit: str
-    help: str
-    roles: tuple[str, ...] = BOTH
-    lower_is_better: bool = False
-
-
-HEADLINE: list[FigureSpec] = [
-    FigureSpec(
-        "service_score",
-        "Service score",
-        SCORE,
-        "0-100 from timeliness (40), mean rating (40) and hire-back (20); a missing part is "
-        "left out and the rest rescaled.",
-    ),
-    FigureSpec("timeliness", "On time", RATE, "Clocks met of those settled, both clocks."),
-    FigureSpec("first_response_timeliness", "First response on time", RATE, "First responses."),
-    FigureSpec("resolution_timeliness", "Resolution on time", RATE, "Resolutions."),
-    FigureSpec(
-        "first_response_median_seconds",
-        "Median first response",
-        SECONDS,
-        "Business hours to first response, median.",
-        lower_is_better=True,
-    ),
-    FigureSpec(
-        "first_response_p90_seconds",
-        "First response, 90th percentile",
-        SECONDS,
-        "Nine in ten first responses came within this.",
-        lower_is_better=True,
-    ),
-    FigureSpec(
-        "resolution_median_seconds",
-        "Median time to resolve",
-        SECONDS,
-        "Business hours to resolution, median.",
-        lower_is_better=True,
-    ),
-    FigureSpec(
-        "resolution_p90_seconds",
-        "Resolution, 90th percentile",
-        SECONDS,
-        "Nine in ten resolutions came within this.",
-        lower_is_better=True,
-    ),
-    FigureSpec("promise_kept", "Promises kept", RATE, "Resolved by the date promised."),
-    FigureSpec("csat", "CSAT", RATE, "Survey ratings of 4 or 5."),
-    FigureSpec("mean_rating", "Mean rating", RATING, "Mean survey rating, 1-5."),
-    FigureSpec("response_rate", "Survey response rate", RATE, "Surveys answered of those sent."),
-    FigureSpec(
-        "hire_back",
-        "Hire-back",
-        HIRE_BACK,
-        "% yes minus % no to \u201cwould you keep this department?\u201d, -100 to 100.",
-        roles=(PROVIDER,),
-    ),
-    FigureSpec(
-        "request_quality",
-        "Request quality",
-        RATING,
-        "Providers' 1-5 rating of how clear the requests were and how quickly requesters answered.",
-        roles=(CUSTOMER,),
-    ),
-    FigureSpec(
-        "customer_responsiveness_seconds",
-        "Customer responsiveness",
-        SECONDS,
-        "Median business hours requesters took to answer a request waiting on them.",
-        roles=(CUSTOMER,),
-        lower_is_better=True,
-    ),
-]
-DIMENSION_LABELS = {
-    "attitude_mean": "Attitude",
-    "communication_mean": "Communication",
-    "problem_solving_mean": "Problem solving",
-    "timeliness_mean": "Timeliness",
-    "teamwork_mean": "Teamwork",
-}
+# The headline cards, in the registry's order (the role decides which show).
+HEADLINE: list[Figure] = [figure for figure in FIGURES if figure.card]
+# The trend charts: their figures, and how a unit is scaled and named on a chart's axis.
+SCORE_CHART = ("service_score", "timeliness", "csat")
+TIMES_CHART = ("first_response_median_seconds", "resolution_median_seconds")
+CHART_UNITS = {SCORE: (1, ""), RATE: (100, " (%)"), SECONDS: (1 / 3600, " (h)")}
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -266,38 +199,45 @@ class FigureCard:
     change: Change | None
 
 
-def figure_card(spec: FigureSpec, current: dict, previous: dict) -> FigureCard:
-    value = current.get(spec.name)
-    n = sample_of(current, spec.name)
-    hidden = is_hidden(current, spec.name)
+def figure_card(figure: Figure, current: dict, previous: dict) -> FigureCard:
+    value = current.get(figure.name)
+    n = sample_of(current, figure.name) if figure.card_count else None
+    hidden = is_hidden(current, figure.name)
     return FigureCard(
-        name=spec.name,
-        label=spec.label,
-        help=spec.help,
+        name=figure.name,
+        label=figure.label,
+        help=figure.help,
         value=f"hidden (under {anonymity_min()} answers)"
         if hidden
-        else format_value(spec.unit, value),
+        else format_value(figure.unit, value),
         has_value=value is not None,
         n=n,
         small=n is not None and n < SMALL_SAMPLE,
         hidden=hidden,
-        interval=interval_text(current.get(f"{spec.name}_interval")) if spec.unit == RATE else "",
-        change=change_of(spec.unit, value, previous.get(spec.name), spec.lower_is_better),
+        interval=interval_text(current.get(f"{figure.name}_interval"))
+        if figure.unit == RATE
+        else "",
+        change=change_of(figure.unit, value, previous.get(figure.name), figure.lower_is_better),
     )
 
 
 def headline_cards(*, role: str, current: dict, previous: dict) -> list[FigureCard]:
     """The headline figures of a role with their change from the previous period."""
-    return [figure_card(spec, current, previous) for spec in HEADLINE if role in spec.roles]
+    return [figure_card(figure, current, previous) for figure in HEADLINE if role in figure.roles]
+
+
+def figure_text(figures: dict, name: str) -> str:
+    """A figure as text, in its unit."""
+    return format_value(FIGURE[name].unit, figures.get(name))
 
 
 def dimension_rows(figures: dict) -> list[dict]:
     """The survey dimensions present in the figures (all missing: none shown)."""
     rows = [
-        {"label": label, "value": format_value(RATING, figures.get(name))}
-        for name, label in DIMENSION_LABELS.items()
+        {"label": FIGURE[name].label, "value": figure_text(figures, name)}
+        for name in DIMENSION_NAMES
     ]
-    return rows if any(figures.get(name) is not None for name in DIMENSION_LABELS) else []
+    return rows if any(figures.get(name) is not None for name in DIMENSION_NAMES) else []
 
 
 # --- trends --------------------------------------------------------------------------------
@@ -307,36 +247,22 @@ def _scaled(value, factor: float):
     return None if value is None else round(value * factor, 2)
 
 
+def _series(scorecards, name: str) -> dict:
+    """One line of a trend chart: the figure's label with its unit, and its values."""
+    figure = FIGURE[name]
+    factor, unit = CHART_UNITS[figure.unit]
+    return {
+        "label": f"{figure.label}{unit}",
+        "values": [_scaled(card.figures[name], factor) for card in scorecards],
+    }
+
+
 def trend_data(scorecards) -> dict:
     """The chart data of a run of scorecards (oldest first), for static/js/scorecards.js."""
     return {
         "labels": [card.period for card in scorecards],
-        "score": [
-            {
-                "label": "Service score",
-                "values": [_scaled(c.figures["service_score"], 1) for c in scorecards],
-            },
-            {
-                "label": "On time (%)",
-                "values": [_scaled(c.figures["timeliness"], 100) for c in scorecards],
-            },
-            {"label": "CSAT (%)", "values": [_scaled(c.figures["csat"], 100) for c in scorecards]},
-        ],
-        "times": [
-            {
-                "label": "Median first response (h)",
-                "values": [
-                    _scaled(c.figures["first_response_median_seconds"], 1 / 3600)
-                    for c in scorecards
-                ],
-            },
-            {
-                "label": "Median time to resolve (h)",
-                "values": [
-                    _scaled(c.figures["resolution_median_seconds"], 1 / 3600) for c in scorecards
-                ],
-            },
-        ],
+        "score": [_series(scorecards, name) for name in SCORE_CHART],
+        "times": [_series(scorecards, name) for name in TIMES_CHART],
     }
 
 
@@ -345,12 +271,12 @@ def trend_rows(scorecards) -> list[dict]:
     return [
         {
             "period": card.period,
-            "service_score": format_value(SCORE, card.figures["service_score"]),
-            "timeliness": percent(card.figures["timeliness"]),
+            "service_score": figure_text(card.figures, "service_score"),
+            "timeliness": figure_text(card.figures, "timeliness"),
             "timeliness_n": card.figures["timeliness_n"],
-            "csat": percent(card.figures["csat"]),
-            "first_response_median": hours(card.figures["first_response_median_seconds"]),
-            "resolution_median": hours(card.figures["resolution_median_seconds"]),
+            "csat": figure_text(card.figures, "csat"),
+            "first_response_median": figure_text(card.figures, "first_response_median_seconds"),
+            "resolution_median": figure_text(card.figures, "resolution_median_seconds"),
         }
         for card in scorecards
     ]

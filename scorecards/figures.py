@@ -1,5 +1,12 @@
-"""The figure names of a scorecard (a contract of DESIGN.md) and how a stored snapshot becomes
-figures a reader may see.
+"""The figures of a scorecard (a contract of DESIGN.md): one registry of what each figure is,
+and how a stored snapshot becomes figures a reader may see.
+
+`FIGURES` holds, once, what the pages, the API schema and the HR report each used to spell
+out for themselves: a figure's name, its labels, its unit, the roles it belongs to, which way
+is better and which figure holds its count. The scorecard display (display.py), the report's
+columns (reports/columns.py) and the API all draw on it, so a figure is added or renamed in
+one place. How a unit is shown (percent on a page, one decimal in a cell) stays with each
+reader.
 
 `FIGURE_NAMES` is the canonical list: the API answers every one of them, null when a figure
 has no data or cannot be shown. A figure from fewer than ANONYMITY_MIN survey answers is
@@ -9,68 +16,246 @@ nulled here as well as at computation, so that a snapshot written before a thres
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 
-# Rates are fractions 0-1, each with `<name>_n` (sample size) and `<name>_interval` (95% Wilson).
-RATE_NAMES = [
+from surveys.choices import Dimension
+
+from .choices import ScoreRole
+
+PROVIDER, CUSTOMER = ScoreRole.PROVIDER.value, ScoreRole.CUSTOMER.value
+BOTH = (PROVIDER, CUSTOMER)
+
+# Units, as stored: rates are fractions 0-1 (each with `<name>_n`, its sample size, and
+# `<name>_interval`, its 95% Wilson interval), times are business seconds, the service score
+# is 0-100, ratings are means of 1-5, hire-back is % yes minus % no (-100 to 100).
+RATE, SECONDS, SCORE, RATING, HIRE_BACK = "rate", "seconds", "score", "rating", "hire_back"
+UNITS = (RATE, SECONDS, SCORE, RATING, HIRE_BACK)
+HIGHER, LOWER = "higher", "lower"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number of a scorecard and everything the readers need to show it."""
+
+    name: str  # the snapshot's and the API's name
+    label: str  # on the pages: cards, tables, charts
+    unit: str  # one of UNITS
+    roles: tuple[str, ...] = BOTH  # the scorecards (provider, customer) that show it
+    better: str = HIGHER  # which way a change is good
+    # The figures holding its count, the first one stored wins (mean_rating falls back to
+    # csat_n: the same ratings).
+    sample: tuple[str, ...] = ()
+    survey: bool = False  # from survey answers: hidden under ANONYMITY_MIN of them
+    # Names stored with it that the API answers right after it (its count, its interval,
+    # the weakest link's split per department).
+    details: tuple[str, ...] = ()
+    card: bool = True  # a headline card on the scorecard pages
+    help: str = ""  # the card's explanation
+    card_count: bool = True  # the card shows its count (n = ...)
+    report_label: str = ""  # the report's column header, without the unit; default `label`
+    count_label: str = ""  # the report's column of its count; "" none
+    short_label: str = ""  # in the narrow trend table; default `label`
+    matrix_label: str = ""  # in the matrix's figure picker; "" not offered there
+
+    def __post_init__(self):
+        if self.unit not in UNITS or self.better not in (HIGHER, LOWER):
+            raise ValueError(f"{self.name}: unknown unit or direction")
+        for name in ("report_label", "short_label"):
+            if not getattr(self, name):
+                object.__setattr__(self, name, self.label)
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.better == LOWER
+
+    @property
+    def count(self) -> str | None:
+        """The figure whose value the report shows in the count column, if it has one."""
+        return self.sample[0] if self.count_label and self.sample else None
+
+
+def _rate(name: str, label: str, **kwargs) -> Figure:
+    own = f"{name}_n"
+    return Figure(name, label, RATE, sample=(own,), details=(own, f"{name}_interval"), **kwargs)
+
+
+def _time(name: str, label: str, **kwargs) -> Figure:
+    return Figure(name, label, SECONDS, better=LOWER, **kwargs)
+
+
+def _survey(name: str, label: str, unit: str, **kwargs) -> Figure:
+    """A figure from survey answers, stored with its count."""
+    own = f"{name}_n"
+    kwargs.setdefault("sample", (own,))
+    return Figure(name, label, unit, survey=True, details=(own,), **kwargs)
+
+
+def _dimension(dimension: Dimension) -> Figure:
+    """A survey dimension's mean: a row of the dimensions table, not a card. Its count is
+    stored too, but after the canonical names (it was never among them)."""
+    name, label = f"{dimension.value}_mean", dimension.label
+    return Figure(
+        name,
+        label,
+        RATING,
+        sample=(f"{name}_n",),
+        survey=True,
+        card=False,
+        report_label=f"Survey rating: {label.lower()}",
+        count_label=f"{label.lower()} ratings (count)",
+    )
+
+
+def _weakest_link(prefix: str, label: str) -> Figure:
+    """Business seconds a provider was held up or held others up, with {department id:
+    seconds}; the pages show them in a section of their own, worded there."""
+    return _time(
+        f"{prefix}_seconds",
+        label,
+        roles=(PROVIDER,),
+        details=(f"{prefix}_departments",),
+        card=False,
+    )
+
+
+# In the API's order. The report has a column per figure, in this order too.
+FIGURES: tuple[Figure, ...] = (
+    Figure(
+        "service_score",
+        "Service score",
+        SCORE,
+        help="0-100 from timeliness (40), mean rating (40) and hire-back (20); a missing part "
+        "is left out and the rest rescaled.",
+    ),
+    _rate(
+        "timeliness",
+        "On time",
+        help="Clocks met of those settled, both clocks.",
+        report_label="On time, both clocks",
+        count_label="Clocks settled (count)",
+        matrix_label="Timeliness",
+    ),
+    _rate(
+        "first_response_timeliness",
+        "First response on time",
+        help="First responses.",
+        count_label="First responses settled (count)",
+    ),
+    _rate(
+        "resolution_timeliness",
+        "Resolution on time",
+        help="Resolutions.",
+        count_label="Resolutions settled (count)",
+    ),
+    _time(
+        "first_response_median_seconds",
+        "Median first response",
+        help="Business hours to first response, median.",
+        report_label="Median time to first response",
+    ),
+    _time(
+        "first_response_p90_seconds",
+        "First response, 90th percentile",
+        help="Nine in ten first responses came within this.",
+        report_label="90th percentile time to first response",
+    ),
+    _time(
+        "resolution_median_seconds",
+        "Median time to resolve",
+        help="Business hours to resolution, median.",
+        short_label="Median resolution",  # the trend table's heading, as it always was
+    ),
+    _time(
+        "resolution_p90_seconds",
+        "Resolution, 90th percentile",
+        help="Nine in ten resolutions came within this.",
+        report_label="90th percentile time to resolve",
+    ),
+    _rate(
+        "promise_kept",
+        "Promises kept",
+        help="Resolved by the date promised.",
+        report_label="Promised dates kept",
+        count_label="Promised requests resolved (count)",
+    ),
+    _rate(
+        "csat",
+        "CSAT",
+        survey=True,
+        help="Survey ratings of 4 or 5.",
+        report_label="Satisfied requesters, rating 4 or 5",
+        count_label="Survey ratings (count)",
+        matrix_label="CSAT",
+    ),
+    # Over the same ratings as csat: the report has no second count column for it.
+    _survey(
+        "mean_rating",
+        "Mean rating",
+        RATING,
+        sample=("mean_rating_n", "csat_n"),
+        help="Mean survey rating, 1-5.",
+        report_label="Mean satisfaction rating",
+    ),
+    _rate(
+        "response_rate",
+        "Survey response rate",
+        help="Surveys answered of those sent.",
+        count_label="Surveys sent (count)",
+    ),
+    _survey(
+        "hire_back",
+        "Hire-back",
+        HIRE_BACK,
+        roles=(PROVIDER,),
+        help="% yes minus % no to \u201cwould you keep this department?\u201d, -100 to 100.",
+        count_label="Hire-back answers (count)",
+    ),
+    *(_dimension(dimension) for dimension in Dimension),
+    _survey(
+        "request_quality",
+        "Request quality",
+        RATING,
+        roles=(CUSTOMER,),
+        help="Providers' 1-5 rating of how clear the requests were and how quickly requesters "
+        "answered.",
+        report_label="Quality of its requests, rated by providers",
+        count_label="Request quality ratings (count)",
+    ),
+    # Its card has never shown the count that the report has a column for.
+    _time(
+        "customer_responsiveness_seconds",
+        "Customer responsiveness",
+        roles=(CUSTOMER,),
+        sample=("customer_responsiveness_n",),
+        details=("customer_responsiveness_n",),
+        help="Median business hours requesters took to answer a request waiting on them.",
+        card_count=False,
+        report_label="Median time its requesters took to answer",
+        count_label="Answers to providers' questions (count)",
+    ),
+    _weakest_link("blocked_by_late", "Time held up by late requests of other departments"),
+    _weakest_link("caused_delay", "Delay its late requests caused other departments"),
+)
+FIGURE: dict[str, Figure] = {figure.name: figure for figure in FIGURES}
+
+# A provider's clocks per service ({service id: {...}}) and per priority, each item holding
+# BREAKDOWN_FIGURES (see compute.breakdown_figures).
+BREAKDOWNS = ("by_service", "by_priority")
+BREAKDOWN_FIGURES = (
     "timeliness",
     "first_response_timeliness",
     "resolution_timeliness",
-    "promise_kept",
-    "csat",
-    "response_rate",
-]
-TIME_NAMES = [
-    "first_response_median_seconds",
-    "first_response_p90_seconds",
     "resolution_median_seconds",
-    "resolution_p90_seconds",
-]
-DIMENSIONS = ["attitude", "communication", "problem_solving", "timeliness", "teamwork"]
-DIMENSION_NAMES = [f"{dimension}_mean" for dimension in DIMENSIONS]
-
-# Survey figures and the figure that holds their number of answers: hidden under the
-# anonymity threshold. `mean_rating` is over the same ratings as `csat`.
-SURVEY_SAMPLES = {
-    "csat": ("csat_n",),
-    "mean_rating": ("mean_rating_n", "csat_n"),
-    "hire_back": ("hire_back_n",),
-    "request_quality": ("request_quality_n",),
-    **{name: (f"{name}_n",) for name in DIMENSION_NAMES},
-}
-
-
-def _rate(name: str) -> list[str]:
-    return [name, f"{name}_n", f"{name}_interval"]
-
+)
 
 FIGURE_NAMES: list[str] = [
-    "service_score",
-    *_rate("timeliness"),
-    *_rate("first_response_timeliness"),
-    *_rate("resolution_timeliness"),
-    *TIME_NAMES,
-    *_rate("promise_kept"),
-    *_rate("csat"),
-    "mean_rating",
-    "mean_rating_n",
-    *_rate("response_rate"),
-    "hire_back",
-    "hire_back_n",
-    *DIMENSION_NAMES,
-    "request_quality",
-    "request_quality_n",
-    "customer_responsiveness_seconds",
-    "customer_responsiveness_n",
-    # The weakest link: {department id: business seconds} both ways round.
-    "blocked_by_late_seconds",
-    "blocked_by_late_departments",
-    "caused_delay_seconds",
-    "caused_delay_departments",
-    # A provider's clocks per service ({service id: {...}}) and per priority.
-    "by_service",
-    "by_priority",
+    *(name for figure in FIGURES for name in (figure.name, *figure.details)),
+    *BREAKDOWNS,
 ]
+DIMENSION_NAMES = [f"{dimension.value}_mean" for dimension in Dimension]
+SURVEY_FIGURES = [figure for figure in FIGURES if figure.survey]
 
 
 def anonymity_min() -> int:
@@ -79,7 +264,8 @@ def anonymity_min() -> int:
 
 def sample_of(figures: dict, name: str) -> int | None:
     """The sample size of a figure, if the snapshot holds one."""
-    for sample_name in SURVEY_SAMPLES.get(name, (f"{name}_n",)):
+    figure = FIGURE.get(name)
+    for sample_name in figure.sample if figure else ():
         if figures.get(sample_name) is not None:
             return figures[sample_name]
     return None
@@ -87,7 +273,8 @@ def sample_of(figures: dict, name: str) -> int | None:
 
 def is_hidden(figures: dict, name: str) -> bool:
     """A survey figure from fewer answers than the anonymity threshold."""
-    if name not in SURVEY_SAMPLES:
+    figure = FIGURE.get(name)
+    if figure is None or not figure.survey:
         return False
     sample = sample_of(figures, name)
     return sample is not None and 0 < sample < anonymity_min()
@@ -98,9 +285,9 @@ def figures_shown(stored: dict | None) -> dict:
     stored = stored or {}
     shown = {name: stored.get(name) for name in FIGURE_NAMES}
     shown.update({name: value for name, value in stored.items() if name not in shown})
-    for name in SURVEY_SAMPLES:
-        if is_hidden(stored, name):
-            shown[name] = None
-            if f"{name}_interval" in shown:
-                shown[f"{name}_interval"] = None
+    for figure in SURVEY_FIGURES:
+        if is_hidden(stored, figure.name):
+            shown[figure.name] = None
+            if f"{figure.name}_interval" in shown:
+                shown[f"{figure.name}_interval"] = None
     return shown

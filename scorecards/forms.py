@@ -7,9 +7,10 @@ from core.periods import KINDS, QUARTER, Period, parse_period, period_containing
 
 from .choices import ScoreRole
 from .display import KIND_LABELS, period_in_kind
+from .figures import FIGURE
 from .selectors import MATRIX_FIGURES
 
-FIGURE_LABELS = {"timeliness": "Timeliness", "csat": "CSAT"}
+FIGURE_LABELS = {name: FIGURE[name].matrix_label for name in MATRIX_FIGURES}
 
 
 class PeriodForm(forms.Form):

@@ -24,12 +24,12 @@ from departments.choices import HR_GROUP, Role
 from departments.models import Department, Membership
 
 from .choices import ScoreRole
-from .figures import figures_shown, is_hidden, sample_of
+from .figures import FIGURE, FIGURES, figures_shown, is_hidden, sample_of
 from .models import ScoreSnapshot
 
 PROVIDER, CUSTOMER = ScoreRole.PROVIDER.value, ScoreRole.CUSTOMER.value
 VIEW_ALL_PERMISSION = "scorecards.view_all_scorecards"
-MATRIX_FIGURES = ("timeliness", "csat")
+MATRIX_FIGURES = tuple(figure.name for figure in FIGURES if figure.matrix_label)
 
 
 # --- access --------------------------------------------------------------------------------
@@ -216,8 +216,7 @@ def matrix_get(*, period: Period, figure: str, access: ScorecardAccess) -> Matri
         raise ValueError(f"The matrix shows one of: {', '.join(MATRIX_FIGURES)}.")
     departments = list(Department.objects.order_by("name"))
     providers = [department for department in departments if department.is_provider]
-    sample_names = [f"{figure}_n", "mean_rating_n"] if figure == "csat" else [f"{figure}_n"]
-    wanted = [figure, f"{figure}_interval", *sample_names]
+    wanted = [figure, f"{figure}_interval", *FIGURE[figure].sample]
     rows = ScoreSnapshot.objects.filter(
         period=period.key, role=PROVIDER, counterpart__isnull=False
     ).values("department_id", "counterpart_id", *(f"figures__{name}" for name in wanted))

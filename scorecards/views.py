@@ -2,7 +2,8 @@
 
 A department, pair or overview the viewer may not see answers 404, as if it did not exist
 (see `selectors.scorecard_access`). Switching period, role or figure is a plain GET form;
-with htmx the same view answers with the page body only.
+with htmx the same view answers with the page body only. Table headings name figures by the
+registry's labels (`figure_of` in the templates: scorecards.figures.FIGURE).
 """
 
 from urllib.parse import urlencode
@@ -20,7 +21,7 @@ from departments.models import Department
 
 from . import display
 from .choices import ScoreRole
-from .figures import anonymity_min
+from .figures import FIGURE, anonymity_min
 from .forms import FIGURE_LABELS, MatrixForm, PeriodForm, ScorecardForm
 from .selectors import (
     ScorecardAccess,
@@ -138,6 +139,7 @@ def department_scorecard(request, slug):
         "other_departments": others,
         "sees_matrix": access.sees_overview,
         "small_sample": display.SMALL_SAMPLE,
+        "figure_of": FIGURE,
         "role_tabs": [
             {
                 "label": f"As {label.lower()}",
@@ -185,9 +187,9 @@ def pair_scorecard(request, slug, customer_slug):
             role=PROVIDER, current=provider_side.figures, previous=provider_before.figures
         )
         cards += [
-            display.figure_card(spec, customer_side.figures, customer_before.figures)
-            for spec in display.HEADLINE
-            if spec.roles == (CUSTOMER,)
+            display.figure_card(figure, customer_side.figures, customer_before.figures)
+            for figure in display.HEADLINE
+            if figure.roles == (CUSTOMER,)
         ]
         directions.append(
             {
@@ -308,6 +310,7 @@ def organisation(request):
         "picker": _picker(period, now),
         "trend_length": LEAGUE_TREND_LENGTH,
         "small_sample": display.SMALL_SAMPLE,
+        "figure_of": FIGURE,
     }
     return _render(
         request,

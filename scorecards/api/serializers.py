@@ -1,5 +1,6 @@
 """Input and output of the scorecards API. The output serializers document the shape in the
-schema; the figures themselves go out as stored (see `figures.figures_shown`)."""
+schema, each figure's unit from the registry (`figures.FIGURES`); the figures themselves go
+out as stored (see `figures.figures_shown`)."""
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -8,8 +9,17 @@ from core.periods import QUARTER, parse_period, period_containing
 from departments.models import Department
 
 from ..choices import ScoreRole
-from ..figures import FIGURE_NAMES, RATE_NAMES, TIME_NAMES
+from ..figures import FIGURE, FIGURE_NAMES, HIRE_BACK, RATE, RATING, SCORE, SECONDS
 from ..selectors import MATRIX_FIGURES
+
+# The schema's word for each unit of the registry (scorecards.figures.UNITS), as stored.
+UNIT_HELP = {
+    RATE: "A rate from 0 to 1.",
+    SECONDS: "Business seconds.",
+    SCORE: "0 to 100.",
+    RATING: "A mean rating from 1 to 5.",
+    HIRE_BACK: "% yes - % no, from -100 to 100.",
+}
 
 
 class DepartmentSlugField(serializers.SlugField):
@@ -98,17 +108,7 @@ def _figure_field(name: str) -> serializers.Field:
                 "resolution_median_seconds}}."
             ),
         )
-    if name in RATE_NAMES:
-        help_text = "A rate from 0 to 1."
-    elif name in TIME_NAMES or name.endswith("_seconds"):
-        help_text = "Business seconds."
-    elif name == "hire_back":
-        help_text = "% yes - % no, from -100 to 100."
-    elif name == "service_score":
-        help_text = "0 to 100."
-    else:
-        help_text = "A mean rating from 1 to 5."
-    return serializers.FloatField(allow_null=True, help_text=help_text)
+    return serializers.FloatField(allow_null=True, help_text=UNIT_HELP[FIGURE[name].unit])
 
 
 class FiguresSerializer(serializers.Serializer):

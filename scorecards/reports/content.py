@@ -23,19 +23,9 @@ from departments.models import Department, Service
 from surveys.models import RelationshipAnswer, RelationshipSurvey
 from surveys.selectors import hire_back_figures
 
-from ..figures import figures_shown
+from ..figures import BREAKDOWN_FIGURES, CUSTOMER, PROVIDER, figures_shown
 from ..models import ScoreSnapshot
-from .columns import (
-    BREAKDOWN_FIGURES,
-    CHANGE_FIGURES,
-    COUNT,
-    CUSTOMER,
-    HIRE_BACK,
-    PROVIDER,
-    FigureColumn,
-    column_named,
-    columns_for,
-)
+from .columns import CHANGE_FIGURES, COUNT, FigureColumn, column_named, columns_for
 
 NAME_WIDTH = 28
 FIGURE_WIDTH = 16
@@ -472,6 +462,7 @@ class ReportContent:
         )
 
     def hire_back_section(self) -> Section:
+        hire_back = column_named("hire_back")
         surveys = {
             s.quarter: s
             for s in RelationshipSurvey.objects.filter(
@@ -507,8 +498,8 @@ class ReportContent:
                     shown.yes if shown else None,
                     shown.unsure if shown else None,
                     shown.no if shown else None,
-                    HIRE_BACK.show(score),
-                    HIRE_BACK.change(score, previous_score),
+                    hire_back.unit.show(score),
+                    hire_back.unit.change(score, previous_score),
                     note,
                 ]
 
@@ -521,9 +512,11 @@ class ReportContent:
                 Column("Would keep: yes (count)", "0"),
                 Column("Not sure (count)", "0"),
                 Column("Would not keep: no (count)", "0"),
-                Column(f"Hire-back ({HIRE_BACK.name})", HIRE_BACK.number_format, width=20),
+                Column(hire_back.header, hire_back.unit.number_format, width=20),
                 Column(
-                    f"Hire-back: change from {self.previous.key} (points)", HIRE_BACK.change_format
+                    f"{hire_back.label}: change from {self.previous.key} "
+                    f"({hire_back.unit.change_unit})",
+                    hire_back.unit.change_format,
                 ),
                 Column("Note", width=34),
             ],
@@ -542,6 +535,7 @@ class ReportContent:
         return rows
 
     def chart_section(self) -> Section:
+        score = column_named("service_score")
         rows = self.chart_rows()
         self.chart = ChartData(
             title=(
@@ -555,8 +549,10 @@ class ReportContent:
             title="Chart",
             columns=[
                 Column("Department (as provider)", width=NAME_WIDTH),
-                Column(f"Service score {self.period.key} (0-100)", "0.0"),
-                Column(f"Service score {self.previous.key} (0-100)", "0.0"),
+                *(
+                    Column(f"{score.label} {key} ({score.unit.name})", score.unit.number_format)
+                    for key in (self.period.key, self.previous.key)
+                ),
             ],
             rows=lambda: iter(rows),
             formats=("xlsx",),
