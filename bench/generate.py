@@ -40,6 +40,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
+from bench.common import columns_check, indexes_drop, load_session_prepare, sequences_reset
 from departments.business_time import add_business_seconds, business_seconds_between
 from departments.models import (
     BusinessCalendar,
@@ -63,6 +64,7 @@ from requests_app.models import (
     WaitPeriod,
 )
 from requests_app.selectors import clock_targets
+from requests_app.services import compute_fields
 
 GENERATOR_VERSION = 3  # 3: event data from requests_app.workflow's builders
 UTC = datetime.UTC
@@ -151,6 +153,8 @@ REPLIES = [
     "Here are the details you asked for.",
 ]
 
+# The clock fields compute_clock fills in (its result's as_fields()), as the app updates them.
+CLOCK_COMPUTED = compute_fields()
 # COPY column lists; checked against the models so a new column fails loudly.
 COLUMNS = {
     ServiceRequest: [
@@ -184,15 +188,7 @@ COLUMNS = {
         "calendar_version_id",
         "target_seconds",
         "started_at",
-        "state",
-        "used_seconds",
-        "running_since",
-        "due_at",
-        "warn_at",
-        "warned_at",
-        "breached_at",
-        "completed_at",
-        "computed_at",
+        *CLOCK_COMPUTED,
         "warning_notified_at",
         "breach_notified_at",
     ],
@@ -231,16 +227,6 @@ COLUMNS = {
 }
 LOADED_MODELS = list(COLUMNS)
 DUE_TIME_FIELDS = ("resolution_due_at", "sla_due_at")
-
-
-def check_columns() -> None:
-    for model, columns in COLUMNS.items():
-        actual = {f.column for f in model._meta.concrete_fields}
-        if actual != set(columns):
-            raise SystemExit(
-                f"bench/generate.py is out of date with {model.__name__}: columns "
-                f"{sorted(actual - set(columns))} missing, {sorted(set(columns) - actual)} gone."
-            )
 
 
 # --- the organisation -----------------------------------------------------------------------
@@ -603,6 +589,9 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             internal,
         )
 
+    def status_changed(at, actor_id, before, to, **extra):
+        event(EventKind.STATUS_CHANGED, at, actor_id, workflow.status_data(before, to, **extra))
+
     def after(start, seconds):
         return add_business_seconds(version, start, max(1, int(seconds)))
 
@@ -649,12 +638,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
 
     if status == "done" and rng.random() < 0.03:
         cancelled = min(created + datetime.timedelta(minutes=rng.randint(10, 1440)), limit)
-        event(
-            EventKind.STATUS_CHANGED,
-            cancelled,
-            requester_id,
-            workflow.status_data(Status.NEW, Status.CANCELLED),
-        )
+        status_changed(cancelled, requester_id, Status.NEW, Status.CANCELLED)
         status = "cancelled"
     elif status != "new":
         first_used = first_target * fr_share
@@ -678,12 +662,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                 comment(EventKind.COMMENTED, first_responded, worker_id, rng.choice(REPLIES), True)
             else:
                 event(EventKind.ACKNOWLEDGED, first_responded, worker_id)
-            event(
-                EventKind.STATUS_CHANGED,
-                first_responded,
-                worker_id,
-                workflow.status_data(Status.NEW, Status.IN_PROGRESS),
-            )
+            status_changed(first_responded, worker_id, Status.NEW, Status.IN_PROGRESS)
             if rng.random() < 0.3:
                 comment(
                     EventKind.NOTE_ADDED,
@@ -699,11 +678,8 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                 wait_start = after(created, waited_after)
                 if status == "waiting" and wait_start >= limit:
                     wait_start = first_responded + (limit - first_responded) / 2
-                event(
-                    EventKind.STATUS_CHANGED,
-                    wait_start,
-                    worker_id,
-                    workflow.status_data(Status.IN_PROGRESS, Status.WAITING_ON_REQUESTER),
+                status_changed(
+                    wait_start, worker_id, Status.IN_PROGRESS, Status.WAITING_ON_REQUESTER
                 )
                 if status == "done":
                     wait_end = min(
@@ -711,13 +687,12 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                         wait_start + (limit - wait_start) / 2,
                     )
                     comment(EventKind.COMMENTED, wait_end, requester_id, "Here you are.", False)
-                    event(
-                        EventKind.STATUS_CHANGED,
+                    status_changed(
                         wait_end,
                         requester_id,
-                        workflow.status_data(
-                            Status.WAITING_ON_REQUESTER, Status.IN_PROGRESS, auto="reply"
-                        ),
+                        Status.WAITING_ON_REQUESTER,
+                        Status.IN_PROGRESS,
+                        auto="reply",
                     )
                     waits.append(
                         (
@@ -742,21 +717,11 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             if resolved is not None:
                 if resolved > limit:  # the budget guard keeps this rare
                     resolved = limit
-                event(
-                    EventKind.STATUS_CHANGED,
-                    resolved,
-                    worker_id,
-                    workflow.status_data(Status.IN_PROGRESS, Status.RESOLVED),
-                )
+                status_changed(resolved, worker_id, Status.IN_PROGRESS, Status.RESOLVED)
                 close_at = resolved + datetime.timedelta(days=rng.randint(1, 10))
                 if close_at < limit:
                     closed = close_at
-                    event(
-                        EventKind.STATUS_CHANGED,
-                        closed,
-                        requester_id,
-                        workflow.status_data(Status.RESOLVED, Status.CLOSED),
-                    )
+                    status_changed(closed, requester_id, Status.RESOLVED, Status.CLOSED)
                     status = "closed"
                 else:
                     status = "resolved"
@@ -820,6 +785,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                     True,
                 )
             )
+        computed = result.as_fields()
         out.row(
             SLAClock,
             (
@@ -831,15 +797,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                 version.pk,
                 result.target_seconds,
                 created,
-                result.state,
-                result.used_seconds,
-                result.running_since,
-                result.due_at,
-                result.warn_at,
-                result.warned_at,
-                result.breached_at,
-                result.completed_at,
-                result.computed_at,
+                *(computed[name] for name in CLOCK_COMPUTED),
                 warning_notified,
                 breach_notified,
             ),
@@ -932,25 +890,6 @@ def _tables() -> list[str]:
     return [model._meta.db_table for model in LOADED_MODELS]
 
 
-def _indexes_drop(cursor) -> list[str]:
-    """Drop the loaded tables' indexes that back no constraint; returns how to rebuild them."""
-    cursor.execute(
-        """
-        SELECT i.relname, pg_get_indexdef(x.indexrelid)
-        FROM pg_index x
-        JOIN pg_class i ON i.oid = x.indexrelid
-        JOIN pg_class t ON t.oid = x.indrelid
-        WHERE t.relname = ANY(%s)
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-        """,
-        [_tables()],
-    )
-    rows = cursor.fetchall()
-    for name, _definition in rows:
-        cursor.execute(f'DROP INDEX "{name}"')
-    return [definition for _name, definition in rows]
-
-
 def wipe(cursor) -> None:
     """Empty every table of the bench database but Django's own bookkeeping."""
     cursor.execute(
@@ -974,7 +913,7 @@ def dataset_load(
     progress,
 ) -> dict:
     """Build the organisation and load the requests; returns the dataset's description."""
-    check_columns()
+    columns_check(COLUMNS, "bench/generate.py")
     started = time.perf_counter()
     rng = random.Random(seed)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -991,15 +930,9 @@ def dataset_load(
         )
         progress(f"planned {requests:,} requests in {time.perf_counter() - started:.1f} s")
 
-        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-        if cursor.fetchone()[0]:
-            # Generated rows are consistent by construction: skip the per-row FK triggers.
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        else:
+        if not load_session_prepare(cursor):
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        cursor.execute("SET LOCAL synchronous_commit = off")
-        definitions = _indexes_drop(cursor)
+        definitions = indexes_drop(cursor, _tables())
 
         totals: Counter = Counter()
         stats: Counter = Counter()
@@ -1029,11 +962,7 @@ def dataset_load(
         progress(
             f"rebuilt {len(definitions)} indexes in {time.perf_counter() - index_started:.1f} s"
         )
-        for table in _tables():
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"COALESCE((SELECT MAX(id) FROM {table}), 1))"
-            )
+        sequences_reset(cursor, _tables())
         per_provider = Counter(plan.provider for plan in plans)
         busy = per_provider.most_common(1)[0][0]
         description = {

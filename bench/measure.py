@@ -80,6 +80,19 @@ def _captured(client: Client, url: str) -> dict:
     }
 
 
+def timed_get(client: Client, url: str, *, iterations: int, warmup: int) -> dict:
+    """`warmup` untimed GETs of `url`, then the summary of `iterations` timed ones and the
+    queries of one more."""
+    for _ in range(warmup):
+        _get(client, url)
+    seconds = []
+    for _ in range(iterations):
+        started = time.perf_counter()
+        _get(client, url)
+        seconds.append(time.perf_counter() - started)
+    return {**summary(seconds), **_captured(client, url)}
+
+
 def requests_measure(*, agent: str, slug: str, iterations: int, warmup: int, progress) -> list:
     """Each scenario: timings over `iterations` after `warmup`, then one run's queries."""
     client = _client_for(agent)
@@ -88,15 +101,8 @@ def requests_measure(*, agent: str, slug: str, iterations: int, warmup: int, pro
         if client.get(url).status_code == 404:  # a small dataset has no page 10
             progress(f"{label:38} skipped: no such page at this size")
             continue
-        for _ in range(warmup):
-            _get(client, url)
-        seconds = []
-        for _ in range(iterations):
-            started = time.perf_counter()
-            _get(client, url)
-            seconds.append(time.perf_counter() - started)
-        result = {"kind": kind, "label": label, "url": url, **summary(seconds)}
-        result.update(_captured(client, url))
+        timed = timed_get(client, url, iterations=iterations, warmup=warmup)
+        result = {"kind": kind, "label": label, "url": url, **timed}
         results.append(result)
         progress(
             f"{label:38} p50 {result['p50_ms']:7.1f} ms  p95 {result['p95_ms']:7.1f} ms  "

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import multiprocessing
 import os
 import resource
@@ -43,13 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.run import (  # noqa: E402
-    DEFAULT_DATABASE_URL,
-    RESULTS,
-    database_prepare,
-    ownership_check,
-    progress,
-)
+from bench import common  # noqa: E402
 
 TARGET_SECONDS = 60.0
 TARGET_MB = 300.0
@@ -75,6 +68,7 @@ def arguments(argv=None) -> argparse.Namespace:
     options, _ignored = parser.parse_known_args(argv)
     if options.open is None:
         options.open = min(options.requests, 100_000)
+    options.crossings = min(options.crossings, options.open)
     return options
 
 
@@ -185,48 +179,14 @@ SCENARIOS = [
 
 def main(argv=None) -> int:
     options = arguments(argv)
-    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    database = database_prepare(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     media = tempfile.TemporaryDirectory(prefix="bench-reports-")
-    os.environ["MEDIA_ROOT"] = media.name  # report files go nowhere near var/media
-    import warnings
+    database = common.django_start(MEDIA_ROOT=media.name)  # report files go nowhere near var/media
 
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
-
-    from django.core.management import call_command
-    from django.db import connection
-
-    from bench import generate
     from core.periods import QUARTER, parse_period, period_containing
     from requests_app.models import ServiceRequest, SLAClock
     from scorecards.compute import settled_clocks
 
-    with connection.cursor() as cursor:
-        meta = generate.meta_read(cursor)
-        ownership_check(cursor, meta)
-    print(f"Database {database['name']} (PostgreSQL {database['server_version']}): migrating.")
-    call_command("migrate", interactive=False, verbosity=0)
-    if options.reuse and meta and meta.get("requests"):
-        print(f"Reusing the loaded dataset ({meta['requests']:,} requests, now0 {meta['now0']}).")
-        dataset = meta
-    else:
-        print(f"Loading {options.requests:,} requests ({options.open:,} open).")
-        with connection.cursor() as cursor:
-            generate.meta_write(cursor, {"status": "loading"})
-        dataset = generate.dataset_load(
-            requests=options.requests,
-            open_requests=options.open,
-            crossings=min(options.crossings, options.open),
-            seed=options.seed,
-            workers=options.workers,
-            progress=progress,
-        )
-        print(f"Loaded in {dataset['total_seconds']} s: {dataset['rows']}")
+    dataset = common.dataset_ensure(options, database, keep_any=True)
 
     now0 = datetime.datetime.fromisoformat(dataset["now0"])
     quarter = options.quarter or period_containing(now0, QUARTER).previous().key
@@ -246,7 +206,7 @@ def main(argv=None) -> int:
         "scenarios": [],
     }
     for name, label in SCENARIOS:
-        progress(f"{label} ...")
+        common.progress(f"{label} ...")
         row = _run_in_child(name, quarter, traced=False)
         if options.tracemalloc:
             traced = _run_in_child(name, quarter, traced=True)
@@ -254,13 +214,9 @@ def main(argv=None) -> int:
             row["traced"] = True
         row["label"] = label
         results["scenarios"].append(row)
-        progress(f"{label}: {row['seconds']} s, peak RSS {row['max_rss_mb']} MB")
+        common.progress(f"{label}: {row['seconds']} s, peak RSS {row['max_rss_mb']} MB")
     print(table(results))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = options.json or RESULTS / f"reports-{dataset['requests']}-{stamp}.json"
-    target.write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nResults: {target}")
+    common.results_write(results, options.json, f"reports-{dataset['requests']}")
     media.cleanup()
     return 0
 

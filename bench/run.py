@@ -14,30 +14,19 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/servicedesk_bench"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
+
 PAGE_TARGET_MS = 100
 SCAN_TARGET_SECONDS = 1.0
-
-
-def cpu_calibration() -> float:
-    """Milliseconds one core takes for a fixed loop of Python (best of 5): how fast this
-    machine runs Python now, to compare figures across machines and moments. A quiet
-    current x86 core: about 10 ms; shared virtual machines: 25 to 45 ms, varying by minute."""
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        sum(range(1_000_000))
-        best = min(best, time.perf_counter() - start)
-    return round(best * 1000, 1)
 
 
 def arguments(argv=None) -> argparse.Namespace:
@@ -92,65 +81,6 @@ def arguments(argv=None) -> argparse.Namespace:
     return options
 
 
-def progress(message: str) -> None:
-    print(f"  {message}", flush=True)
-
-
-# --- the database ---------------------------------------------------------------------------
-
-
-def database_prepare(url: str) -> dict:
-    """Check DATABASE_URL names PostgreSQL (and not a test database); create it if missing."""
-    import environ
-    import psycopg2
-    from psycopg2 import sql
-
-    config = environ.Env.db_url_config(url)
-    if "postgresql" not in config.get("ENGINE", ""):
-        raise SystemExit(
-            f"The bench needs PostgreSQL; DATABASE_URL is {url!r}.\n"
-            f"Unset it to use {DEFAULT_DATABASE_URL}, or give a postgres:// URL."
-        )
-    name = config["NAME"]
-    if name == "test" or name.startswith("test_"):
-        raise SystemExit(f"Refusing to use {name!r}: that is a test database.")
-    params = {
-        "host": config.get("HOST") or None,
-        "port": config.get("PORT") or None,
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-    }
-    try:
-        server = psycopg2.connect(dbname="postgres", **params)
-    except psycopg2.OperationalError as exc:
-        raise SystemExit(f"Cannot reach PostgreSQL for {url!r}: {exc}") from exc
-    server.autocommit = True
-    try:
-        with server.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                print(f"Creating database {name}.")
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            cursor.execute("SHOW server_version")
-            version = cursor.fetchone()[0]
-    finally:
-        server.close()
-    return {"name": name, "host": params["host"], "server_version": version}
-
-
-def ownership_check(cursor, meta) -> None:
-    """Write (or migrate) only a database the bench made, or an empty one."""
-    cursor.execute("SELECT to_regclass('departments_department') IS NOT NULL")
-    has_table = cursor.fetchone()[0]
-    if has_table:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM departments_department)")
-    if meta is None and has_table and cursor.fetchone()[0]:
-        raise SystemExit(
-            "This database has departments the bench did not make; refusing to touch it.\n"
-            f"Give the bench an empty database (default {DEFAULT_DATABASE_URL})."
-        )
-
-
 # --- output ---------------------------------------------------------------------------------
 
 
@@ -168,9 +98,7 @@ def table(results: dict) -> str:
         f"{environment['load_average_before'][0]} before and "
         f"{environment.get('load_average_after', ['?'])[0]} after the timings; "
         f"data loaded in {dataset.get('total_seconds')} s",
-        f"CPU calibration (sum(range(10**6)), best of 5): "
-        f"{environment.get('cpu_calibration_ms_before', '?')} ms before, "
-        f"{environment.get('cpu_calibration_ms_after', '?')} ms after (a quiet modern core: ~10)",
+        common.calibration_line(environment),
         f"connection options (what-if): {options}" if options else "",
         "",
         f"{'scenario':40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} "
@@ -217,102 +145,28 @@ def table(results: dict) -> str:
 
 def compare_with_earlier(results: dict) -> list[dict]:
     """Query counts against the latest result at another data size, scenario by scenario."""
-    mine = {row["label"]: row["queries"] for row in results.get("requests", [])}
-    latest: dict[int, tuple[Path, dict]] = {}
-    for path in sorted(RESULTS.glob("*.json")):
-        try:
-            earlier = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        size = earlier.get("dataset", {}).get("requests")
-        if not size or size == results["dataset"]["requests"] or not earlier.get("requests"):
-            continue
-        if size not in latest or earlier["when"] > latest[size][1]["when"]:
-            latest[size] = (path, earlier)
-    comparisons = []
-    for size, (path, earlier) in sorted(latest.items()):
-        theirs = {row["label"]: row["queries"] for row in earlier["requests"]}
-        differences = {
-            label: (theirs[label], mine[label])
-            for label in mine
-            if label in theirs and theirs[label] != mine[label]
-        }
-        comparisons.append(
-            {
-                "requests": size,
-                "file": path.name,
-                "identical": not differences,
-                "differences": differences,
-            }
+    return [
+        {"requests": size, "file": name, "identical": not differences, "differences": differences}
+        for size, name, differences in common.query_count_changes(
+            results, pattern="*.json", rows="requests"
         )
-    return comparisons
+    ]
 
 
 # --- main -----------------------------------------------------------------------------------
 
 
-def dataset_ensure(options, database: dict) -> dict:
-    """Migrate the bench database and load the requests `options` ask for, unless `--reuse`
-    finds them loaded already; returns the dataset's description (`bench_meta`)."""
-    from django.core.management import call_command
-    from django.db import connection
-
-    from bench import generate
-
-    with connection.cursor() as cursor:
-        meta = generate.meta_read(cursor)
-        ownership_check(cursor, meta)
-    print(f"Database {database['name']} (PostgreSQL {database['server_version']}): migrating.")
-    call_command("migrate", interactive=False, verbosity=0)
-    wanted = {
-        "version": generate.GENERATOR_VERSION,
-        "requests": options.requests,
-        "open": options.open,
-        "crossings": options.crossings,
-        "seed": options.seed,
-    }
-    if options.reuse and meta and all(meta.get(key) == value for key, value in wanted.items()):
-        print(f"Reusing the loaded dataset ({meta['requests']:,} requests, now0 {meta['now0']}).")
-        dataset = meta
-    else:
-        print(
-            f"Loading {options.requests:,} requests ({options.open:,} open) "
-            f"with {options.workers} worker(s)."
-        )
-        with connection.cursor() as cursor:
-            generate.meta_write(cursor, {"status": "loading"})
-        dataset = generate.dataset_load(
-            requests=options.requests,
-            open_requests=options.open,
-            crossings=options.crossings,
-            seed=options.seed,
-            workers=options.workers,
-            progress=progress,
-        )
-        print(f"Loaded in {dataset['total_seconds']} s: {dataset['rows']}")
-    return dataset
-
-
 def main(argv=None) -> int:
     options = arguments(argv)
-    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    database = database_prepare(url)
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    if options.pg_options:
-        os.environ["BENCH_PG_OPTIONS"] = options.pg_options
-    import warnings
+    # `--pg-options`: read by bench/settings.py.
+    environment = {"BENCH_PG_OPTIONS": options.pg_options} if options.pg_options else {}
+    database = common.django_start(**environment)
 
     import django
 
-    # WhiteNoise looks for collected static files; the bench serves none.
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
-
     from bench import measure
 
-    dataset = dataset_ensure(options, database)
+    dataset = common.dataset_ensure(options, database)
 
     results = {
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -326,7 +180,7 @@ def main(argv=None) -> int:
             "warmup": options.warmup,
             "pg_options": options.pg_options,
             "load_average_before": [round(x, 1) for x in os.getloadavg()],
-            "cpu_calibration_ms_before": cpu_calibration(),
+            "cpu_calibration_ms_before": common.cpu_calibration(),
         },
     }
     if not options.no_measure:
@@ -336,7 +190,7 @@ def main(argv=None) -> int:
             slug=dataset["busy_department"],
             iterations=options.iterations,
             warmup=options.warmup,
-            progress=progress,
+            progress=common.progress,
         )
         results["query_counts"] = measure.query_counts(
             agent=dataset["agent"], slug=dataset["busy_department"], sizes=options.page_size
@@ -347,22 +201,18 @@ def main(argv=None) -> int:
             now0=now0,
             iterations=options.iterations,
             repeats=options.scan_repeats,
-            progress=progress,
+            progress=common.progress,
         )
         if options.explain:
             results["explain"] = measure.explain(
                 agent=dataset["agent"], slug=dataset["busy_department"]
             )
         results["environment"]["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
-        results["environment"]["cpu_calibration_ms_after"] = cpu_calibration()
+        results["environment"]["cpu_calibration_ms_after"] = common.cpu_calibration()
         results["compared_with"] = compare_with_earlier(results)
         print(table(results))
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = options.json or RESULTS / f"bench-{options.requests}-{stamp}.json"
-    target.write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nResults: {target}")
+    common.results_write(results, options.json, f"bench-{options.requests}")
     return 0
 
 

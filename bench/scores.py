@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import statistics
@@ -42,14 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.run import (  # noqa: E402
-    DEFAULT_DATABASE_URL,
-    RESULTS,
-    cpu_calibration,
-    database_prepare,
-    dataset_ensure,
-    progress,
-)
+from bench import common  # noqa: E402
 
 PAGE_TARGET_MS = 50
 RATIO_TARGET = 1.5
@@ -379,7 +371,7 @@ def compute_measure(*, period, now0, runs: int, explain: bool) -> dict:
             started = time.perf_counter()
             contenders[name]()
             seconds[name].append(time.perf_counter() - started)
-        progress(
+        common.progress(
             f"quarter {period}: scores_compute {seconds['app'][-1]:.3f} s, baseline "
             f"{seconds['baseline'][-1]:.3f} s, provider headline "
             f"{seconds['provider_headline'][-1]:.3f} s"
@@ -482,7 +474,7 @@ def full_recompute(*, now0) -> dict:
             "per_period_median": round(statistics.median(seconds), 3),
             "per_period_max": round(max(seconds), 3),
         }
-        progress(
+        common.progress(
             f"full recompute, {kind}s: {periods} periods in {sum(seconds):.1f} s "
             f"(median {statistics.median(seconds):.3f} s, max {max(seconds):.3f} s)"
         )
@@ -554,7 +546,7 @@ def _month_and_week(quarter_key: str) -> tuple[str, str]:
 
 
 def pages_measure(*, users: dict, scenarios, iterations: int, warmup: int) -> list[dict]:
-    from bench.measure import _captured, _client_for, _get, summary
+    from bench.measure import _client_for, timed_get
 
     clients = {viewer: _client_for(username) for viewer, username in users.items()}
     results = []
@@ -565,20 +557,13 @@ def pages_measure(*, users: dict, scenarios, iterations: int, warmup: int) -> li
             url = url.removesuffix("&htmx")
             client.defaults.update(headers)
         try:
-            for _ in range(warmup):
-                _get(client, url)
-            seconds = []
-            for _ in range(iterations):
-                started = time.perf_counter()
-                _get(client, url)
-                seconds.append(time.perf_counter() - started)
-            row = {"kind": kind, "label": label, "viewer": viewer, "url": url, **summary(seconds)}
-            row.update(_captured(client, url))
+            timed = timed_get(client, url, iterations=iterations, warmup=warmup)
+            row = {"kind": kind, "label": label, "viewer": viewer, "url": url, **timed}
         finally:
             for header in headers:
                 client.defaults.pop(header, None)
         results.append(row)
-        progress(
+        common.progress(
             f"{label:34} p50 {row['p50_ms']:6.1f} ms  p95 {row['p95_ms']:6.1f} ms  "
             f"{row['queries']} queries"
         )
@@ -587,32 +572,12 @@ def pages_measure(*, users: dict, scenarios, iterations: int, warmup: int) -> li
 
 def compare_with_earlier(results: dict) -> list[dict]:
     """Query counts against the latest scores result at another data size."""
-    mine = {row["label"]: row["queries"] for row in results.get("pages", [])}
-    latest: dict[int, tuple[Path, dict]] = {}
-    for path in sorted(RESULTS.glob("scores-*.json")):
-        try:
-            earlier = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        size = earlier.get("dataset", {}).get("requests")
-        if not size or size == results["dataset"]["requests"] or not earlier.get("pages"):
-            continue
-        if size not in latest or earlier["when"] > latest[size][1]["when"]:
-            latest[size] = (path, earlier)
-    comparisons = []
-    for size, (path, earlier) in sorted(latest.items()):
-        theirs = {row["label"]: row["queries"] for row in earlier["pages"]}
-        differences = {
-            label: (theirs[label], mine[label])
-            for label in mine
-            if label in theirs and theirs[label] != mine[label]
-        }
-        comparisons.append(
-            {"requests": size, "file": path.name, "identical": not differences, **differences}
-            if differences
-            else {"requests": size, "file": path.name, "identical": True}
+    return [
+        {"requests": size, "file": name, "identical": not differences, **differences}
+        for size, name, differences in common.query_count_changes(
+            results, pattern="scores-*.json", rows="pages"
         )
-    return comparisons
+    ]
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -631,9 +596,7 @@ def table(results: dict) -> str:
         f"PostgreSQL {environment['postgresql']}, {environment['cpus']} CPUs, load average "
         f"{environment['load_average_before']} before, "
         f"{environment.get('load_average_after', '?')} after",
-        f"CPU calibration (sum(range(10**6)), best of 5): "
-        f"{environment.get('cpu_calibration_ms_before', '?')} ms before, "
-        f"{environment.get('cpu_calibration_ms_after', '?')} ms after (a quiet modern core: ~10)",
+        common.calibration_line(environment),
         "",
         f"quarter {compute['period']} ({results['quarter_clocks_settled']:,} clocks settled), "
         f"every department ({compute['snapshots']} snapshots), {len(compute['app_seconds'])} "
@@ -693,25 +656,18 @@ def table(results: dict) -> str:
 
 def main(argv=None) -> int:
     options = arguments(argv)
-    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    database = database_prepare(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    import warnings
+    database = common.django_start()
 
     import django
-
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
 
     from bench.surveys import surveys_ensure
     from core.periods import parse_period
     from requests_app.models import SLAClock
     from scorecards.compute import settled_clocks
 
-    dataset = dataset_ensure(options, database)
+    dataset = common.dataset_ensure(options, database)
     surveys = surveys_ensure(
-        dataset=dataset, seed=options.seed, reuse=options.reuse, progress=progress
+        dataset=dataset, seed=options.seed, reuse=options.reuse, progress=common.progress
     )
 
     now0 = datetime.datetime.fromisoformat(dataset["now0"])
@@ -736,7 +692,7 @@ def main(argv=None) -> int:
             "iterations": options.iterations,
             "warmup": options.warmup,
             "load_average_before": _load_average(),
-            "cpu_calibration_ms_before": cpu_calibration(),
+            "cpu_calibration_ms_before": common.cpu_calibration(),
         },
         "targets": {"ratio": RATIO_TARGET, "page_p95_ms": PAGE_TARGET_MS},
     }
@@ -767,14 +723,10 @@ def main(argv=None) -> int:
         warmup=options.warmup,
     )
     results["environment"]["load_average_after"] = _load_average()
-    results["environment"]["cpu_calibration_ms_after"] = cpu_calibration()
+    results["environment"]["cpu_calibration_ms_after"] = common.cpu_calibration()
     results["compared_with"] = compare_with_earlier(results)
     print(table(results))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = options.json or RESULTS / f"scores-{dataset['requests']}-{stamp}.json"
-    target.write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nResults: {target}")
+    common.results_write(results, options.json, f"scores-{dataset['requests']}")
     return 0
 
 

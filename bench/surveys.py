@@ -38,6 +38,7 @@ from collections import Counter, defaultdict
 from django.conf import settings
 from django.db import connection, transaction
 
+from bench.common import columns_check, indexes_drop, load_session_prepare, sequences_reset
 from bench.generate import _value, meta_read, meta_table_create
 from core.periods import Period, quarter_containing
 from departments.choices import Role
@@ -151,16 +152,6 @@ COLUMNS = {
 TABLES = [model._meta.db_table for model in (SurveyToken, *COLUMNS)]
 
 
-def check_columns() -> None:
-    for model, columns in COLUMNS.items():
-        actual = {f.column for f in model._meta.concrete_fields}
-        if actual != set(columns):
-            raise SystemExit(
-                f"bench/surveys.py is out of date with {model.__name__}: columns "
-                f"{sorted(actual - set(columns))} missing, {sorted(set(columns) - actual)} gone."
-            )
-
-
 class Copier:
     """Rows per table in COPY text format, sent in batches on the load's connection."""
 
@@ -247,28 +238,9 @@ def _counts_match(meta: dict) -> bool:
 # --- loading --------------------------------------------------------------------------------
 
 
-def _indexes_drop(cursor) -> list[str]:
-    """Drop the survey tables' indexes that back no constraint; returns how to rebuild them."""
-    cursor.execute(
-        """
-        SELECT i.relname, pg_get_indexdef(x.indexrelid)
-        FROM pg_index x
-        JOIN pg_class i ON i.oid = x.indexrelid
-        JOIN pg_class t ON t.oid = x.indrelid
-        WHERE t.relname = ANY(%s)
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-        """,
-        [TABLES],
-    )
-    rows = cursor.fetchall()
-    for name, _definition in rows:
-        cursor.execute(f'DROP INDEX "{name}"')
-    return [definition for _name, definition in rows]
-
-
 def surveys_load(*, dataset: dict, seed: int, progress, wanted: dict | None = None) -> dict:
     """Replace the survey rows of the bench database with answers to its requests."""
-    check_columns()
+    columns_check(COLUMNS, "bench/surveys.py")
     started = time.perf_counter()
     now0 = datetime.datetime.fromisoformat(dataset["now0"])
     wanted = wanted or {
@@ -279,13 +251,8 @@ def surveys_load(*, dataset: dict, seed: int, progress, wanted: dict | None = No
     with transaction.atomic(), connection.cursor() as cursor:
         surveys_meta_write(cursor, {"status": "loading"})
         cursor.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-        if cursor.fetchone()[0]:
-            # Generated rows are consistent by construction: skip the per-row FK triggers.
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        cursor.execute("SET LOCAL synchronous_commit = off")
-        definitions = _indexes_drop(cursor)
+        load_session_prepare(cursor)
+        definitions = indexes_drop(cursor, TABLES)
         copier = Copier(cursor)
         request_stats = _request_surveys(cursor, copier, now0, seed, progress)
         copier.flush()
@@ -293,13 +260,8 @@ def surveys_load(*, dataset: dict, seed: int, progress, wanted: dict | None = No
         copier.flush()
         for definition in definitions:
             cursor.execute(definition)
-        for table in TABLES:
-            if table == RelationshipAnswer._meta.db_table:
-                continue  # UUID keys
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"COALESCE((SELECT MAX(id) FROM {table}), 1))"
-            )
+        # RelationshipAnswer has UUID keys.
+        sequences_reset(cursor, [t for t in TABLES if t != RelationshipAnswer._meta.db_table])
         rows = dict(copier.counts)
         description = {
             **wanted,

@@ -744,6 +744,20 @@ class _Planner:
             setattr(instance, name, value)
         return instance.pk is not None and before != snapshot(instance)
 
+    def planned(
+        self, instance: models.Model, spec: _Spec, values: dict, snapshot, *, exclude=()
+    ) -> _Plan:
+        """The plan of saving `values` on `instance` (see `assign`), validated (`clean`)."""
+        changed = self.assign(instance, values, snapshot)
+        plan = _Plan(instance, instance.pk is None, changed, spec)
+        self.clean(plan, exclude=exclude)
+        return plan
+
+    def repeated(self, spec: _Spec, key: str, first: _Spec, message: str) -> None:
+        """`spec` gives `key` the value `first` gave already: `message`, and where `first` is."""
+        node, path = spec.where(key)
+        self.problem(node, path, f"{message} (first at line {_line(first.node)})")
+
     def run(self) -> None:
         self.plan_calendars()
         self.plan_departments()
@@ -757,16 +771,11 @@ class _Planner:
                 continue
             if spec.name in self.calendars:
                 first = self.calendars[spec.name].spec
-                node, path = spec.where("name")
-                self.problem(
-                    node,
-                    path,
-                    f"calendar '{spec.name}' is defined twice (first at line {_line(first.node)})",
-                )
+                self.repeated(spec, "name", first, f"calendar '{spec.name}' is defined twice")
                 continue
-            instance = stored.get(spec.name) or BusinessCalendar(name=spec.name)
-            changed = self.assign(
-                instance,
+            self.calendars[spec.name] = self.planned(
+                stored.get(spec.name) or BusinessCalendar(name=spec.name),
+                spec,
                 {
                     "timezone": spec.timezone,
                     "holiday_country": spec.holiday_country,
@@ -774,9 +783,6 @@ class _Planner:
                 },
                 lambda c: (c.timezone, c.holiday_country, c.holiday_subdivision),
             )
-            plan = _Plan(instance, instance.pk is None, changed, spec)
-            self.calendars[spec.name] = plan
-            self.clean(plan)
         self.stored_calendars = stored
 
     def calendar_ref(self, name: str) -> BusinessCalendar | None:
@@ -796,13 +802,7 @@ class _Planner:
                 continue
             if spec.slug in self.departments:
                 first = self.departments[spec.slug].spec
-                node, path = spec.where("slug")
-                self.problem(
-                    node,
-                    path,
-                    f"department '{spec.slug}' is defined twice (first at line "
-                    f"{_line(first.node)})",
-                )
+                self.repeated(spec, "slug", first, f"department '{spec.slug}' is defined twice")
                 continue
             for key, seen in (("name", names), ("code", codes)):
                 value = getattr(spec, key)
@@ -899,20 +899,20 @@ class _Planner:
                 if service_spec.name is None:
                     continue
                 if service_spec.name in seen:
-                    node, path = service_spec.where("name")
-                    self.problem(
-                        node,
-                        path,
-                        f"service '{service_spec.name}' is listed twice in this department "
-                        f"(first at line {_line(seen[service_spec.name].node)})",
+                    self.repeated(
+                        service_spec,
+                        "name",
+                        seen[service_spec.name],
+                        f"service '{service_spec.name}' is listed twice in this department",
                     )
                     continue
                 seen[service_spec.name] = service_spec
                 instance = stored_services.get((department.pk, service_spec.name)) or Service(
                     department=department, name=service_spec.name
                 )
-                changed = self.assign(
+                plan = self.planned(
                     instance,
+                    service_spec,
                     {
                         "description": service_spec.description,
                         "default_priority": service_spec.default_priority,
@@ -920,9 +920,7 @@ class _Planner:
                     },
                     lambda s: (s.description, s.default_priority, s.active),
                 )
-                plan = _Plan(instance, instance.pk is None, changed, service_spec)
                 self.services.append(plan)
-                self.clean(plan)
                 self.plan_targets(department, instance, service_spec.targets, stored_targets)
 
     def plan_targets(self, department, service, specs, stored) -> None:
@@ -931,14 +929,13 @@ class _Planner:
             instance = (stored.get(key) if department.pk else None) or SLATarget(
                 department=department, service=service, priority=spec.priority
             )
-            changed = self.assign(
+            plan = self.planned(
                 instance,
+                spec,
                 {"first_response": spec.first_response, "resolution": spec.resolution},
                 lambda t: (t.first_response, t.resolution),
             )
-            plan = _Plan(instance, instance.pk is None, changed, spec)
             self.targets.append(plan)
-            self.clean(plan)
 
     def plan_people(self) -> None:
         user_model = get_user_model()
@@ -958,24 +955,21 @@ class _Planner:
             if spec.username is None:
                 continue
             if spec.username in seen:
-                node, path = spec.where("username")
-                self.problem(
-                    node,
-                    path,
-                    f"person '{spec.username}' is listed twice (first at line "
-                    f"{_line(seen[spec.username].node)})",
-                )
+                first = seen[spec.username]
+                self.repeated(spec, "username", first, f"person '{spec.username}' is listed twice")
                 continue
             seen[spec.username] = spec
             user = stored.get(spec.username) or user_model(username=spec.username)
-            changed = self.assign(
+            plan = self.planned(
                 user,
+                spec,
                 {"first_name": spec.first_name, "last_name": spec.last_name, "email": spec.email},
                 lambda u: (u.first_name, u.last_name, u.email),
+                exclude=["password"],
             )
-            was_hr = spec.username in hr_members
-            plan = _Plan(user, user.pk is None, changed or was_hr != spec.is_hr, spec)
-            plan.extra["hr_change"] = was_hr != spec.is_hr
+            hr_change = (spec.username in hr_members) != spec.is_hr
+            plan.changed = plan.changed or hr_change
+            plan.extra["hr_change"] = hr_change
             if user.pk is None:
                 plan.extra["password"] = spec.password
             elif spec.password is not None and not check_password(spec.password, user.password):
@@ -984,7 +978,6 @@ class _Planner:
                 plan.extra["password"] = spec.password
                 plan.changed = True
             self.people.append(plan)
-            self.clean(plan, exclude=["password"])
             if spec.password is not None:
                 try:
                     password_validation.validate_password(spec.password, user=user)
@@ -1006,25 +999,19 @@ class _Planner:
                 self.problem(node, path, f"unknown department '{spec.department}'")
                 continue
             if spec.department in seen:
-                node, path = spec.where("department")
-                self.problem(
-                    node,
-                    path,
-                    f"'{spec.department}' is listed twice for this person (first at line "
-                    f"{_line(seen[spec.department].node)})",
-                )
+                first = seen[spec.department]
+                message = f"'{spec.department}' is listed twice for this person"
+                self.repeated(spec, "department", first, message)
                 continue
             seen[spec.department] = spec
             instance = stored.get((user.pk, department.pk)) if user.pk and department.pk else None
-            instance = instance or Membership(user=user, department=department)
-            changed = self.assign(
-                instance,
+            plan = self.planned(
+                instance or Membership(user=user, department=department),
+                spec,
                 {"role": spec.role, "is_primary": spec.primary, "title": spec.title},
                 lambda m: (m.role, m.is_primary, m.title),
             )
-            plan = _Plan(instance, instance.pk is None, changed, spec)
             plans.append(plan)
-            self.clean(plan)
         return plans
 
 
