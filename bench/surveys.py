@@ -47,11 +47,13 @@ from requests_app.choices import ClockKind, ClockState, Status
 from requests_app.models import ServiceRequest
 from surveys.choices import DIMENSIONS, HireBack
 from surveys.demo import (
-    COMMENTS,
     FEW_ANSWERS_EVERY,
     RATINGS_BREACHED,
     RATINGS_MET,
     RELATIONSHIP_ANSWER_SHARE,
+    comment_draw,
+    rating_draw,
+    rating_near,
 )
 from surveys.models import (
     RelationshipAnswer,
@@ -74,7 +76,6 @@ SURVEYS_VERSION = 1
 META_KEY = "surveys"
 ANSWER_SHARE = 0.33
 DIMENSION_SHARE = 0.6
-COMMENT_SHARE = 0.3
 QUALITY_SHARE = 0.15
 RELATIONSHIP_OPENS_AFTER = datetime.timedelta(hours=6)
 CLARITY = {5: 30, 4: 40, 3: 18, 2: 8, 1: 4}
@@ -286,21 +287,6 @@ def surveys_load(*, dataset: dict, seed: int, progress, wanted: dict | None = No
     return description
 
 
-def _draw(rng: random.Random, weights: dict[int, int]) -> int:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
-def _near(rng: random.Random, rating: int) -> int:
-    return max(1, min(5, rating + rng.choice([-1, 0, 0, 0, 1])))
-
-
-def _comment(rng: random.Random, rating: int) -> str:
-    if rng.random() > COMMENT_SHARE:
-        return ""
-    mood = "good" if rating >= 4 else "mixed" if rating == 3 else "bad"
-    return rng.choice(COMMENTS[mood])
-
-
 def _agents_by_department() -> dict[int, int]:
     """The first agent of each department: the rater of a request nobody was assigned."""
     agents: dict[int, int] = {}
@@ -344,9 +330,9 @@ def _request_surveys(cursor, copier: Copier, now0, seed: int, progress) -> dict:
             stats["surveys"] += 1
             answer_at = resolved + datetime.timedelta(minutes=rng.randint(10, 3 * 24 * 60))
             if rng.random() < ANSWER_SHARE and answer_at < min(last_answer, closes):
-                overall = _draw(rng, RATINGS_BREACHED if late else RATINGS_MET)
+                overall = rating_draw(rng, RATINGS_BREACHED if late else RATINGS_MET)
                 ratings = {
-                    d: _near(rng, overall) if rng.random() < DIMENSION_SHARE else None
+                    d: rating_near(rng, overall) if rng.random() < DIMENSION_SHARE else None
                     for d in DIMENSIONS
                 }
                 if late and ratings["timeliness"] is not None:
@@ -359,7 +345,7 @@ def _request_surveys(cursor, copier: Copier, now0, seed: int, progress) -> dict:
                         survey_id,
                         overall,
                         *(ratings[d] for d in DIMENSIONS),
-                        _comment(rng, overall),
+                        comment_draw(rng, overall),
                         answer_at,
                         answer_at,
                     ),
@@ -379,8 +365,8 @@ def _request_surveys(cursor, copier: Copier, now0, seed: int, progress) -> dict:
                             rater,
                             provider,
                             customer,
-                            _draw(rng, CLARITY),
-                            _draw(rng, RESPONSIVENESS) if waited else None,
+                            rating_draw(rng, CLARITY),
+                            rating_draw(rng, RESPONSIVENESS) if waited else None,
                             rated_at,
                             rated_at,
                         ),
@@ -487,8 +473,11 @@ def _relationship_surveys(cursor, copier: Copier, now0, seed: int, progress) -> 
                         customer,
                         provider,
                         hire_back.value,
-                        *(_near(rng, base) if rng.random() < 0.7 else None for _ in DIMENSIONS),
-                        _comment(rng, base),
+                        *(
+                            rating_near(rng, base) if rng.random() < 0.7 else None
+                            for _ in DIMENSIONS
+                        ),
+                        comment_draw(rng, base),
                         answered_at.astimezone(zone).date().isoformat(),
                     )
                 )

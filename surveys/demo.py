@@ -56,16 +56,24 @@ COMMENTS = {
 }
 
 
-def _draw(rng: random.Random, weights: dict[int, int]) -> int:
+# Drawing answers, shared with the bench's survey data (bench/surveys.py).
+
+COMMENT_SHARE = 0.3
+
+
+def rating_draw(rng: random.Random, weights: dict[int, int]) -> int:
+    """A rating 1-5 by its weight."""
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def _near(rng: random.Random, overall: int) -> int:
+def rating_near(rng: random.Random, overall: int) -> int:
+    """A dimension's rating, near the overall one."""
     return max(1, min(5, overall + rng.choice([-1, 0, 0, 0, 1])))
 
 
-def _comment(rng: random.Random, overall: int) -> str:
-    if rng.random() > 0.3:
+def comment_draw(rng: random.Random, overall: int) -> str:
+    """A comment to go with an overall rating, for COMMENT_SHARE of answers ("" otherwise)."""
+    if rng.random() > COMMENT_SHARE:
         return ""
     mood = "good" if overall >= 4 else "mixed" if overall == 3 else "bad"
     return rng.choice(COMMENTS[mood])
@@ -123,8 +131,8 @@ def _request_surveys(now) -> tuple[int, int, int]:
         answer_at = request.resolved_at + datetime.timedelta(minutes=rng.randint(10, 3 * 24 * 60))
         if rng.random() < ANSWER_SHARE and answer_at < min(now, survey.closes_at):
             late = request.pk in breached
-            overall = _draw(rng, RATINGS_BREACHED if late else RATINGS_MET)
-            ratings = {d: _near(rng, overall) for d in DIMENSIONS if rng.random() < 0.6}
+            overall = rating_draw(rng, RATINGS_BREACHED if late else RATINGS_MET)
+            ratings = {d: rating_near(rng, overall) for d in DIMENSIONS if rng.random() < 0.6}
             if late and "timeliness" in ratings:
                 ratings["timeliness"] = max(1, ratings["timeliness"] - 1)
             services.survey_answer(
@@ -132,7 +140,7 @@ def _request_surveys(now) -> tuple[int, int, int]:
                 respondent=request.requester,
                 overall=overall,
                 ratings=ratings,
-                comment=_comment(rng, overall),
+                comment=comment_draw(rng, overall),
                 now=answer_at,
             )
             answered += 1
@@ -149,8 +157,8 @@ def _request_surveys(now) -> tuple[int, int, int]:
                 services.request_quality_rate(
                     request=request,
                     rater=rater,
-                    clarity=_draw(rng, {5: 30, 4: 40, 3: 18, 2: 8, 1: 4}),
-                    responsiveness=_draw(rng, {5: 25, 4: 35, 3: 25, 2: 10, 1: 5})
+                    clarity=rating_draw(rng, {5: 30, 4: 40, 3: 18, 2: 8, 1: 4}),
+                    responsiveness=rating_draw(rng, {5: 25, 4: 35, 3: 25, 2: 10, 1: 5})
                     if request.wait_count
                     else None,
                     now=min(now, request.resolved_at + datetime.timedelta(minutes=5)),
@@ -232,8 +240,11 @@ def _relationship_survey(quarter: Period, now) -> str:
                 {
                     "item": item.pk,
                     "hire_back": hire_back,
-                    "comment": _comment(rng, base),
-                    **{d: _near(rng, base) if rng.random() < 0.7 else None for d in DIMENSIONS},
+                    "comment": comment_draw(rng, base),
+                    **{
+                        d: rating_near(rng, base) if rng.random() < 0.7 else None
+                        for d in DIMENSIONS
+                    },
                 }
             )
             given[pair] = given.get(pair, 0) + 1
