@@ -45,13 +45,14 @@ from departments.choices import Role
 from departments.models import Membership
 from requests_app.choices import ClockKind, ClockState, Status
 from requests_app.models import ServiceRequest
-from surveys.choices import DIMENSIONS, HireBack
+from surveys.choices import DIMENSIONS
 from surveys.demo import (
     FEW_ANSWERS_EVERY,
     RATINGS_BREACHED,
     RATINGS_MET,
     RELATIONSHIP_ANSWER_SHARE,
     comment_draw,
+    hire_back_draw,
     rating_draw,
     rating_near,
 )
@@ -460,12 +461,7 @@ def _relationship_surveys(cursor, copier: Copier, now0, seed: int, progress) -> 
                     answered_all = False
                     continue
                 given[pair] += 1
-                share = timeliness.get(pair, 0.7)
-                hire_back = rng.choices(
-                    [HireBack.YES, HireBack.UNSURE, HireBack.NO],
-                    weights=[0.25 + 0.6 * share, 0.25, 0.05 + 0.45 * (1 - share)],
-                )[0]
-                base = 4 if hire_back == HireBack.YES else 3 if hire_back == HireBack.UNSURE else 2
+                hire_back, base = hire_back_draw(rng, timeliness.get(pair, 0.7))
                 answers.append(
                     (
                         uuid.UUID(int=rng.getrandbits(128), version=4),

@@ -71,6 +71,16 @@ def rating_near(rng: random.Random, overall: int) -> int:
     return max(1, min(5, overall + rng.choice([-1, 0, 0, 0, 1])))
 
 
+def hire_back_draw(rng: random.Random, on_time: float) -> tuple[str, int]:
+    """A customer's hire-back answer, likelier yes the more of its provider's clocks were on
+    time (`on_time`, 0-1), and the rating its dimensions are drawn near."""
+    hire_back = rng.choices(
+        [HireBack.YES, HireBack.UNSURE, HireBack.NO],
+        weights=[0.25 + 0.6 * on_time, 0.25, 0.05 + 0.45 * (1 - on_time)],
+    )[0]
+    return hire_back, 4 if hire_back == HireBack.YES else 3 if hire_back == HireBack.UNSURE else 2
+
+
 def comment_draw(rng: random.Random, overall: int) -> str:
     """A comment to go with an overall rating, for COMMENT_SHARE of answers ("" otherwise)."""
     if rng.random() > COMMENT_SHARE:
@@ -230,12 +240,7 @@ def _relationship_survey(quarter: Period, now) -> str:
                 continue
             if pair not in caps and rng.random() > RELATIONSHIP_ANSWER_SHARE:
                 continue
-            share = timeliness.get(pair, 0.7)
-            hire_back = rng.choices(
-                [HireBack.YES, HireBack.UNSURE, HireBack.NO],
-                weights=[0.25 + 0.6 * share, 0.25, 0.05 + 0.45 * (1 - share)],
-            )[0]
-            base = 4 if hire_back == HireBack.YES else 3 if hire_back == HireBack.UNSURE else 2
+            hire_back, base = hire_back_draw(rng, timeliness.get(pair, 0.7))
             answers.append(
                 {
                     "item": item.pk,
