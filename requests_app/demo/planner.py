@@ -486,13 +486,7 @@ class HistoryPlanner:
         if fate.get("cancel") and rng.random() < 0.3:
             # Withdrawn before anyone answered.
             cancel_at = self.later(person.calendar, start, first * rng.uniform(0.2, 0.9))
-            plan.add(
-                cancel_at,
-                "transition",
-                actor=plan.requester,
-                action="cancel",
-                comment=rng.choice(CANCELS),
-            )
+            self.plan_cancel(plan, cancel_at, plan.requester)
             return
 
         quick = budget < targets[ClockKind.RESOLUTION] * 0.15 and not any(fate.values())
@@ -557,20 +551,10 @@ class HistoryPlanner:
         if fate.get("cancel"):
             cancel_at = advance(used + (budget - used) * rng.uniform(0.1, 0.8))
             if rng.random() < 0.7:
-                plan.add(
-                    cancel_at,
-                    "transition",
-                    actor=plan.requester,
-                    action="cancel",
-                    comment=rng.choice(CANCELS),
-                )
+                self.plan_cancel(plan, cancel_at, plan.requester)
             else:
-                plan.add(
-                    cancel_at,
-                    "transition",
-                    actor=agent,
-                    action="cancel",
-                    comment="Closing this as discussed on the phone.",
+                self.plan_cancel(
+                    plan, cancel_at, agent, comment="Closing this as discussed on the phone."
                 )
             return
 
@@ -622,6 +606,11 @@ class HistoryPlanner:
                     comment="Fixed for good this time, I hope. Sorry about that!",
                 )
         self.plan_after_resolution(plan, provider, person, agent, resolved, fate=fate)
+
+    def plan_cancel(self, plan: Plan, at, actor, *, comment: str | None = None) -> None:
+        """A cancel with its reason (by default one a requester gives)."""
+        comment = comment if comment is not None else self.rng.choice(CANCELS)
+        plan.add(at, "transition", actor=actor, action="cancel", comment=comment)
 
     def plan_answer(self, plan: Plan, person: Person, asked, agent, provider) -> datetime.datetime:
         """The requester answers a question (which resumes the request); some need a nudge."""
