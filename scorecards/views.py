@@ -10,12 +10,12 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from core.htmx import htmx_render
 from core.periods import last_periods
 from departments.models import Department
 
@@ -51,11 +51,8 @@ def _department_or_404(slug: str) -> Department:
     return department
 
 
-def _render(request, template: str, partial: str, context: dict):
-    """The whole page, or for htmx the body part the picker swaps."""
-    response = render(request, partial if request.htmx else template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+# The whole page, or for htmx the body part the picker swaps.
+_render = htmx_render
 
 
 def _query(**params) -> str:

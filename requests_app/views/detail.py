@@ -4,11 +4,10 @@ and its attachments."""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
-from django.shortcuts import render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from core.htmx import htmx_render
 from departments.models import Department, Membership
 
 from .. import signals
@@ -233,10 +232,9 @@ def _detail_context(http_request, service_request, *, bound=None) -> dict:
 
 def render_detail(request, service_request, *, bound=None):
     context = _detail_context(request, service_request, bound=bound)
-    template = "requests/partials/detail_body.html" if request.htmx else "requests/detail.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return htmx_render(
+        request, "requests/detail.html", "requests/partials/detail_body.html", context
+    )
 
 
 @login_required

@@ -9,9 +9,9 @@ from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
+from core.htmx import htmx_render
 from departments.models import Department
 from departments.selectors import departments_managed_by, departments_served_by
 
@@ -125,11 +125,13 @@ def queue(request, slug=None):
         "rows": queue_rows(list(page.object_list), now=timezone.now()),
         "bulk_form": BulkAssignForm(requests=requests, staff=staff, people=people),
     }
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "requests/partials/queue_table.html" if partial else "requests/queue.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return htmx_render(
+        request,
+        "requests/queue.html",
+        "requests/partials/queue_table.html",
+        context,
+        partial_wanted=bool(request.htmx) and not request.htmx.history_restore_request,
+    )
 
 
 @login_required
