@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from core.periods import Period
 from departments.choices import Priority
@@ -187,23 +187,31 @@ def breakdown_figures(period: Period, now) -> Figures:
 # --- promises ------------------------------------------------------------------------------
 
 
-def promise_figures(period: Period, now) -> Figures:
-    figures: Figures = defaultdict(dict)
-    rows = ServiceRequest.objects.filter(
-        promised_at__isnull=False, resolved_at__gte=period.start, resolved_at__lt=period.end
-    ).values(
+def flag_rate_figures(figures: Figures, rows: QuerySet, name: str, hit: Q) -> Figures:
+    """The rate `name` of the rows (with provider and customer) that match `hit`, by every
+    grouping, into `figures`."""
+    rows = rows.values(
         provider=F("provider_department_id"),
         customer=F("requesting_department_id"),
-        kept=flag(Q(resolved_at__lte=F("promised_at"))),
+        hit=flag(hit),
     )
     groups = grouped_aggregates(
         rows,
         sets=list(ROLE_SETS),
-        measures={"total": Measure(COUNT), "kept": Measure(COUNT, where="kept")},
+        measures={"total": Measure(COUNT), "hit": Measure(COUNT, where="hit")},
     )
     for key, row in keyed_rows(groups, ROLE_SETS):
-        figures[key].update(rate_figures("promise_kept", row["kept"], row["total"]))
+        figures[key].update(rate_figures(name, row["hit"], row["total"]))
     return figures
+
+
+def promise_figures(period: Period, now) -> Figures:
+    rows = ServiceRequest.objects.filter(
+        promised_at__isnull=False, resolved_at__gte=period.start, resolved_at__lt=period.end
+    )
+    return flag_rate_figures(
+        defaultdict(dict), rows, "promise_kept", Q(resolved_at__lte=F("promised_at"))
+    )
 
 
 # --- the customer's side: answering while the provider waits ------------------------------

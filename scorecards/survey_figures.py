@@ -18,7 +18,7 @@ from core.periods import QUARTER, Period
 from surveys.choices import DIMENSIONS, HireBack
 from surveys.models import RelationshipAnswer, RequestQualityRating, RequestSurvey, SurveyResponse
 
-from .compute import CUSTOMER, ROLE_SETS, Figures, keyed_rows
+from .compute import CUSTOMER, ROLE_SETS, Figures, flag_rate_figures, keyed_rows
 from .grouping import AVG, COUNT, Measure, flag, grouped_aggregates
 from .stats import rate_figures
 
@@ -53,19 +53,8 @@ def request_survey_figures(period: Period, now) -> Figures:
             values[f"{dimension}_mean"] = row[f"{dimension}_mean"]
             values[f"{dimension}_mean_n"] = row[f"{dimension}_n"]
 
-    sent = RequestSurvey.objects.filter(sent_at__gte=period.start, sent_at__lt=period.end).values(
-        provider=F("provider_department_id"),
-        customer=F("requesting_department_id"),
-        answered=flag(Q(response__isnull=False)),
-    )
-    groups = grouped_aggregates(
-        sent,
-        sets=list(ROLE_SETS),
-        measures={"sent": Measure(COUNT), "answered": Measure(COUNT, where="answered")},
-    )
-    for key, row in keyed_rows(groups, ROLE_SETS):
-        figures[key].update(rate_figures("response_rate", row["answered"], row["sent"]))
-    return figures
+    sent = RequestSurvey.objects.filter(sent_at__gte=period.start, sent_at__lt=period.end)
+    return flag_rate_figures(figures, sent, "response_rate", Q(response__isnull=False))
 
 
 def _suppressed_pairs(pair_counts: dict[tuple[int, int], int], minimum: int) -> set:
