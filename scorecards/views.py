@@ -44,6 +44,16 @@ def _access(request) -> ScorecardAccess:
     return access
 
 
+def _overview(request, form_class):
+    """The pages over every department (matrix, league table): 404 for those who may not
+    see them, else who asks, the period picker's form, and now."""
+    access = _access(request)
+    if not access.sees_overview:
+        raise Http404("No such page.")
+    now = timezone.now()
+    return access, form_class(request.GET, now=now), now
+
+
 def _department_or_404(slug: str) -> Department:
     department = Department.objects.filter(slug=slug).first()
     if department is None:
@@ -225,11 +235,7 @@ def _heat_class(value: float | None) -> str:
 @require_GET
 def matrix(request):
     """Providers x customers for timeliness or CSAT; hidden and empty cells say why."""
-    access = _access(request)
-    if not access.sees_overview:
-        raise Http404("No such page.")
-    now = timezone.now()
-    form = MatrixForm(request.GET, now=now)
+    access, form, now = _overview(request, MatrixForm)
     period = form.chosen_period()
     figure = form.chosen_figure()
     grid = matrix_get(period=period, figure=figure, access=access)
@@ -277,11 +283,7 @@ def matrix(request):
 @require_GET
 def organisation(request):
     """The league table of provider departments by service score, with sparklines."""
-    access = _access(request)
-    if not access.sees_overview:
-        raise Http404("No such page.")
-    now = timezone.now()
-    form = PeriodForm(request.GET, now=now)
+    access, form, now = _overview(request, PeriodForm)
     period = form.chosen_period()
     league = league_get(period=period, length=LEAGUE_TREND_LENGTH)
     rows = [
