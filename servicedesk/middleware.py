@@ -1,3 +1,4 @@
+import functools
 import logging
 import zoneinfo
 from urllib.parse import unquote
@@ -11,17 +12,24 @@ from django.utils.cache import add_never_cache_headers
 logger = logging.getLogger(__name__)
 
 
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 class UserTimezoneMiddleware:
-    """Show times in the viewer's timezone: the `tz` cookie set by the browser, if valid."""
+    """Show times in the viewer's timezone: the `tz` cookie set by the browser, if it names
+    one of the IANA zones. Only a known name reaches ZoneInfo, which would otherwise try any
+    text as a path below the zone folder (a folder, a name too long: OSError)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         name = unquote(request.COOKIES.get("tz", ""))
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(name)) if name else timezone.deactivate()
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if name in _zone_names():
+            timezone.activate(zoneinfo.ZoneInfo(name))
+        else:
             timezone.deactivate()
         return self.get_response(request)
 

@@ -23,3 +23,5 @@ urlpatterns = [
     path("api/docs/", docs.swagger_ui, name="api-docs"),
     path("api/redoc/", docs.redoc, name="api-redoc"),
 ]
+
+handler400 = "servicedesk.views.bad_request"

@@ -1,10 +1,12 @@
 import logging
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_celery_beat.models import PeriodicTask
@@ -74,3 +76,14 @@ def healthz(request):
         {"status": "ok" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
     )
+
+
+def bad_request(request, exception):
+    """handler400: the API answers in JSON, as for every other error, and a body over the
+    upload limits (settings.DATA_UPLOAD_MAX_MEMORY_SIZE, ...) is 413, saying which."""
+    too_large = isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent)
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    if too_large:
+        return JsonResponse({"detail": str(exception)}, status=413)
+    return JsonResponse({"detail": "Bad request."}, status=400)

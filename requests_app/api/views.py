@@ -6,9 +6,10 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.parsers import JSONDepthSafeParser
 from departments.models import Department
 
 from .. import services
@@ -72,7 +73,7 @@ class RequestViewSet(
     filterset_class = RequestFilterSet
     filter_backends = [DjangoFilterBackend, RequestOrdering]
     ordering = ["-created_at"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONDepthSafeParser, MultiPartParser, FormParser]
     # Ids are numbers: anything else is no route (404), not a failed lookup in the actions.
     lookup_value_regex = r"\d+"
 
