@@ -290,7 +290,7 @@ def test_it_does_not_deadlock_with_an_action_on_the_same_request(org, service, m
     def scan_it():
         try:
             action_locked.wait(5)
-            scanner._scan_batch([first_response.pk], at(0, 11, 30), scanner._Recipients())
+            scanner._scan_batch([first_response.pk], at(0, 11, 30), scanner._Staff())
         except Exception as exc:
             errors.append(("scanner", exc))
         finally:
