@@ -176,6 +176,7 @@ COLUMNS = {
         "resolved_at",
         "closed_at",
         "cancelled_at",
+        "declined_at",
         "resolution_due_at",
         "sla_due_at",
     ],
@@ -830,6 +831,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             resolved,
             closed,
             cancelled,
+            None,  # declined_at: the bench's requests are never declined
             *request_due_times(results).values(),
         ),
     )

@@ -8,10 +8,12 @@ class Status(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
     CLOSED = "closed", "Closed"
     CANCELLED = "cancelled", "Cancelled"
+    # The provider found it invalid and said why; the requester may reopen it.
+    DECLINED = "declined", "Declined"
 
 
 OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS, Status.WAITING_ON_REQUESTER)
-DONE_STATUSES = (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)
+DONE_STATUSES = (Status.RESOLVED, Status.CLOSED, Status.CANCELLED, Status.DECLINED)
 
 
 class ClockKind(models.TextChoices):

@@ -8,7 +8,9 @@ is why `rebuild_clocks` can reproduce them exactly.
 Rules, in business time of the provider's calendar:
 - the clock runs from `start`; `pause`/`resume` stop and restart it (the resolution clock
   pauses while the request waits on its requester); `complete` ends it; `reopen` resumes it;
-  `stop` ends it without a verdict (a transfer or a cancellation); `retarget` replaces the
+  `stop` ends it without a verdict (a transfer or a cancellation), but a clock already due
+  stays breached; a decline answers the first response and pauses the resolution clock
+  (reopening the decline resumes it); `retarget` replaces the
   target (a priority change), and due times are recomputed as if the new target had applied
   from the start.
 - `used_seconds` is business time spent running; the clock is due when that reaches the
@@ -239,7 +241,10 @@ def _is_first_response(event) -> bool:
         return True
     if event.kind == EventKind.COMMENTED:
         return bool(event.data.get("by_provider"))
-    return event.kind == EventKind.STATUS_CHANGED and event.data.get("to") == Status.RESOLVED
+    return event.kind == EventKind.STATUS_CHANGED and event.data.get("to") in (
+        Status.RESOLVED,
+        Status.DECLINED,
+    )
 
 
 # (from, to) -> clock action for the resolution clock; (None, to) matches any `from`.
@@ -249,6 +254,10 @@ _RESOLUTION_ACTIONS = {
     (Status.RESOLVED, Status.IN_PROGRESS): REOPEN,
     (None, Status.RESOLVED): COMPLETE,
     (None, Status.CANCELLED): STOP,
+    # A decline holds the resolution clock (a breach already due stays one); reopening the
+    # decline runs it again.
+    (None, Status.DECLINED): PAUSE,
+    (Status.DECLINED, Status.IN_PROGRESS): RESUME,
 }
 
 

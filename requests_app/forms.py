@@ -215,6 +215,11 @@ class TransitionForm(forms.Form):
     def __init__(self, *args, action: str, **kwargs):
         kwargs.setdefault("auto_id", f"id_{action}_%s")
         super().__init__(*args, **kwargs)
+        if action == "decline":  # a reason is required (workflow.decline_refusal)
+            self.fields["comment"].label = "Reason"
+            self.fields[
+                "comment"
+            ].help_text = "Posted as a public reply; the requester may reopen the request."
 
 
 class AssignForm(forms.Form):

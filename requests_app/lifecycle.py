@@ -31,6 +31,7 @@ class Store(Protocol):
 
     # --- facts
     def is_staff(self, user, request) -> bool: ...
+    def manages(self, user, department_id: int) -> bool: ...
     def staff(self, department_id: int, *, agents_only: bool) -> list: ...
     def targets(self, service, priority: str) -> dict[str, int]: ...
     def transfer_services(self, department) -> list: ...
@@ -63,6 +64,8 @@ def authorize(store: Store, request, actor, action: str) -> None:
         action,
         is_requester=actor is not None and actor.pk == request.requester_id,
         is_provider_staff=actor is not None and store.is_staff(actor, request),
+        is_customer_manager=actor is not None
+        and store.manages(actor, request.requesting_department_id),
     )
     if refusal is not None:
         raise PermissionDenied(refusal)
@@ -297,19 +300,23 @@ def transition(store: Store, request, *, actor, action: str, comment_text: str =
     _sources, target = TRANSITIONS[action]
     authorize(store, request, actor, action)
     workflow.state_check(action, request, now=now)
+    if action == "decline":
+        workflow.refuse(workflow.decline_refusal(comment_text))
     if comment_text and comment_text.strip():
         comment(store, request, author=actor, body=comment_text, now=now, resume_on_reply=False)
     fields = ["status"]
     _status_set(store, request, actor=actor, to=target, now=now)
-    if target == Status.RESOLVED:
-        request.resolved_at = now
-        fields.append("resolved_at")
+    if target in (Status.RESOLVED, Status.DECLINED):
+        # Both answer the requester: a first response if none came before.
+        done_at = "resolved_at" if target == Status.RESOLVED else "declined_at"
+        setattr(request, done_at, now)
+        fields.append(done_at)
         if request.first_responded_at is None:
             request.first_responded_at = now
             fields.append("first_responded_at")
     elif target == Status.IN_PROGRESS and action == "reopen":
-        request.resolved_at = None
-        fields.append("resolved_at")
+        request.resolved_at = request.declined_at = None
+        fields += ["resolved_at", "declined_at"]
     elif target == Status.CLOSED:
         request.closed_at = now
         fields.append("closed_at")
@@ -318,7 +325,7 @@ def transition(store: Store, request, *, actor, action: str, comment_text: str =
         fields.append("cancelled_at")
     store.save(request, fields=fields, now=now)
     store.recompute(request, now=now)
-    if target in (Status.RESOLVED, Status.CANCELLED, Status.CLOSED):
+    if target in (Status.RESOLVED, Status.CANCELLED, Status.CLOSED, Status.DECLINED):
         _links_end_for_blocker(store, request, now=now)
         for link in store.links_of(request):
             store.link_end(link, now=now)

@@ -68,6 +68,7 @@ class ServiceRequest(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
     # A copy of the current resolution clock's `due_at`, written with the clock: queues sort
     # by it, and reading it from the clocks would cost a look-up per request of the queue.
     resolution_due_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -19,7 +19,7 @@ from departments.models import Department, Membership, Service
 from departments.services import calendar_version_current
 
 from . import attachments as attachment_rules
-from . import lifecycle, signals
+from . import lifecycle, signals, workflow
 from .choices import (
     ClockKind,
     EventKind,
@@ -234,6 +234,9 @@ class DatabaseStore:
 
     def is_staff(self, user, request) -> bool:
         return is_provider_staff(user=user, department_id=request.provider_department_id)
+
+    def manages(self, user, department_id: int) -> bool:
+        return workflow.manages_department(user, department_id)
 
     def staff(self, department_id: int, *, agents_only: bool) -> list:
         roles = [Role.AGENT] if agents_only else PROVIDER_ROLES

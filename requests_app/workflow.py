@@ -29,6 +29,10 @@ class Actors(StrEnum):
 
     PROVIDER = "provider"  # agents and managers of the provider department
     PARTIES = "parties"  # the requester, or agents and managers of the provider department
+    # The requester, or managers of the requesting department: the customer's side. A
+    # provider that finds a request invalid declines it (with a reason the requester can
+    # answer by reopening); it cannot withdraw it and so take its late work out of the scores.
+    CUSTOMER = "customer"
 
 
 # Every action on a request, by who may take it. "comment" is a public reply, "note" an
@@ -39,6 +43,7 @@ ACTION_ACTORS: dict[str, Actors] = {
     "start": Actors.PROVIDER,
     "wait": Actors.PROVIDER,
     "resolve": Actors.PROVIDER,
+    "decline": Actors.PROVIDER,
     "priority": Actors.PROVIDER,
     "promise": Actors.PROVIDER,
     "transfer": Actors.PROVIDER,
@@ -48,7 +53,7 @@ ACTION_ACTORS: dict[str, Actors] = {
     "resume": Actors.PARTIES,
     "reopen": Actors.PARTIES,
     "close": Actors.PARTIES,
-    "cancel": Actors.PARTIES,
+    "cancel": Actors.CUSTOMER,
     "comment": Actors.PARTIES,
     "attach": Actors.PARTIES,
 }
@@ -60,6 +65,9 @@ REFUSALS: dict[str, str] = {
     "attach": "Only the requester and the provider department can attach files.",
     Actors.PROVIDER: "Only agents and managers of the provider department can do this.",
     Actors.PARTIES: "Only the requester and the provider department can do this.",
+    Actors.CUSTOMER: (
+        "Only the requester and the managers of the requesting department can cancel a request."
+    ),
 }
 
 # Status changes: action -> (statuses it may start from, status it leads to).
@@ -68,7 +76,8 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "wait": ((Status.NEW, Status.IN_PROGRESS), Status.WAITING_ON_REQUESTER),
     "resume": ((Status.WAITING_ON_REQUESTER,), Status.IN_PROGRESS),
     "resolve": (OPEN_STATUSES, Status.RESOLVED),
-    "reopen": ((Status.RESOLVED,), Status.IN_PROGRESS),
+    "decline": (OPEN_STATUSES, Status.DECLINED),
+    "reopen": ((Status.RESOLVED, Status.DECLINED), Status.IN_PROGRESS),
     "close": ((Status.RESOLVED,), Status.CLOSED),
     "cancel": (OPEN_STATUSES, Status.CANCELLED),
 }
@@ -87,10 +96,11 @@ OPEN_ONLY = {
 
 
 def reopen_until(request) -> datetime.datetime | None:
-    """Until when a resolved request may be reopened (None: not resolved)."""
-    if request.resolved_at is None:
+    """Until when a resolved or declined request may be reopened (None: neither)."""
+    done_at = request.resolved_at or getattr(request, "declined_at", None)
+    if done_at is None:
         return None
-    return request.resolved_at + datetime.timedelta(days=settings.REOPEN_WINDOW_DAYS)
+    return done_at + datetime.timedelta(days=settings.REOPEN_WINDOW_DAYS)
 
 
 def state_refusal(action: str, request, *, now: datetime.datetime) -> dict[str, str] | None:
@@ -105,7 +115,7 @@ def state_refusal(action: str, request, *, now: datetime.datetime) -> dict[str, 
             return {
                 "status": (
                     f"Requests can be reopened within {settings.REOPEN_WINDOW_DAYS} days "
-                    "of their resolution; file a new one."
+                    "of their resolution or decline; file a new one."
                 )
             }
         return None
@@ -129,24 +139,45 @@ def state_check(action: str, request, *, now: datetime.datetime) -> None:
 
 
 def actions_allowed(
-    request, *, is_requester: bool, is_provider_staff: bool, now: datetime.datetime
+    request,
+    *,
+    is_requester: bool,
+    is_provider_staff: bool,
+    is_customer_manager: bool = False,
+    now: datetime.datetime,
 ) -> list[str]:
     """Every action the person may take on the request as it is at `now`, in a fixed order."""
+    facts = {
+        "is_requester": is_requester,
+        "is_provider_staff": is_provider_staff,
+        "is_customer_manager": is_customer_manager,
+    }
     return [
         action
         for action in ACTION_ACTORS
-        if actor_refusal(action, is_requester=is_requester, is_provider_staff=is_provider_staff)
-        is None
+        if actor_refusal(action, **facts) is None
         and state_refusal(action, request, now=now) is None
     ]
 
 
-def actor_refusal(action: str, *, is_requester: bool, is_provider_staff: bool) -> str | None:
-    """Why someone may not take `action` on a request they can see, or None if they may."""
+def actor_refusal(
+    action: str, *, is_requester: bool, is_provider_staff: bool, is_customer_manager: bool = False
+) -> str | None:
+    """Why someone may not take `action` on a request they can see, or None if they may: who
+    they are to it (its requester, staff of its provider, a manager of its requesting
+    department) decides."""
     actors = ACTION_ACTORS[action]
-    if is_provider_staff or (actors == Actors.PARTIES and is_requester):
-        return None
-    return REFUSALS.get(action) or REFUSALS[actors]
+    if actors == Actors.CUSTOMER:
+        allowed = is_requester or is_customer_manager
+    else:
+        allowed = is_provider_staff or (actors == Actors.PARTIES and is_requester)
+    return None if allowed else REFUSALS.get(action) or REFUSALS[actors]
+
+
+def manages_department(user, department_id: int) -> bool:
+    return Membership.objects.filter(
+        user=user, department_id=department_id, role=Role.MANAGER
+    ).exists()
 
 
 def _facts(actor, request) -> dict[str, bool]:
@@ -154,6 +185,8 @@ def _facts(actor, request) -> dict[str, bool]:
         "is_requester": actor is not None and actor.pk == request.requester_id,
         "is_provider_staff": actor is not None
         and is_provider_staff(user=actor, department_id=request.provider_department_id),
+        "is_customer_manager": actor is not None
+        and manages_department(actor, request.requesting_department_id),
     }
 
 
@@ -181,6 +214,13 @@ def request_file_authorize(*, requester) -> None:
 # --- what the input of an action refuses -----------------------------------------------------
 # Pure: each takes the facts it needs (looked up by the caller, from the database or from
 # memory) and answers {field: message} or None.
+
+
+def decline_refusal(reason: str) -> dict[str, str] | None:
+    """A decline says why: the requester reads it, and may answer by reopening."""
+    if not (reason or "").strip():
+        return {"comment": "Say why you decline the request: the requester will read it."}
+    return None
 
 
 def file_refusal(*, service, priority: str, requesting_department) -> dict[str, str] | None:

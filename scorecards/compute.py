@@ -89,11 +89,13 @@ CLOCK_MEASURES = {
 
 
 def _clock_groups(period: Period, now) -> dict:
-    """The settled clocks of requests not cancelled, read once and grouped by kind and
-    provider, customer, pair, provider and service, provider and priority."""
+    """The settled clocks, read once and grouped by kind and provider, customer, pair,
+    provider and service, provider and priority. A cancelled request's clocks leave the
+    scores, except those already breached when it was cancelled: withdrawing a request
+    never erases the late work on it."""
     rows = (
         SLAClock.objects.filter(settled_clocks(period, now))
-        .exclude(request__status=Status.CANCELLED)
+        .exclude(Q(request__status=Status.CANCELLED) & ~Q(state=ClockState.BREACHED))
         .values(
             # Kind and priority as integers: the groupings sort the rows by them.
             kind_code=coded("kind", CLOCK_KINDS),

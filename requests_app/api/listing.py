@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from django.db.models import Exists, OuterRef
 from rest_framework import serializers
 
+from departments.choices import Role
 from departments.models import CalendarVersion, Membership
 
 from ..live import clock_live, current_clock_values
@@ -72,11 +73,16 @@ def request_rows(ids: list[int], *, now, user) -> list[dict]:
             user=user, department=OuterRef("provider_department"), role__in=PROVIDER_ROLES
         )
     )
+    manages_customer = Exists(
+        Membership.objects.filter(
+            user=user, department=OuterRef("requesting_department"), role=Role.MANAGER
+        )
+    )
     values = (
         ServiceRequest.objects.filter(pk__in=ids)
         .order_by()
-        .annotate(works_there=works_there)
-        .values_list("pk", *COLUMNS.values(), "requester_id", "works_there")
+        .annotate(works_there=works_there, manages_customer=manages_customer)
+        .values_list("pk", *COLUMNS.values(), "requester_id", "works_there", "manages_customer")
     )
     by_pk = {row[0]: row for row in values}
     clocks, blocked = _clocks(ids, now), _blocked_by(ids)
@@ -85,8 +91,8 @@ def request_rows(ids: list[int], *, now, user) -> list[dict]:
         row = by_pk.get(pk)
         if row is None:
             continue
-        fields = dict(zip(COLUMNS, row[1:-2], strict=True))
-        requester_id, works_there = row[-2:]
+        fields = dict(zip(COLUMNS, row[1:-3], strict=True))
+        requester_id, works_there, manages_customer = row[-3:]
         allowed = actions_allowed(
             SimpleNamespace(
                 status=fields["status"],
@@ -95,6 +101,7 @@ def request_rows(ids: list[int], *, now, user) -> list[dict]:
             ),
             is_requester=requester_id == user.pk,
             is_provider_staff=works_there,
+            is_customer_manager=manages_customer,
             now=now,
         )
         for name in REQUEST_TIMES:

@@ -181,6 +181,7 @@ class RequestViewSet(
     wait = _transition_action("wait", with_comment=True)
     resume = _transition_action("resume", with_comment=True)
     resolve = _transition_action("resolve", with_comment=True)
+    decline = _transition_action("decline", with_comment=True)  # the comment is required
     reopen = _transition_action("reopen", with_comment=True)
     cancel = _transition_action("cancel", with_comment=True)
     close = _transition_action("close", with_comment=False)

@@ -486,7 +486,7 @@ class HistoryPlanner:
         if fate.get("cancel") and rng.random() < 0.3:
             # Withdrawn before anyone answered.
             cancel_at = self.later(person.calendar, start, first * rng.uniform(0.2, 0.9))
-            self.plan_cancel(plan, cancel_at, plan.requester)
+            self.plan_cancel(plan, cancel_at)
             return
 
         quick = budget < targets[ClockKind.RESOLUTION] * 0.15 and not any(fate.values())
@@ -551,10 +551,15 @@ class HistoryPlanner:
         if fate.get("cancel"):
             cancel_at = advance(used + (budget - used) * rng.uniform(0.1, 0.8))
             if rng.random() < 0.7:
-                self.plan_cancel(plan, cancel_at, plan.requester)
+                self.plan_cancel(plan, cancel_at)
             else:
-                self.plan_cancel(
-                    plan, cancel_at, agent, comment="Closing this as discussed on the phone."
+                # Not for this department, or not possible: the provider declines it.
+                plan.add(
+                    cancel_at,
+                    "transition",
+                    actor=agent,
+                    action="decline",
+                    comment="We can't do this one, as discussed on the phone.",
                 )
             return
 
@@ -607,10 +612,10 @@ class HistoryPlanner:
                 )
         self.plan_after_resolution(plan, provider, person, agent, resolved, fate=fate)
 
-    def plan_cancel(self, plan: Plan, at, actor, *, comment: str | None = None) -> None:
-        """A cancel with its reason (by default one a requester gives)."""
-        comment = comment if comment is not None else self.rng.choice(CANCELS)
-        plan.add(at, "transition", actor=actor, action="cancel", comment=comment)
+    def plan_cancel(self, plan: Plan, at) -> None:
+        """The requester withdraws the request, saying why."""
+        reason = self.rng.choice(CANCELS)
+        plan.add(at, "transition", actor=plan.requester, action="cancel", comment=reason)
 
     def plan_answer(self, plan: Plan, person: Person, asked, agent, provider) -> datetime.datetime:
         """The requester answers a question (which resumes the request); some need a nudge."""

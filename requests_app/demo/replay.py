@@ -322,6 +322,9 @@ class FastReplay:
     def is_staff(self, user, request) -> bool:
         return (user.pk, request.provider_department_id) in self.staff_pairs
 
+    def manages(self, user, department_id: int) -> bool:
+        return (user.pk, department_id) in self.manager_pairs
+
     def staff(self, department_id: int, *, agents_only: bool) -> list:
         return self._people(department_id, [Role.AGENT] if agents_only else PROVIDER_ROLES)
 

@@ -122,6 +122,7 @@ TRANSITION_MESSAGES = {
     "wait": "Waiting on the requester: the resolution clock is paused.",
     "resume": "Resumed: the resolution clock runs again.",
     "resolve": "Resolved. The requester is told.",
+    "decline": "Declined. The requester is told why, and may reopen it.",
     "reopen": "Reopened.",
     "close": "Closed.",
     "cancel": "Cancelled.",

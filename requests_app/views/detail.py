@@ -37,6 +37,7 @@ from ..selectors import (
 from ..workflow import (
     ACTION_ACTORS,
     actions_allowed,
+    manages_department,
     reopen_until,
 )
 from .common import listed_or_404, person_name, visible_or_404
@@ -79,7 +80,11 @@ def _can(user, service_request, *, is_staff: bool, now) -> dict:
     is_requester = service_request.requester_id == user.pk
     allowed = set(
         actions_allowed(
-            service_request, is_requester=is_requester, is_provider_staff=is_staff, now=now
+            service_request,
+            is_requester=is_requester,
+            is_provider_staff=is_staff,
+            is_customer_manager=manages_department(user, service_request.requesting_department_id),
+            now=now,
         )
     )
     can = {action: action in allowed for action in ACTION_ACTORS}

@@ -57,11 +57,14 @@ ACTIONS = [
     "resolve",
     "reopen",
     "cancel",
+    "decline",
     "close",
     "priority",
     "block",
     "unblock",
 ]
+# Taken by the requester's side: the provider declines instead.
+CUSTOMER_ACTIONS = {"cancel"}
 
 
 def at(day, hour, minute=0):
@@ -283,6 +286,7 @@ def payload(action, request):
         "promise": {"promised_at": at(4, 12).isoformat()},
         "transfer": {"department": "legal"},
         "resolve": {"comment": "Replaced it."},
+        "decline": {"comment": "Not ours: Facilities orders chairs."},
         "priority": {"priority": "high"},
         "block": {"blocked_by": blocker.pk},
         "unblock": {"blocked_by": blocker.pk},
@@ -312,6 +316,11 @@ def check_result(action, body, request, blocker):
         ),
         "reopen": lambda: body["status"] == Status.IN_PROGRESS and body["resolved_at"] is None,
         "cancel": lambda: body["status"] == Status.CANCELLED,
+        "decline": lambda: (
+            body["status"] == Status.DECLINED
+            and parse(body["first_responded_at"]) == at(0, 10)
+            and body["clocks"]["resolution"]["state"] == "paused"
+        ),
         "close": lambda: body["status"] == Status.CLOSED and parse(body["closed_at"]) == at(0, 10),
         "priority": lambda: (
             body["priority"] == "high"
@@ -327,8 +336,9 @@ def check_result(action, body, request, blocker):
 def test_it_runs_each_action_and_returns_the_updated_request(org, world, client_as, action):
     request, blocker = world
     prepare(action, request, org)
+    actor = org.requester if action in CUSTOMER_ACTIONS else org.agent
     with time_machine.travel(at(0, 10), tick=False):
-        response = client_as(org.agent).post(url(request, action), payload(action, request))
+        response = client_as(actor).post(url(request, action), payload(action, request))
     assert response.status_code == 200, response.content
     body = response.json()
     assert set(body) == REQUEST_FIELDS
@@ -376,7 +386,7 @@ def test_it_refuses_an_illegal_transition_with_a_clear_message(
 
 def test_it_refuses_an_action_on_a_finished_request(org, world, client_as):
     request, _ = world
-    services.request_transition(request=request, actor=org.agent, action="cancel")
+    services.request_transition(request=request, actor=org.requester, action="cancel")
     for action, data in [("start", {}), ("priority", {"priority": "high"}), ("acknowledge", {})]:
         response = client_as(org.agent).post(url(request, action), data)
         assert response.status_code == 400, action

@@ -57,6 +57,20 @@ def expected(role, confidential, *, provider, requester, other_viewer, api=True)
     return requester if role == "requester" else other_viewer
 
 
+def expected_for(role, confidential, requester_may, *, done, api=True):
+    """The answer to an action: `done` for those who may take it, 403 for the others who see
+    the request. The provider may take every action but the customer's own (cancel)."""
+    customer = requester_may == CUSTOMER
+    return expected(
+        role,
+        confidential,
+        provider=403 if customer else done,
+        requester=done if requester_may else 403,
+        other_viewer=done if customer and role == "customer_manager" else 403,
+        api=api,
+    )
+
+
 def assert_status(response, want):
     if want == ANONYMOUS:
         assert response.status_code in (401, 403), response.status_code
@@ -210,7 +224,9 @@ def test_api_comment_post(world, client_for, role, internal, confidential):
         _unchanged(request, events, comments)
 
 
-# action -> (does the requester may do it too, state to prepare, payload)
+# action -> (does the requester may do it too, state to prepare, payload); CUSTOMER: the
+# requester and the managers of the requesting department, not the provider.
+CUSTOMER = "customer"
 ACTIONS = {
     "acknowledge": (False, None, {}),
     "assign": (False, None, {"assignee": "agent"}),
@@ -221,7 +237,7 @@ ACTIONS = {
     "transfer": (False, None, {"department": "legal"}),
     "resolve": (False, None, {"comment": "Replaced it"}),
     "reopen": (True, "resolve", {}),
-    "cancel": (True, None, {}),
+    "cancel": (CUSTOMER, None, {}),
     "close": (True, "resolve", {}),
     "priority": (False, None, {"priority": "high"}),
     "block": (False, None, {"blocked_by": "blocker"}),
@@ -251,13 +267,7 @@ def test_api_action(org, world, client_for, role, action, confidential):
     with time_machine.travel(NOW + datetime.timedelta(hours=1), tick=False):
         response = client_for(role).post(f"/api/v1/requests/{request.pk}/{action}/", payload)
 
-    want = expected(
-        role,
-        confidential,
-        provider=200,
-        requester=200 if requester_may else 403,
-        other_viewer=403,
-    )
+    want = expected_for(role, confidential, requester_may, done=200)
     assert_status(response, want)
     if want == 200:
         assert response.json()["id"] == request.pk
@@ -292,7 +302,7 @@ def test_request_detail_page(world, client_for, role, confidential):
 @BOTH_KINDS
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(
-    ("action", "requester_may"), [("reply", True), ("start", False), ("cancel", True)]
+    ("action", "requester_may"), [("reply", True), ("start", False), ("cancel", CUSTOMER)]
 )
 def test_request_action_page(world, client_for, role, action, requester_may, confidential):
     request, *_ = world(confidential, replies=False)
@@ -300,14 +310,7 @@ def test_request_action_page(world, client_for, role, action, requester_may, con
     data = {"body": "Hello"} if action == "reply" else {}
     # A browser form post, not the API client's default JSON.
     response = client_for(role).post(f"/requests/{request.pk}/{action}/", data, format="multipart")
-    want = expected(
-        role,
-        confidential,
-        provider=302,  # done: back to the page
-        requester=302 if requester_may else 403,
-        other_viewer=403,
-        api=False,
-    )
+    want = expected_for(role, confidential, requester_may, done=302, api=False)
     assert_status(response, want)
     if want == 302:
         assert request.events.count() > events

@@ -64,7 +64,10 @@ def _call(action, request, user, *, org, blockers, now):
         return services.request_attachments_add(
             request=request, actor=user, files=[upload], now=now
         )
-    return services.request_transition(request=request, actor=user, action=action, now=now)
+    reason = "Not ours: Facilities orders chairs." if action == "decline" else ""
+    return services.request_transition(
+        request=request, actor=user, action=action, comment=reason, now=now
+    )
 
 
 def _taken(action, request, user, **kwargs) -> bool:
@@ -110,9 +113,16 @@ def _in_state(org, laptop, state):
         "resolved_long_ago": ["resolve"],
         "closed": ["resolve", "close"],
         "cancelled": ["cancel"],
+        "declined": ["decline"],
     }[state]
     for action in steps:
-        services.request_transition(request=request, actor=org.agent, action=action, now=later)
+        services.request_transition(
+            request=request,
+            actor=org.requester if action == "cancel" else org.agent,
+            action=action,
+            comment="Not ours." if action == "decline" else "",
+            now=later,
+        )
     acting = later + datetime.timedelta(minutes=5)
     if state == "resolved_long_ago":
         acting = later + datetime.timedelta(days=60)
@@ -128,6 +138,7 @@ STATES = [
     "resolved_long_ago",
     "closed",
     "cancelled",
+    "declined",
 ]
 
 

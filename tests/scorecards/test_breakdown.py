@@ -62,7 +62,8 @@ def file(org, service, when, priority="normal"):
 @pytest.fixture
 def history(org, catalog):
     """Laptop, normal: A met both clocks (1 h, 3 h); B breached both (3 h, 16 h).
-    Printer, high: C met both (30 min, 2 h). Printer, normal: D cancelled (left out)."""
+    Printer, high: C met both (30 min, 2 h). Printer, normal: D cancelled before anything was
+    due (left out)."""
     laptop, printer = catalog
     a = file(org, laptop, at(0, 9))
     services.request_comment_add(request=a, author=org.agent, body="on it", now=at(0, 10))
@@ -74,7 +75,7 @@ def history(org, catalog):
     services.request_comment_add(request=c, author=org.agent, body="on it", now=at(0, 9, 30))
     services.request_transition(request=c, actor=org.agent, action="resolve", now=at(0, 11))
     d = file(org, printer, at(0, 9))
-    services.request_transition(request=d, actor=org.requester, action="cancel", now=at(2, 9))
+    services.request_transition(request=d, actor=org.requester, action="cancel", now=at(0, 9, 30))
     return laptop, printer
 
 

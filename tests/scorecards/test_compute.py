@@ -36,7 +36,8 @@ def file(org, service, when):
 
 @pytest.fixture
 def history(org, service):
-    """A: both clocks met, promise broken. B: both breached. C: cancelled (excluded)."""
+    """A: both clocks met, promise broken. B: both breached. C: cancelled before anything was
+    due (excluded)."""
     a = file(org, service, at(0, 9))
     services.request_comment_add(request=a, author=org.agent, body="on it", now=at(0, 10))
     services.request_promise(request=a, actor=org.agent, promised_at=at(0, 11), now=at(0, 10))
@@ -45,7 +46,7 @@ def history(org, service):
     services.request_acknowledge(request=b, actor=org.agent, now=at(0, 12))
     services.request_transition(request=b, actor=org.agent, action="resolve", now=at(1, 17))
     c = file(org, service, at(0, 9))
-    services.request_transition(request=c, actor=org.requester, action="cancel", now=at(2, 9))
+    services.request_transition(request=c, actor=org.requester, action="cancel", now=at(0, 9, 30))
     return a, b, c
 
 

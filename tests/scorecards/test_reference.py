@@ -76,7 +76,8 @@ def reference(rows, now):
     """{(role, department index, counterpart index or None): (met, settled, medians)}."""
     groups = defaultdict(list)
     for clock in rows:
-        if clock["cancelled"] or not settled(clock, now):
+        # A cancelled request's clocks leave the scores, but for those already breached.
+        if (clock["cancelled"] and clock["state"] != "breached") or not settled(clock, now):
             continue
         p, c = clock["provider"], clock["customer"]
         for key in [

@@ -39,6 +39,7 @@ PROVIDER_ACTIONS = [
     "start",
     "wait",
     "resolve",
+    "decline",
     "priority",
     "promise",
     "transfer",
@@ -46,7 +47,9 @@ PROVIDER_ACTIONS = [
     "unblock",
 ]
 # The requester and the provider's staff; managers of the requesting department only read.
-PARTY_ACTIONS = ["resume", "reopen", "close", "cancel", "comments", "attachments"]
+PARTY_ACTIONS = ["resume", "reopen", "close", "comments", "attachments"]
+# The requester and the managers of the requesting department: not the provider.
+CUSTOMER_ACTIONS = ["cancel"]
 
 # Sales' request to IT: the requester and IT see it, so does Sales' manager (not
 # confidential); the requester's colleague, Legal and HR do not.
@@ -59,6 +62,13 @@ ON_A_REQUEST_PROVIDER_ONLY = {
 }
 ON_A_REQUEST_PARTIES_ONLY = {
     "customer_manager": 403,
+    "colleague": 404,
+    "outsider": 404,
+    "hr": 404,
+}
+ON_A_REQUEST_CUSTOMER_ONLY = {
+    "agent": 403,
+    "provider_manager": 403,
     "colleague": 404,
     "outsider": 404,
     "hr": 404,
@@ -81,6 +91,13 @@ REFUSED = {
             ON_A_REQUEST_PARTIES_ONLY,
         )
         for action in PARTY_ACTIONS
+    },
+    **{
+        ("POST", f"/api/v1/requests/{{id}}/{action}/"): (
+            lambda w: w.requests["sales_to_it"].pk,
+            ON_A_REQUEST_CUSTOMER_ONLY,
+        )
+        for action in CUSTOMER_ACTIONS
     },
     # The survey of IT's resolved request: its requester answers; IT sees it.
     ("POST", "/api/v1/surveys/{id}/answer/"): (
@@ -242,7 +259,12 @@ PAGE_PROVIDER_ONLY = {"requester", "customer_manager"}
 @pytest.mark.parametrize("action", PAGE_ACTIONS)
 def test_a_page_action_is_refused_before_its_form_is_read(world, action, body):
     request = world.requests["sales_to_it"]
-    refused = PAGE_PROVIDER_ONLY if action in PROVIDER_ACTIONS else {"customer_manager"}
+    if action in PROVIDER_ACTIONS:
+        refused = PAGE_PROVIDER_ONLY
+    elif action in CUSTOMER_ACTIONS:
+        refused = {"agent", "provider_manager"}
+    else:
+        refused = {"customer_manager"}
     before = state()
     for role in refused:
         browser = Client()
