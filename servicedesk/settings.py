@@ -203,6 +203,12 @@ STORAGES = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="servicedesk@localhost")
+# Seconds each step of an SMTP conversation may wait (Django's default waits for ever): a mail
+# server that hangs fails the send, which gives its notification back for the next minute's
+# retry, instead of holding the delivery task until its time limit.
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
+if EMAIL_TIMEOUT <= 0:
+    raise ImproperlyConfigured(f"EMAIL_TIMEOUT={EMAIL_TIMEOUT} must be a number of seconds > 0.")
 
 # Celery: Redis when REDIS_URL is given, otherwise a filesystem broker that needs no server.
 REDIS_URL = env.str("REDIS_URL", default="")
