@@ -260,6 +260,14 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
+# How long a delivery's claim on one notification's email holds before another delivery may
+# take it over (requests_app.notifications). Longer than the task time limit: a claim is
+# taken inside a running delivery task, which the worker kills at the time limit, so once the
+# lease has run out its holder is gone, and a live worker in a slow SMTP call (each step
+# bounded by EMAIL_TIMEOUT) is never overtaken. The 5 minutes spare cover clocks of
+# different worker hosts that disagree. What it costs: the email of a worker that died waits
+# up to 20 minutes.
+NOTIFICATION_EMAIL_LEASE = timedelta(seconds=CELERY_TASK_TIME_LIMIT) + timedelta(minutes=5)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
