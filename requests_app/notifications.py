@@ -25,6 +25,7 @@ the email as sent, so it goes no third time.
 import logging
 from dataclasses import dataclass
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
@@ -187,13 +188,20 @@ def _email_settle(notification: Notification, lease) -> None:
     )
 
 
+def _email_release(notification: Notification, lease) -> None:
+    """Give a claimed email back for the next delivery (the attempt stays counted)."""
+    Notification.objects.filter(pk=notification.pk, email_claimed_until=lease).update(
+        email_claimed_until=None
+    )
+
+
 def notifications_deliver(*, limit: int = 500) -> int:
     """Send the emails of pending notifications; returns how many were sent."""
     sent = 0
     pending = (
         Notification.objects.filter(_email_pending(timezone.now()))
         .select_related("user", "request")
-        .order_by("created_at")[:limit]
+        .order_by("created_at", "pk")[:limit]
     )
     for notification in pending:
         lease = _email_claim(notification)
@@ -207,11 +215,14 @@ def notifications_deliver(*, limit: int = 500) -> int:
         subject, body = _email_for(notification)
         try:
             send_mail(subject, body, None, [notification.user.email])
+        except SoftTimeLimitExceeded:
+            # The task has run out of time and is killed at its hard limit: give this email
+            # back and stop, rather than start sends that the kill would cut.
+            _email_release(notification, lease)
+            raise
         except Exception as exc:
             logger.warning("notifications: email %s failed: %s", notification.pk, exc)
-            Notification.objects.filter(pk=notification.pk, email_claimed_until=lease).update(
-                email_claimed_until=None
-            )
+            _email_release(notification, lease)
             continue
         _email_settle(notification, lease)
         sent += 1

@@ -13,6 +13,7 @@ import zoneinfo
 
 import pytest
 import time_machine
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core import mail
 
@@ -194,6 +195,31 @@ def test_a_failed_send_gives_the_claim_back_and_counts_the_attempt(org, service,
     notification.refresh_from_db()
     assert notification.email_attempts == 2
     assert len(mail.outbox) == 1
+
+
+def test_it_stops_at_the_soft_time_limit_and_gives_the_email_back(org, service, monkeypatch):
+    for minutes_ago, title in ((2, "one"), (1, "two")):
+        services.request_create(
+            requester=org.requester,
+            service=service,
+            title=title,
+            description="broken",
+            now=NOW - datetime.timedelta(minutes=minutes_ago),
+        )
+
+    def out_of_time(*args, **kwargs):
+        raise SoftTimeLimitExceeded
+
+    with monkeypatch.context() as patch:
+        patch.setattr(notifications, "send_mail", out_of_time)
+        with pytest.raises(SoftTimeLimitExceeded):
+            notifications_deliver()
+
+    # The one under way is given back at once; the next was not begun.
+    rows = Notification.objects.order_by("created_at")
+    assert list(rows.values_list("email_claimed_until", "email_attempts")) == [(None, 1), (None, 0)]
+    assert deliver_at(NOW + datetime.timedelta(minutes=1)) == 2
+    assert len(mail.outbox) == 2
 
 
 def test_it_gives_up_an_email_whose_worker_dies_every_time(org, service, monkeypatch):
