@@ -223,6 +223,7 @@ COLUMNS = {
         "created_at",
         "read_at",
         "emailed_at",
+        "email_claimed_until",
         "email_attempts",
     ],
 }
@@ -869,6 +870,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             created,
             None if recent and is_open else created + datetime.timedelta(hours=2),
             created + datetime.timedelta(seconds=30),
+            None,  # sent: no claim left
             1,
         ),
     )

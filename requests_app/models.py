@@ -364,7 +364,13 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=120)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
+    # When its email was sent (or settled without one: no address, or the request is no
+    # longer visible to the user). Set only after the mail server took the email.
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # Until when a delivery holds the claim to send it: another delivery may take the email
+    # over only after this, so the email of a worker that died mid-way is not lost.
+    email_claimed_until = models.DateTimeField(null=True, blank=True)
+    # Claims taken, so sends tried (a worker that died counts); none after MAX_EMAIL_ATTEMPTS.
     email_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

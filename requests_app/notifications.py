@@ -3,17 +3,33 @@
 A `Notification` row is written in the same transaction as the change it reports, and is
 also the outbox of its email: the delivery task is enqueued on commit, and beat retries every
 pending row each minute, so a broker that is down at commit time delays an email but never
-loses it. Each row is claimed with a guarded update before sending, so two workers never
-send the same email.
+loses it.
+
+Each email is claimed before it is sent, with a guarded update that only one delivery can
+win: the claim holds for a lease (`settings.NOTIFICATION_EMAIL_LEASE`, longer than a
+delivery task may run) and counts an attempt. `emailed_at` is set only once the mail server
+has taken the email, by the holder of the claim; a failed send gives the claim back at once
+for the next minute's retry; after `MAX_EMAIL_ATTEMPTS` claims the email is given up. A
+worker that dies between its claim and the end of its send (killed, out of memory, its
+machine lost) leaves a claim that runs out: the first delivery after the lease sends the
+email, once.
+
+What that guarantees: each email is sent at least once (within its attempts) and, short of
+a crash, exactly once. It goes twice only if the mail server took it and the worker died
+before `emailed_at` was written (no transaction spans a database and a mail server), or if
+a send outlived its lease (a worker frozen, or clocks of two hosts apart by more than the
+lease's spare): then the late holder finds its claim taken over, logs it, and still records
+the email as sent, so it goes no third time.
 """
 
 import logging
 from dataclasses import dataclass
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -134,32 +150,81 @@ def _still_visible(notification: Notification) -> bool:
     return requests_visible_to(notification.user).filter(pk=notification.request_id).exists()
 
 
+def _email_pending(now) -> Q:
+    """Not emailed, not given up, and claimed by no delivery whose lease still holds."""
+    return Q(emailed_at__isnull=True, email_attempts__lt=MAX_EMAIL_ATTEMPTS) & (
+        Q(email_claimed_until__isnull=True) | Q(email_claimed_until__lte=now)
+    )
+
+
+def _email_claim(notification: Notification):
+    """Claim one notification's email for a lease; returns the lease's end, None if taken."""
+    now = timezone.now()
+    lease = now + settings.NOTIFICATION_EMAIL_LEASE
+    # Two deliveries at once: the second UPDATE waits for the first's row lock, then finds
+    # the row claimed and changes nothing. The lease's end is this claim's mark.
+    claimed = Notification.objects.filter(_email_pending(now), pk=notification.pk).update(
+        email_claimed_until=lease, email_attempts=F("email_attempts") + 1
+    )
+    return lease if claimed == 1 else None
+
+
+def _email_settle(notification: Notification, lease) -> None:
+    """Record the claimed email as done (sent, or needing none) and drop the claim."""
+    done_at = timezone.now()
+    mine = Notification.objects.filter(
+        pk=notification.pk, email_claimed_until=lease, emailed_at__isnull=True
+    )
+    if mine.update(emailed_at=done_at, email_claimed_until=None) == 1:
+        return
+    # The lease ran out during the send and another delivery claimed the email: it may send
+    # it too. Recorded anyway, so that a failure of that one does not make a third.
+    logger.warning(
+        "notifications: email %s outlived its claim; another delivery may send it too",
+        notification.pk,
+    )
+    Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
+        emailed_at=done_at, email_claimed_until=None
+    )
+
+
+def _email_release(notification: Notification, lease) -> None:
+    """Give a claimed email back for the next delivery (the attempt stays counted)."""
+    Notification.objects.filter(pk=notification.pk, email_claimed_until=lease).update(
+        email_claimed_until=None
+    )
+
+
 def notifications_deliver(*, limit: int = 500) -> int:
     """Send the emails of pending notifications; returns how many were sent."""
     sent = 0
     pending = (
-        Notification.objects.filter(emailed_at__isnull=True, email_attempts__lt=MAX_EMAIL_ATTEMPTS)
+        Notification.objects.filter(_email_pending(timezone.now()))
         .select_related("user", "request")
-        .order_by("created_at")[:limit]
+        .order_by("created_at", "pk")[:limit]
     )
     for notification in pending:
-        # Claim the row: only the worker that changes it sends the email.
-        claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
-            emailed_at=timezone.now(), email_attempts=F("email_attempts") + 1
-        )
-        if claimed != 1:
+        lease = _email_claim(notification)
+        if lease is None:
+            continue  # another delivery holds it, or has sent it since the list was read
+        no_email = not notification.user.email
+        # The request moved away from this user since: say nothing about it.
+        if no_email or (notification.request_id and not _still_visible(notification)):
+            _email_settle(notification, lease)
             continue
-        if not notification.user.email:
-            continue
-        if notification.request_id and not _still_visible(notification):
-            continue  # the request moved away from this user since: say nothing about it
         subject, body = _email_for(notification)
         try:
             send_mail(subject, body, None, [notification.user.email])
+        except SoftTimeLimitExceeded:
+            # The task has run out of time and is killed at its hard limit: give this email
+            # back and stop, rather than start sends that the kill would cut.
+            _email_release(notification, lease)
+            raise
         except Exception as exc:
             logger.warning("notifications: email %s failed: %s", notification.pk, exc)
-            Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
+            _email_release(notification, lease)
             continue
+        _email_settle(notification, lease)
         sent += 1
     return sent
 

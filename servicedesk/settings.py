@@ -203,6 +203,12 @@ STORAGES = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="servicedesk@localhost")
+# Seconds each step of an SMTP conversation may wait (Django's default waits for ever): a mail
+# server that hangs fails the send, which gives its notification back for the next minute's
+# retry, instead of holding the delivery task until its time limit.
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
+if EMAIL_TIMEOUT <= 0:
+    raise ImproperlyConfigured(f"EMAIL_TIMEOUT={EMAIL_TIMEOUT} must be a number of seconds > 0.")
 
 # Celery: Redis when REDIS_URL is given, otherwise a filesystem broker that needs no server.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -254,6 +260,14 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
+# How long a delivery's claim on one notification's email holds before another delivery may
+# take it over (requests_app.notifications). Longer than the task time limit: a claim is
+# taken inside a running delivery task, which the worker kills at the time limit, so once the
+# lease has run out its holder is gone, and a live worker in a slow SMTP call (each step
+# bounded by EMAIL_TIMEOUT) is never overtaken. The 5 minutes spare cover clocks of
+# different worker hosts that disagree. What it costs: the email of a worker that died waits
+# up to 20 minutes.
+NOTIFICATION_EMAIL_LEASE = timedelta(seconds=CELERY_TASK_TIME_LIMIT) + timedelta(minutes=5)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True

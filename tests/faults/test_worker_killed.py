@@ -4,14 +4,23 @@ acks_late keeps the message until the task has finished. A whole worker killed (
 or container lost) leaves it unacknowledged in Redis, which hands it to another worker after
 the visibility timeout (a few seconds here, an hour in production). A pool process killed
 under its task (out of memory) is seen by its worker, which retries the task a bounded
-number of times (task_retry_on_worker_lost and max_retries).
+number of times (task_retry_on_worker_lost and max_retries). A worker killed in the middle
+of an email leaves a claim on it that runs out, and the email goes out once.
 """
 
+import contextlib
 import datetime
 import json
 import os
+import re
 import signal
+import socket
+import threading
 import time
+
+import pytest
+from django.core import mail
+from django.utils import timezone
 
 from core.periods import WEEK, period_containing
 from requests_app import scanner
@@ -21,7 +30,7 @@ from requests_app.clocks import clock_refresh
 from requests_app.models import Notification, RequestEvent, SLAClock
 from requests_app.notifications import notifications_deliver
 from requests_app.scanner import sla_clocks_scan
-from requests_app.tasks import scan_sla_clocks
+from requests_app.tasks import deliver_notifications, scan_sla_clocks
 from scorecards.models import ScoreSnapshot
 from scorecards.services import scores_compute
 from scorecards.tasks import compute_scores
@@ -42,6 +51,9 @@ from .conftest import (
 pytestmark = needs_workers
 
 HOUR = datetime.timedelta(hours=1)
+# The claim on an email, in the worker that dies holding it: long enough for this test to
+# look at the claim while it holds, short enough to wait for.
+EMAIL_LEASE = 15
 CLOCK_FIELDS = ("state", "due_at", "warn_at", "used_seconds", "completed_at", "target_seconds")
 
 
@@ -217,3 +229,102 @@ def test_it_gives_up_on_a_task_that_kills_its_process_every_time(
     assert count() == max_retries + 1, celery_processes.logs()
     assert drained(broker)
     assert "WorkerLostError" in celery_processes.logs()
+
+
+class SilentMailServer:
+    """A mail server that takes connections and never says a word: a worker sending to it
+    waits inside its send (up to EMAIL_TIMEOUT), its claim taken and nothing sent yet."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.url = f"smtp://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections: list[socket.socket] = []
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            with contextlib.suppress(TimeoutError):
+                self.connections.append(self.listener.accept()[0])
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(5)
+        for each in [*self.connections, self.listener]:
+            each.close()
+
+
+@pytest.fixture
+def silent_mail_server():
+    server = SilentMailServer()
+    yield server
+    server.close()
+
+
+def delivery_result(logs: str, task_id: str) -> int | None:
+    """How many emails one delivery task sent, as its worker logged it (None: not done)."""
+    found = re.search(rf"deliver_notifications\[{task_id}\] succeeded in [0-9.]+s: (\d+)", logs)
+    return int(found.group(1)) if found else None
+
+
+def test_it_sends_the_email_of_a_worker_killed_between_claim_and_send_once_its_claim_ran_out(
+    org, service, celery_processes, broker, mailbox, silent_mail_server
+):
+    file_requests(org, service, 1, timezone.now())
+    broker.client.delete(QUEUE)  # the delivery enqueued on commit: this test sends its own
+    [notification] = Notification.objects.all()  # to IT's agent
+    due = emails_due()
+    dying = celery_processes.worker(
+        EMAIL_URL=silent_mail_server.url, EMAIL_TIMEOUT=600, FAULT_EMAIL_LEASE=EMAIL_LEASE
+    )
+
+    deliver_notifications.apply_async()
+    wait_for(
+        lambda: silent_mail_server.connections,
+        timeout=60,
+        message="the worker to be sending the email",
+        details=celery_processes.logs,
+    )
+    celery_processes.kill(dying)
+
+    assert mailbox.sent() == []
+    notification.refresh_from_db()
+    assert notification.emailed_at is None, "a claim is not a send: the email would be lost"
+    assert notification.email_attempts == 1
+    lease_end = notification.email_claimed_until
+    assert timezone.now() < lease_end - datetime.timedelta(seconds=1), "the lease ran out already"
+    # While the claim holds, a delivery (here, in this process) leaves the email alone.
+    assert notifications_deliver() == 0
+    assert mail.outbox == []
+
+    worker = celery_processes.worker()
+    wait_for(
+        lambda: timezone.now() > lease_end,
+        timeout=EMAIL_LEASE + 10,
+        message="the dead worker's claim to run out",
+    )
+    after_lease = deliver_notifications.apply_async()  # as beat sends it every minute
+    wait_for(
+        lambda: delivery_result(celery_processes.logs(), after_lease.id) is not None,
+        timeout=60,
+        message="the delivery after the lease",
+        details=celery_processes.logs,
+    )
+    again = deliver_notifications.apply_async()
+    wait_for(
+        lambda: delivery_result(celery_processes.logs(), again.id) is not None,
+        timeout=60,
+        message="the next delivery",
+        details=celery_processes.logs,
+    )
+
+    assert delivery_result(celery_processes.logs(), after_lease.id) == 1
+    assert delivery_result(celery_processes.logs(), again.id) == 0
+    assert mailbox.sent() == due
+    assert worker.poll() is None
+    notification.refresh_from_db()
+    assert notification.emailed_at is not None
+    assert notification.email_claimed_until is None
+    assert notification.email_attempts == 2

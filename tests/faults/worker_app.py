@@ -10,14 +10,18 @@ only what a test must shorten or add changes, read from the environment:
   process died (production: the task's `default_retry_delay`, 180 s).
 - FAULT_BEAT_EVERY: beat sends only the scanner and the delivery of notifications, every
   that many seconds instead of every minute.
+- FAULT_EMAIL_LEASE: seconds a delivery's claim on an email holds (production:
+  NOTIFICATION_EMAIL_LEASE, 20 minutes), so that a test sees a dead worker's claim run out.
 - FAULT_ATTEMPTS_FILE: where `tests.faults.kill_own_process`, a task that kills the pool
   process running it, counts its attempts.
 """
 
+import datetime
 import os
 import signal
 
 from celery.app.task import Task
+from django.conf import settings
 
 from servicedesk.celery import app
 
@@ -32,6 +36,11 @@ if "FAULT_VISIBILITY_TIMEOUT" in os.environ:
 if "FAULT_RETRY_DELAY" in os.environ:
     # The class attribute every task inherits; no task of servicedesk sets its own.
     Task.default_retry_delay = float(os.environ["FAULT_RETRY_DELAY"])
+
+if "FAULT_EMAIL_LEASE" in os.environ:
+    settings.NOTIFICATION_EMAIL_LEASE = datetime.timedelta(
+        seconds=float(os.environ["FAULT_EMAIL_LEASE"])
+    )
 
 if "FAULT_BEAT_EVERY" in os.environ:
     _every = float(os.environ["FAULT_BEAT_EVERY"])

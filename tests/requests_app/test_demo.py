@@ -138,6 +138,8 @@ def test_it_leaves_no_email_to_send_and_only_recent_news_unread(history):
     seeded = Notification.objects.all()
     assert seeded.count() > 500
     assert not seeded.filter(emailed_at__isnull=True).exists()
+    assert not seeded.filter(email_claimed_until__isnull=False).exists()
+    assert notifications.notifications_deliver() == 0  # nothing about the past is sent
     old = seeded.filter(created_at__lt=NOW - datetime.timedelta(days=2))
     assert old.exists()
     assert not old.filter(read_at__isnull=True).exists()

@@ -18,6 +18,7 @@ SETTINGS_VARIABLES = (
     "DATABASE_URL",
     "REDIS_URL",
     "EMAIL_URL",
+    "EMAIL_TIMEOUT",
     "CACHE_URL",
     "TIME_ZONE",
     "SECURE_SSL_REDIRECT",
@@ -240,3 +241,15 @@ def test_it_refuses_a_lockout_limit_that_is_not_a_number():
 
     assert result.returncode != 0
     assert "ImproperlyConfigured: AXES_FAILURE_LIMIT='five' is not an integer." in result.stderr
+
+
+def test_it_bounds_each_step_of_an_smtp_send():
+    code = "from django.conf import settings; print(settings.EMAIL_TIMEOUT)"
+
+    default = run("-c", code, **production())
+    configured = run("-c", code, **production(EMAIL_TIMEOUT="10"))
+    waits_for_ever = run("manage.py", "check", **production(EMAIL_TIMEOUT="0"))
+
+    assert (default.stdout.strip(), configured.stdout.strip()) == ("30", "10")
+    assert waits_for_ever.returncode != 0
+    assert "EMAIL_TIMEOUT=0 must be a number of seconds > 0." in waits_for_ever.stderr
