@@ -5,15 +5,17 @@ section with a frozen, bold header row and the name columns frozen, number forma
 column, and a bar chart of the service score per department. CSV: one file per section in
 a zip, each UTF-8 with a byte order mark so that spreadsheet programs read the accents.
 
-In both, a text cell that a spreadsheet would run as a formula (starting with =, +, -, @,
-a tab or a carriage return) is written with a leading single quote. Numbers are the
-report's own and are written as numbers.
+In both, a text cell that a spreadsheet would run as a formula is written with a leading
+single quote: one starting with =, +, -, @, a tab or a carriage return, also behind leading
+whitespace (spaces, newlines, tabs, carriage returns, Unicode spaces, invisible format
+characters) or control characters. Numbers are the report's own and are written as numbers.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 import zipfile
 from collections.abc import Callable
 
@@ -27,17 +29,34 @@ from openpyxl.utils import get_column_letter
 from .choices import ReportFormat
 from .content import ReportContent, Section
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = ("=", "+", "-", "@")
+# Escaped even without a trigger behind them (OWASP's list: a spreadsheet may act on them).
+FORMULA_LEADS = ("\t", "\r")
 
 Progress = Callable[[float], None]
 
 
 def escape_cell(value):
     """A text cell cannot start a formula: prefix it with a single quote. Control characters
-    in front of the trigger do not hide it (a reader may drop them, as XLSX must)."""
-    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.sub("", value).startswith(FORMULA_TRIGGERS):
+    in front of the trigger do not hide it (a reader may drop them, as XLSX must), nor does
+    whitespace (a spreadsheet may trim it when it imports the file)."""
+    if not isinstance(value, str):
+        return value
+    visible = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if visible.startswith(FORMULA_LEADS) or _without_lead(visible).startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
+
+
+def _without_lead(text: str) -> str:
+    """The text after its leading whitespace and invisible format characters (zero-width
+    spaces, byte order marks, direction marks)."""
+    start = 0
+    while start < len(text) and (
+        text[start].isspace() or unicodedata.category(text[start]) == "Cf"
+    ):
+        start += 1
+    return text[start:]
 
 
 def _sections_for(content: ReportContent, report_format: str) -> list[Section]:
