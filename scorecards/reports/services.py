@@ -5,7 +5,9 @@ commit (or returns the stored or running one); a worker runs `report_generate`, 
 claims the row with a guarded update (queued -> running), so two workers never both
 generate it, computes the quarter's snapshots if they are missing or were taken before the
 quarter closed, writes the file to a temporary file, stores it under MEDIA_ROOT/reports/
-with an unguessable name, and records its size, sha256 and the methodology version.
+with an unguessable name, and records its size, sha256 and the methodology version. The
+file depends on the quarter's snapshots only (not the clock, not who asked), so writing it
+again from the same snapshots gives the same bytes.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,7 +33,6 @@ from departments.choices import HR_GROUP
 from requests_app.notifications import notify
 
 from ..compute import METHODOLOGY_VERSION
-from ..models import ScoreSnapshot
 from ..services import CLOSE_GRACE, scores_compute
 from .choices import (
     ACTIVE_STATUSES,
@@ -43,7 +44,7 @@ from .choices import (
 )
 from .content import ReportContent
 from .models import QuarterlyReport, ReportDownload
-from .selectors import report_stored, user_can_export_reports
+from .selectors import report_stored, snapshots_computed_at, user_can_export_reports
 from .writers import write_report
 
 logger = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def _progress(report_id: int, claimed_at, value: float) -> None:
 def _snapshots_due(period: Period, now) -> bool:
     """A quarter needs computing when it has no snapshots, or only some taken before it
     closed (a report of a closed quarter never shows a half-quarter)."""
-    latest = ScoreSnapshot.objects.filter(period=period.key).aggregate(at=Max("computed_at"))["at"]
+    latest = snapshots_computed_at(period_key=period.key)
     if latest is None:
         return True
     return period.is_closed(now) and latest < period.end
@@ -161,14 +162,6 @@ def _ensure_snapshots(period: Period, now, progress) -> None:
     for index, due_period in enumerate(due, 1):
         scores_compute(period=due_period, now=now)
         progress(COMPUTE_SHARE * index / len(due))
-
-
-def _requester_label(report: QuarterlyReport) -> str:
-    if report.requested_by_id:
-        user = report.requested_by
-        full_name = user.get_full_name()
-        return f"{full_name} ({user.username})" if full_name else user.username
-    return report.get_source_display()
 
 
 def _sha256_and_size(fileobj) -> tuple[str, int]:
@@ -193,7 +186,7 @@ def report_generate(*, report_id: int, now=None) -> bool:
     )
     if claimed != 1:
         return False
-    report = QuarterlyReport.objects.select_related("requested_by").get(pk=report_id)
+    report = QuarterlyReport.objects.get(pk=report_id)
     mine = QuarterlyReport.objects.filter(
         pk=report_id, status=ReportStatus.RUNNING, started_at=claimed_at
     )
@@ -201,12 +194,8 @@ def report_generate(*, report_id: int, now=None) -> bool:
     try:
         period = parse_period(report.quarter)
         _ensure_snapshots(period, claimed_at, lambda v: _progress(report_id, claimed_at, v))
-        content = ReportContent(
-            period=period,
-            generated_at=claimed_at,
-            requested_by=_requester_label(report),
-            methodology_version=METHODOLOGY_VERSION,
-        )
+        # From the snapshots alone (not the clock, not the requester): see reports.content.
+        content = ReportContent(period=period, methodology_version=METHODOLOGY_VERSION)
         with tempfile.TemporaryFile() as temporary:
             write_report(
                 content,
