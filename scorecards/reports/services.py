@@ -329,7 +329,9 @@ def _changes_since(report: QuarterlyReport, content: ReportContent) -> tuple[str
     """What the snapshots (and the methodology) tell of changes since the report was made."""
     changes = []
     now_at, then_at = content.figures_computed_at, report.figures_computed_at
-    if now_at != then_at:
+    if now_at is None and then_at is not None:
+        changes.append(f"the snapshots of {report.quarter} were deleted")
+    elif now_at != then_at:
         changes.append(
             f"the snapshots of {report.quarter} were computed again, at {_moment(now_at)} "
             f"(the report shows those computed at {_moment(then_at)})"

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.core.management.base import BaseCommand
 
 from core.periods import parse_period
+from scorecards.models import ScoreSnapshot
 from scorecards.reports import services
 from scorecards.reports.management.commands.verify_report import Command
 from scorecards.reports.models import QuarterlyReport
@@ -93,6 +94,14 @@ def test_it_fails_when_the_previous_quarters_snapshots_were_computed_again(compu
         "Changed since the report was made: the snapshots of 2026-Q2 were computed again, at "
         "2026-10-06 09:30:00 CEST (the report was made at 2026-10-05 10:00:00 CEST)."
     ) in message
+
+
+def test_it_fails_when_the_quarters_snapshots_were_deleted(computed):
+    report = made(computed)
+    ScoreSnapshot.objects.filter(period="2026-Q3").delete()
+    assert "Changed since the report was made: the snapshots of 2026-Q3 were deleted." in (
+        refused(report.pk)
+    )
 
 
 def test_it_says_the_snapshots_are_unchanged_when_something_else_differs(computed):
