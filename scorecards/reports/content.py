@@ -6,6 +6,10 @@ surveys app (which hides any figure from fewer than ANONYMITY_MIN answers). Each
 a list of columns and a generator of rows, so a writer pulls rows one at a time: the rows
 of the provider x customer pairs are streamed from the database, and only the figures the
 report needs from the previous quarter are held in memory.
+
+What a report says depends on its quarter's data only, never on the clock or on who asked:
+its "generated at" is the latest computation of the quarter's snapshots, so that the same
+snapshots always give the same file (see writers.py for the bytes).
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Max
 
 from core.periods import Period, company_zone
 from departments.choices import Priority
@@ -26,6 +29,7 @@ from surveys.selectors import hire_back_figures
 from ..figures import BREAKDOWN_FIGURES, CUSTOMER, PROVIDER, figures_shown
 from ..models import ScoreSnapshot
 from .columns import CHANGE_FIGURES, COUNT, FigureColumn, column_named, columns_for
+from .selectors import snapshots_computed_at
 
 NAME_WIDTH = 28
 FIGURE_WIDTH = 16
@@ -92,8 +96,6 @@ class ReportContent:
     """The sections of the report of a quarter."""
 
     period: Period
-    generated_at: datetime.datetime
-    requested_by: str
     methodology_version: str
     previous: Period = field(init=False)
 
@@ -104,8 +106,14 @@ class ReportContent:
         }
         self.current_figures = self._department_figures(self.period.key)
         self.previous_figures = self._department_figures(self.previous.key)
-        self.figures_computed_at = self._computed_at(self.period.key)
-        self.previous_computed_at = self._computed_at(self.previous.key)
+        self.figures_computed_at = snapshots_computed_at(period_key=self.period.key)
+        self.previous_computed_at = snapshots_computed_at(period_key=self.previous.key)
+
+    @property
+    def generated_at(self) -> datetime.datetime | None:
+        """When the report says it was made: the latest computation of the quarter's
+        snapshots (None without any), not the moment the file is written."""
+        return self.figures_computed_at
 
     # --- reading --------------------------------------------------------------------------
 
@@ -115,12 +123,6 @@ class ReportContent:
         return {
             (row.role, row.department_id): figures_shown(row.figures) for row in rows.iterator()
         }
-
-    @staticmethod
-    def _computed_at(period_key: str):
-        return ScoreSnapshot.objects.filter(period=period_key).aggregate(at=Max("computed_at"))[
-            "at"
-        ]
 
     def _sorted(self, ids) -> list[Department]:
         return sorted((self.departments[i] for i in ids if i in self.departments), key=_by_name)
@@ -167,8 +169,12 @@ class ReportContent:
                 f"({settings.TIME_ZONE})",
             ],
             ["Compared with", self.previous.key],
-            ["Generated at", when(self.generated_at)],
-            ["Requested by", self.requested_by],
+            [
+                "Generated at",
+                f"{when(self.generated_at)}: when the figures of {self.period.key} were last "
+                "computed (the latest of its snapshots), not when this file was written, so "
+                "that the same snapshots always give the same file.",
+            ],
             ["Methodology version of the score definitions", self.methodology_version],
             ["Service score weights", weights],
             [f"Figures of {self.period.key} computed at", when(self.figures_computed_at)],
@@ -202,7 +208,11 @@ class ReportContent:
             [
                 "Fingerprint",
                 "servicedesk records the sha256 of this file and shows it on the Reports page "
-                "and in the API, so that the file can be proven unchanged.",
+                "and in the API. The file depends only on the snapshots (not on when it was "
+                "written, nor who asked: that is recorded beside it), so regenerating it from "
+                "the same snapshots gives the same bytes and the same sha256 "
+                "(manage.py verify_report): the sha256 proves both that the file is unchanged "
+                "and that it reproduces.",
             ],
         ]
         return Section(

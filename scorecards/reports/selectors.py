@@ -1,12 +1,14 @@
-"""Reads for HR quarterly reports: who may export them, the stored reports, the quarters."""
+"""Reads for HR quarterly reports: who may export them, the stored reports, the quarters,
+when a quarter's snapshots were computed."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Max, Prefetch, QuerySet
 from django.utils import timezone
 
 from core.periods import QUARTER, Period, last_periods, period_containing
 
+from ..models import ScoreSnapshot
 from .choices import ReportStatus
 from .models import QuarterlyReport, ReportDownload
 
@@ -35,6 +37,11 @@ def report_stored(*, quarter: str, format: str) -> QuarterlyReport | None:
         .order_by("-finished_at", "-pk")
         .first()
     )
+
+
+def snapshots_computed_at(*, period_key: str):
+    """When a period's snapshots were last computed (the latest of them); None without any."""
+    return ScoreSnapshot.objects.filter(period=period_key).aggregate(at=Max("computed_at"))["at"]
 
 
 def report_quarters(*, now=None, count: int = 8) -> list[Period]:

@@ -5,7 +5,10 @@ commit (or returns the stored or running one); a worker runs `report_generate`, 
 claims the row with a guarded update (queued -> running), so two workers never both
 generate it, computes the quarter's snapshots if they are missing or were taken before the
 quarter closed, writes the file to a temporary file, stores it under MEDIA_ROOT/reports/
-with an unguessable name, and records its size, sha256 and the methodology version.
+with an unguessable name, and records its size, sha256 and the methodology version. The
+file depends on the quarter's snapshots only (not the clock, not who asked), so writing it
+again from the same snapshots gives the same bytes: `report_verify` does, in memory, and
+compares them with the recorded sha256 and the stored file.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import hashlib
 import logging
 import secrets
 import tempfile
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,16 +26,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from core.periods import QUARTER, Period, not_a_period, parse_period, period_containing
+from core.periods import (
+    QUARTER,
+    Period,
+    company_zone,
+    not_a_period,
+    parse_period,
+    period_containing,
+)
 from departments.choices import HR_GROUP
 from requests_app.notifications import notify
 
 from ..compute import METHODOLOGY_VERSION
-from ..models import ScoreSnapshot
 from ..services import CLOSE_GRACE, scores_compute
 from .choices import (
     ACTIVE_STATUSES,
@@ -43,7 +53,7 @@ from .choices import (
 )
 from .content import ReportContent
 from .models import QuarterlyReport, ReportDownload
-from .selectors import report_stored, user_can_export_reports
+from .selectors import report_stored, snapshots_computed_at, user_can_export_reports
 from .writers import write_report
 
 logger = logging.getLogger(__name__)
@@ -54,6 +64,8 @@ STALE_AFTER = datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
 # Share of the progress bar spent computing missing snapshots before writing.
 COMPUTE_SHARE = 40
 HASH_CHUNK = 1024 * 1024
+# A report written again to be verified stays in memory up to this size (then a temporary file).
+VERIFY_IN_MEMORY = 64 * 1024 * 1024
 
 
 def report_quarter_parse(quarter: str, *, now=None) -> Period:
@@ -150,7 +162,7 @@ def _progress(report_id: int, claimed_at, value: float) -> None:
 def _snapshots_due(period: Period, now) -> bool:
     """A quarter needs computing when it has no snapshots, or only some taken before it
     closed (a report of a closed quarter never shows a half-quarter)."""
-    latest = ScoreSnapshot.objects.filter(period=period.key).aggregate(at=Max("computed_at"))["at"]
+    latest = snapshots_computed_at(period_key=period.key)
     if latest is None:
         return True
     return period.is_closed(now) and latest < period.end
@@ -161,14 +173,6 @@ def _ensure_snapshots(period: Period, now, progress) -> None:
     for index, due_period in enumerate(due, 1):
         scores_compute(period=due_period, now=now)
         progress(COMPUTE_SHARE * index / len(due))
-
-
-def _requester_label(report: QuarterlyReport) -> str:
-    if report.requested_by_id:
-        user = report.requested_by
-        full_name = user.get_full_name()
-        return f"{full_name} ({user.username})" if full_name else user.username
-    return report.get_source_display()
 
 
 def _sha256_and_size(fileobj) -> tuple[str, int]:
@@ -193,7 +197,7 @@ def report_generate(*, report_id: int, now=None) -> bool:
     )
     if claimed != 1:
         return False
-    report = QuarterlyReport.objects.select_related("requested_by").get(pk=report_id)
+    report = QuarterlyReport.objects.get(pk=report_id)
     mine = QuarterlyReport.objects.filter(
         pk=report_id, status=ReportStatus.RUNNING, started_at=claimed_at
     )
@@ -201,12 +205,8 @@ def report_generate(*, report_id: int, now=None) -> bool:
     try:
         period = parse_period(report.quarter)
         _ensure_snapshots(period, claimed_at, lambda v: _progress(report_id, claimed_at, v))
-        content = ReportContent(
-            period=period,
-            generated_at=claimed_at,
-            requested_by=_requester_label(report),
-            methodology_version=METHODOLOGY_VERSION,
-        )
+        # From the snapshots alone (not the clock, not the requester): see reports.content.
+        content = ReportContent(period=period, methodology_version=METHODOLOGY_VERSION)
         with tempfile.TemporaryFile() as temporary:
             write_report(
                 content,
@@ -248,6 +248,135 @@ def report_generate(*, report_id: int, now=None) -> bool:
     if report.source == ReportSource.SCHEDULE:
         report_ready_notify(report=QuarterlyReport.objects.get(pk=report_id))
     return True
+
+
+def _moment(value) -> str:
+    return f"{value.astimezone(company_zone()):%Y-%m-%d %H:%M:%S %Z}" if value else "never"
+
+
+@dataclass(frozen=True)
+class ReportVerification:
+    """A finished report written again from the snapshots, beside its record and stored file."""
+
+    report: QuarterlyReport
+    sha256: str  # of the file written again
+    size: int
+    stored_sha256: str | None  # of the stored file as it is now; None: it is missing
+    stored_size: int | None
+    changes: tuple[str, ...]  # what changed since the report was made, as far as can be told
+
+    @property
+    def reproduced(self) -> bool:
+        return self.sha256 == self.report.sha256 == self.stored_sha256
+
+    def problem(self) -> str:
+        """Why it does not reproduce, for people ("" when it does)."""
+        if self.reproduced:
+            return ""
+        report = self.report
+        recorded = f"the recorded {report.sha256} ({report.size} bytes)"
+        if self.stored_sha256 is None:
+            stored = f"Its stored file {report.file.name or '(none)'} is missing."
+        elif self.stored_sha256 != report.sha256:
+            stored = (
+                f"Its stored file changed after it was written: sha256 {self.stored_sha256} "
+                f"({self.stored_size} bytes), not {recorded}."
+            )
+        else:
+            stored = ""
+        lines = [f"Report {report.pk} ({report.quarter} {report.format}) does not reproduce."]
+        if self.sha256 == report.sha256:
+            lines.append(stored)
+            lines.append(
+                "Written again from the snapshots it gives the recorded sha256: the record "
+                + (
+                    "holds, only the file is gone."
+                    if self.stored_sha256 is None
+                    else "holds, the stored file is not the one that was written."
+                )
+            )
+            return " ".join(lines)
+        lines.append(
+            f"Written again from the snapshots it gives sha256 {self.sha256} "
+            f"({self.size} bytes), not {recorded}."
+        )
+        if self.changes:
+            lines.append("Changed since the report was made: " + "; ".join(self.changes) + ".")
+        else:
+            lines.append(
+                "The quarter's snapshots were not computed again since, so something else "
+                "the report reads differs: department or service names, the hire-back "
+                "answers, the settings (score weights, anonymity threshold, time zone), "
+                "snapshot figures edited in place, or the code that writes the file (a "
+                "report made before reports were reproducible never reproduces)."
+            )
+        if stored:
+            lines.append(stored)
+        return " ".join(lines)
+
+
+def _stored_sha256_and_size(report: QuarterlyReport) -> tuple[str | None, int | None]:
+    if not report.file:
+        return None, None
+    try:
+        with report.file.open("rb") as stored:
+            return _sha256_and_size(stored)
+    except FileNotFoundError:
+        return None, None
+
+
+def _changes_since(report: QuarterlyReport, content: ReportContent) -> tuple[str, ...]:
+    """What the snapshots (and the methodology) tell of changes since the report was made."""
+    changes = []
+    now_at, then_at = content.figures_computed_at, report.figures_computed_at
+    if now_at is None and then_at is not None:
+        changes.append(f"the snapshots of {report.quarter} were deleted")
+    elif now_at != then_at:
+        changes.append(
+            f"the snapshots of {report.quarter} were computed again, at {_moment(now_at)} "
+            f"(the report shows those computed at {_moment(then_at)})"
+        )
+    previous_at = content.previous_computed_at
+    # The report's own generation may compute them, at the moment it claimed the report.
+    if previous_at is not None and report.started_at and previous_at > report.started_at:
+        changes.append(
+            f"the snapshots of {content.previous.key} were computed again, at "
+            f"{_moment(previous_at)} (the report was made at {_moment(report.started_at)})"
+        )
+    if report.methodology_version != METHODOLOGY_VERSION:
+        changes.append(
+            f"the methodology version is {METHODOLOGY_VERSION} now, "
+            f"{report.methodology_version or 'unknown'} in the report"
+        )
+    return tuple(changes)
+
+
+def report_verify(*, report_id: int) -> ReportVerification:
+    """Write a finished report again from the snapshots as they are (in memory, nothing is
+    stored or computed) and compare it with its recorded sha256 and its stored file."""
+    report = QuarterlyReport.objects.filter(pk=report_id).first()
+    if report is None:
+        raise ValidationError(f"There is no report {report_id}.")
+    if report.status != ReportStatus.DONE:
+        raise ValidationError(
+            f"Report {report.pk} ({report.quarter} {report.format}) is {report.status}, not "
+            "done: only a finished report can be verified."
+        )
+    content = ReportContent(
+        period=parse_period(report.quarter), methodology_version=METHODOLOGY_VERSION
+    )
+    with tempfile.SpooledTemporaryFile(max_size=VERIFY_IN_MEMORY) as regenerated:
+        write_report(content, report.format, regenerated, lambda fraction: None)
+        sha256, size = _sha256_and_size(regenerated)
+    stored_sha256, stored_size = _stored_sha256_and_size(report)
+    return ReportVerification(
+        report=report,
+        sha256=sha256,
+        size=size,
+        stored_sha256=stored_sha256,
+        stored_size=stored_size,
+        changes=_changes_since(report, content),
+    )
 
 
 def hr_users():

