@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0007_notification_user_index'),
+        ('requests_app', '0008_notification_email_claimed_until'),
     ]
 
     operations = [
