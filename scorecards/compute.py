@@ -21,8 +21,8 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from core.periods import Period
 from departments.choices import Priority
 from departments.models import Service
-from requests_app.choices import ClockKind, ClockState, Status
-from requests_app.models import RequestLink, ServiceRequest, SLAClock, WaitPeriod
+from requests_app.choices import ClockKind, ClockState, EventKind, Status
+from requests_app.models import RequestEvent, RequestLink, ServiceRequest, SLAClock, WaitPeriod
 
 from .choices import ScoreRole
 from .grouping import COUNT, PERCENTILE, Measure, coded, decoded, flag, grouped_aggregates
@@ -33,7 +33,7 @@ Key = tuple[str, int, int | None]
 Figures = dict[Key, dict]
 
 # Bump when a definition changes: stored reports record the version they were made with.
-METHODOLOGY_VERSION = "2026.1"
+METHODOLOGY_VERSION = "2026.2"  # 2026.2: late clocks of cancelled requests count; declines
 
 
 def _role_sets(provider: str = "provider", customer: str = "customer") -> dict:
@@ -189,14 +189,18 @@ def breakdown_figures(period: Period, now) -> Figures:
 # --- promises ------------------------------------------------------------------------------
 
 
-def flag_rate_figures(figures: Figures, rows: QuerySet, name: str, hit: Q) -> Figures:
-    """The rate `name` of the rows (with provider and customer) that match `hit`, by every
-    grouping, into `figures`."""
-    rows = rows.values(
-        provider=F("provider_department_id"),
-        customer=F("requesting_department_id"),
-        hit=flag(hit),
-    )
+def flag_rate_figures(
+    figures: Figures,
+    rows: QuerySet,
+    name: str,
+    hit: Q,
+    *,
+    provider: str = "provider_department_id",
+    customer: str = "requesting_department_id",
+) -> Figures:
+    """The rate `name` of the rows that match `hit`, by every grouping (the rows' `provider`
+    and `customer` fields), into `figures`."""
+    rows = rows.values(provider=F(provider), customer=F(customer), hit=flag(hit))
     groups = grouped_aggregates(
         rows,
         sets=list(ROLE_SETS),
@@ -277,9 +281,29 @@ def blocking_figures(period: Period, now) -> Figures:
 
 
 # Sources of figures, in order; surveys and the relationship survey add theirs.
+def decline_figures(period: Period, now) -> Figures:
+    """Of the requests a provider finished in the period (resolved or declined, each time
+    it did), the share it declined: every decline counts, even one reopened later."""
+    finished = RequestEvent.objects.filter(
+        kind=EventKind.STATUS_CHANGED,
+        data__to__in=[Status.RESOLVED, Status.DECLINED],
+        created_at__gte=period.start,
+        created_at__lt=period.end,
+    )
+    return flag_rate_figures(
+        defaultdict(dict),
+        finished,
+        "declined",
+        Q(data__to=Status.DECLINED),
+        provider="department_id",
+        customer="request__requesting_department_id",
+    )
+
+
 SOURCES: list[Callable[[Period, object], Figures]] = [
     clock_figures,
     promise_figures,
+    decline_figures,
     responsiveness_figures,
     blocking_figures,
 ]

@@ -181,6 +181,14 @@ FIGURES: tuple[Figure, ...] = (
         count_label="Promised requests resolved (count)",
     ),
     _rate(
+        "declined",
+        "Declined",
+        better=LOWER,
+        help="Requests declined, of those resolved or declined.",
+        report_label="Requests declined, of those resolved or declined",
+        count_label="Requests resolved or declined (count)",
+    ),
+    _rate(
         "csat",
         "CSAT",
         survey=True,

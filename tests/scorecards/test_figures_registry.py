@@ -26,6 +26,7 @@ API_NAMES = [
     "resolution_median_seconds",
     "resolution_p90_seconds",
     *("promise_kept", "promise_kept_n", "promise_kept_interval"),
+    *("declined", "declined_n", "declined_interval"),
     *("csat", "csat_n", "csat_interval"),
     *("mean_rating", "mean_rating_n"),
     *("response_rate", "response_rate_n", "response_rate_interval"),

@@ -142,3 +142,18 @@ def test_a_transfer_after_the_clocks_fell_due_keeps_the_breaches_with_the_first_
     services.request_transfer(request=request, actor=org.agent, department=org.other, now=at(1, 12))
     figures = provider_figures(org)
     assert (figures["timeliness"], figures["timeliness_n"]) == (0.0, 2)
+
+
+def test_declines_are_counted_on_the_providers_scorecard(org, laptop):
+    declined, resolved = late_request(org, laptop), late_request(org, laptop)
+    services.request_transition(
+        request=declined, actor=org.agent, action="decline", comment="Not ours.", now=at(0, 10)
+    )
+    services.request_transition(request=resolved, actor=org.agent, action="resolve", now=at(0, 10))
+    # Reopened and resolved after all: the decline still counts, and so does the resolution.
+    services.request_transition(
+        request=declined, actor=org.requester, action="reopen", now=at(1, 9)
+    )
+    services.request_transition(request=declined, actor=org.agent, action="resolve", now=at(1, 10))
+    figures = provider_figures(org)
+    assert (figures["declined"], figures["declined_n"]) == (pytest.approx(1 / 3), 3)
