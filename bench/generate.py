@@ -177,6 +177,7 @@ COLUMNS = {
         "closed_at",
         "cancelled_at",
         "declined_at",
+        "promised_day",
         "resolution_due_at",
         "sla_due_at",
     ],
@@ -833,6 +834,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             closed,
             cancelled,
             None,  # declined_at: the bench's requests are never declined
+            None,  # promised_day: its promises are moments
             *request_due_times(results).values(),
         ),
     )

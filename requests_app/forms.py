@@ -17,6 +17,7 @@ from .choices import Status
 from .filtersets import SLA_STATES
 from .models import ServiceRequest
 from .selectors import request_get_visible
+from .workflow import promise_day
 
 
 class MultipleFileInput(forms.FileInput):
@@ -241,15 +242,27 @@ class PriorityForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class DayOrMomentField(forms.DateTimeField):
+    """A day (2026-12-04: "promised Friday", kept by delivering any time that day in the
+    provider's timezone) or a moment. Django reads a naive moment in the current timezone
+    (the viewer's, activated by UserTimezoneMiddleware) and refuses a wall time that a DST
+    change makes ambiguous or skips."""
+
+    def to_python(self, value):
+        try:
+            day = promise_day(value)
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        return day if day is not None else super().to_python(value)
+
+
 class PromiseForm(forms.Form):
-    # Django reads a naive datetime-local value in the current timezone
-    # (timezone.get_current_timezone(): the viewer's, activated by UserTimezoneMiddleware)
-    # and refuses a wall time that a DST change makes ambiguous or skips.
-    promised_at = forms.DateTimeField(
+    promised_at = DayOrMomentField(
         label="Promise resolution by",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        help_text="In your timezone. The requester is told.",
+        help_text="The day you will deliver by, in your department's timezone. "
+        "The requester is told.",
     )
 
     def __init__(self, *args, **kwargs):

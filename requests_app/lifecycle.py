@@ -15,6 +15,8 @@ workflow.py, and so is the scanner's warning and breach decision (workflow.clock
 
 from __future__ import annotations
 
+import datetime
+import zoneinfo
 from typing import Protocol
 
 from django.core.exceptions import PermissionDenied
@@ -432,25 +434,30 @@ def promise(store: Store, request, *, actor, promised_at, now):
     """Record the date the provider commits to ("promised Friday")."""
     authorize(store, request, actor, "promise")
     workflow.state_check("promise", request, now=now)
-    workflow.refuse(workflow.promise_refusal(promised_at, now=now))
+    zone = zoneinfo.ZoneInfo(request.provider_department.calendar.timezone)
+    workflow.refuse(workflow.promise_refusal(promised_at, now=now, zone=zone))
+    day = None if isinstance(promised_at, datetime.datetime) else promised_at
     before = request.promised_at
-    request.promised_at = promised_at
+    request.promised_at = workflow.promise_deadline(promised_at, zone=zone)
+    request.promised_day = day
     store.event(
         request,
         actor=actor,
         kind=EventKind.PROMISED,
         now=now,
-        data=workflow.promise_data(before, promised_at),
+        data=workflow.promise_data(before, request.promised_at, day=day),
     )
-    store.save(request, fields=["promised_at"], now=now)
+    store.save(request, fields=["promised_at", "promised_day"], now=now)
+    when = (
+        f"{day:%a %d %b}"
+        if day is not None
+        else f"{timezone.localtime(request.promised_at):%a %d %b %H:%M}"
+    )
     _tell_requester(
         store,
         request,
         actor=actor,
-        message=(
-            f"{request.provider_department.name} promised {request.reference} "
-            f"by {timezone.localtime(promised_at):%a %d %b %H:%M}"
-        ),
+        message=f"{request.provider_department.name} promised {request.reference} by {when}",
         dedupe_key=f"promise:{request.pk}:{now.isoformat()}",
         now=now,
     )

@@ -69,6 +69,9 @@ class ServiceRequest(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
+    # A promise of a day ("promised Friday"): `promised_at` is then its last instant in the
+    # provider's timezone, and pages show the day.
+    promised_day = models.DateField(null=True, blank=True)
     # A copy of the current resolution clock's `due_at`, written with the clock: queues sort
     # by it, and reading it from the clocks would cost a look-up per request of the queue.
     resolution_due_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -10,6 +10,7 @@ hold the facts in memory (the demo's replay).
 """
 
 import datetime
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from core.limits import datetime_error
 from departments.choices import Priority, Role
 from departments.models import Membership
 
@@ -256,12 +258,35 @@ def priority_refusal(priority: str) -> dict[str, str] | None:
     return {"priority": f"Choose one of: {', '.join(Priority.values)}."}
 
 
-def promise_refusal(promised_at, *, now: datetime.datetime) -> dict[str, str] | None:
-    if promised_at is None:
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def promise_day(value) -> datetime.date | None:
+    """The day a promise's input names ("2026-12-04"), None if it names no day but perhaps a
+    moment; ValueError for a day that does not exist (2026-02-30)."""
+    if isinstance(value, str) and DAY.fullmatch(value.strip()):
+        return datetime.date.fromisoformat(value.strip())
+    return None
+
+
+def promise_deadline(promised, *, zone) -> datetime.datetime:
+    """The instant a promise is kept by. A day ("promised Friday") is kept by delivering any
+    time that day in the provider's timezone `zone`: its last instant. A datetime is itself."""
+    if isinstance(promised, datetime.datetime):
+        return promised
+    next_day = datetime.datetime.combine(promised + datetime.timedelta(days=1), datetime.time())
+    return next_day.replace(tzinfo=zone) - datetime.timedelta(microseconds=1)
+
+
+def promise_refusal(promised, *, now: datetime.datetime, zone) -> dict[str, str] | None:
+    """Why a promise (a day, or a datetime with its timezone) cannot be given at `now`."""
+    if promised is None:
         return {"promised_at": "Give the date you commit to."}
-    if timezone.is_naive(promised_at):
+    if isinstance(promised, datetime.datetime) and timezone.is_naive(promised):
         return {"promised_at": "Give a date with a timezone."}
-    if promised_at < now:
+    if datetime_error(promised):
+        return {"promised_at": datetime_error(promised)}
+    if promise_deadline(promised, zone=zone) < now:
         return {"promised_at": "A promise must be in the future."}
     return None
 
@@ -360,8 +385,14 @@ def priority_data(before: str, to: str, targets: dict[str, int]) -> dict:
     return {"from": before, "to": to, "targets": targets}
 
 
-def promise_data(before: datetime.datetime | None, to: datetime.datetime) -> dict:
-    return {"from": before.isoformat() if before else None, "to": to.isoformat()}
+def promise_data(
+    before: datetime.datetime | None, to: datetime.datetime, *, day: datetime.date | None = None
+) -> dict:
+    """A promise: the instant it is kept by, and the day when it is one ("promised Friday")."""
+    data = {"from": before.isoformat() if before else None, "to": to.isoformat()}
+    if day is not None:
+        data["day"] = day.isoformat()
+    return data
 
 
 def clock_data(kind: str, due_at: datetime.datetime | None) -> dict:

@@ -8,7 +8,7 @@ from departments.models import Department, Service
 
 from ..live import current_clocks
 from ..models import Attachment, Comment, Notification, RequestEvent, ServiceRequest
-from ..workflow import request_actions_for
+from ..workflow import promise_day, request_actions_for
 
 
 class ClockSerializer(serializers.Serializer):
@@ -185,8 +185,24 @@ class CommentOptionalSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=20000, required=False, allow_blank=True)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+        "description": "A day (kept by delivering any time that day in the provider's "
+        "timezone) or an exact moment.",
+    }
+)
+class DayOrMomentField(serializers.DateTimeField):
+    def to_internal_value(self, value):
+        try:
+            day = promise_day(value)
+        except ValueError:
+            self.fail("invalid", format="YYYY-MM-DD")
+        return day if day is not None else super().to_internal_value(value)
+
+
 class PromiseSerializer(serializers.Serializer):
-    promised_at = serializers.DateTimeField()
+    promised_at = DayOrMomentField()
 
 
 class TransferSerializer(serializers.Serializer):

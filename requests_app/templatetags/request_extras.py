@@ -8,7 +8,7 @@ from typing import NamedTuple
 from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils import dateformat, dates, formats, timezone, translation
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -350,7 +350,9 @@ def event_sentence(event, lookups=None) -> str:
             PRIORITY_LABELS.get(data.get("to"), data.get("to")),
         )
     if kind == EventKind.PROMISED:
-        return format_html("{} promised a resolution by {}", who, _when(data.get("to")))
+        day = parse_date(data["day"]) if data.get("day") else None
+        when = formats.date_format(day, "D j M Y") if day else _when(data.get("to"))
+        return format_html("{} promised a resolution by {}", who, when)
     if kind == EventKind.TRANSFERRED:
         return format_html(
             "{} transferred the request from {} to {} ({} → {})",

@@ -1,5 +1,7 @@
 """Every change to a request from its page: one POST per action, each a thin caller of a service."""
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -191,8 +193,12 @@ def _priority(request, service_request):
 
 def _promise(request, service_request):
     def done(data, _):
-        when = formats.date_format(timezone.localtime(data["promised_at"]), "D j M Y, H:i")
-        return f"Promised by {when}."
+        promised = data["promised_at"]
+        if isinstance(promised, datetime.datetime):
+            return (
+                f"Promised by {formats.date_format(timezone.localtime(promised), 'D j M Y, H:i')}."
+            )
+        return f"Promised by {formats.date_format(promised, 'D j M Y')}."
 
     return _submit(
         request,

@@ -206,7 +206,12 @@ def _detail_context(http_request, service_request, *, bound=None) -> dict:
         staff = provider_staff(department_id=service_request.provider_department_id)
         forms["assign"] = AssignForm(staff=staff, initial={"assignee": service_request.assignee_id})
         forms["priority"] = PriorityForm(initial={"priority": service_request.priority})
-        forms["promise"] = PromiseForm(initial={"promised_at": service_request.promised_at})
+        promised = service_request.promised_day or (
+            timezone.localtime(service_request.promised_at).date()
+            if service_request.promised_at
+            else None
+        )
+        forms["promise"] = PromiseForm(initial={"promised_at": promised})
         if can["transfer"]:
             forms["transfer"] = TransferForm(request=service_request)
         forms["block"] = BlockForm(user=user)
