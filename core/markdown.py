@@ -1,4 +1,4 @@
-"""Markdown to HTML that is safe to show to anyone.
+"""Markdown to HTML that is safe to show to anyone, rendered once when the text is saved.
 
 CommonMark with GitHub's tables and ~~strikethrough~~, by markdown-it-py: its cost grows
 with the length of the text and no faster (no backtracking over brackets, emphasis or
@@ -12,10 +12,13 @@ against a small allowlist: no scripts, no event-handler or style attributes, no 
 would call out to other servers), links only to http, https and mailto, and every link gets
 rel="noopener noreferrer nofollow".
 
-Pages render it with the `|markdown` filter (requests_app/templatetags/markdown_extras.py).
+The services (requests_app.lifecycle) store the result beside the text
+(`ServiceRequest.description_html`, `Comment.body_html`); pages show the stored HTML
+through `stored_html` and never render.
 """
 
 import nh3
+from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = {
@@ -70,3 +73,8 @@ def render_markdown(text: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel=LINK_REL,
     )
+
+
+def stored_html(html: str) -> SafeString:
+    """HTML that `render_markdown` made and a row stored, ready for a template."""
+    return mark_safe(html)  # nosec B308 B703: sanitised by nh3 before it was stored

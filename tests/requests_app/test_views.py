@@ -921,6 +921,38 @@ def test_it_shows_a_sanitised_description_on_the_page(client, org, service, cloc
     assertContains(response, "<b>b</b>", html=True)
 
 
+def test_it_shows_the_stored_html_and_renders_nothing_when_viewed(
+    client, org, service, clock, monkeypatch
+):
+    request = file(org, service, description="Mine is **broken**.")
+    with time_machine.travel(at(0, 10), tick=False):
+        services.request_comment_add(request=request, author=org.agent, body="Try *this*")
+
+    def refuse(text):
+        raise AssertionError("rendered at view time")
+
+    monkeypatch.setattr("core.markdown.render_markdown", refuse)
+    monkeypatch.setattr("requests_app.lifecycle.render_markdown", refuse)
+    monkeypatch.setattr("core.markdown._PARSER.render", refuse)
+    client.force_login(org.requester)
+
+    response = client.get(f"/requests/{request.pk}/")
+
+    assertContains(response, "<p>Mine is <strong>broken</strong>.</p>", html=True)
+    assertContains(response, "<p>Try <em>this</em></p>", html=True)
+
+
+def test_it_shows_what_was_stored_not_the_text_rendered_again(client, org, service, clock):
+    request = file(org, service, description="Mine is **broken**.")
+    ServiceRequest.objects.filter(pk=request.pk).update(description_html="<p>stored</p>")
+    client.force_login(org.requester)
+
+    response = client.get(f"/requests/{request.pk}/")
+
+    assertContains(response, "<p>stored</p>", html=True)
+    assertNotContains(response, "<strong>broken</strong>", html=True)
+
+
 PAGE_ROUTES = {"comment": "reply", "note": None, "unblock": None}
 
 
