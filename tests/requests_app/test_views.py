@@ -13,6 +13,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 from rest_framework.test import APIClient
 
+from core.limits import TEXT_MAX_LENGTH
 from departments.choices import Priority, Role
 from requests_app import services
 from requests_app.choices import EventKind, Status
@@ -475,6 +476,24 @@ def test_it_keeps_an_empty_reply_with_its_error(client, org, service, clock):
     assert response.status_code == 200
     assertContains(response, "This field is required.")
     assert not request.comments.exists()
+
+
+def test_it_takes_texts_as_long_as_the_api_does_and_no_longer(client, org, service, clock):
+    request = file(org, service)
+    client.force_login(org.requester)
+    too_long = "a" * (TEXT_MAX_LENGTH + 1)
+
+    refused_reply = client.post(f"/requests/{request.pk}/reply/", {"body": too_long})
+    refused_request = client.post(
+        "/requests/new/", {"service": service.pk, "title": "Long", "description": too_long}
+    )
+    client.post(f"/requests/{request.pk}/reply/", {"body": too_long[1:]})
+
+    expected = f"Ensure this value has at most {TEXT_MAX_LENGTH} characters"
+    assertContains(refused_reply, expected)
+    assertContains(refused_request, expected)
+    assert list(request.comments.values_list("body", flat=True)) == [too_long[1:]]
+    assert ServiceRequest.objects.count() == 1
 
 
 def test_it_lets_the_requester_reopen_and_close(client, org, service, clock, settings):
