@@ -111,6 +111,7 @@ format: install
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/reports.py --reuse $(BENCH_ARGS)
+	$(PY) bench/render.py --reuse $(BENCH_ARGS)
 
 # Scores: recompute a quarter against one SQL aggregate, every period, the scorecard pages.
 bench-scores: install

@@ -26,6 +26,7 @@ and rebuilt after, foreign-key triggers off as superuser), then VACUUM ANALYZE.
 from __future__ import annotations
 
 import datetime
+import functools
 import io
 import json
 import math
@@ -41,6 +42,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
 from bench.common import columns_check, indexes_drop, load_session_prepare, sequences_reset
+from core.markdown import render_markdown
 from departments.business_time import add_business_seconds, business_seconds_between
 from departments.models import (
     BusinessCalendar,
@@ -66,7 +68,7 @@ from requests_app.models import (
 from requests_app.selectors import clock_targets
 from requests_app.services import compute_fields
 
-GENERATOR_VERSION = 3  # 3: event data from requests_app.workflow's builders
+GENERATOR_VERSION = 4  # 3: event data from requests_app.workflow's builders; 4: stored HTML
 UTC = datetime.UTC
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -166,6 +168,7 @@ COLUMNS = {
         "priority",
         "title",
         "description",
+        "description_html",
         "status",
         "assignee_id",
         "confidential",
@@ -204,7 +207,7 @@ COLUMNS = {
         "data",
         "internal",
     ],
-    Comment: ["id", "request_id", "author_id", "body", "internal", "created_at"],
+    Comment: ["id", "request_id", "author_id", "body", "body_html", "internal", "created_at"],
     WaitPeriod: [
         "id",
         "request_id",
@@ -229,6 +232,9 @@ COLUMNS = {
     ],
 }
 LOADED_MODELS = list(COLUMNS)
+# The stored HTML of a description or comment, as the lifecycle renders it. The texts come
+# from short lists (SENTENCES, REPLIES, ...), so each is rendered once per process.
+markdown_html = functools.lru_cache(maxsize=None)(render_markdown)
 DUE_TIME_FIELDS = ("resolution_due_at", "sla_due_at")
 
 
@@ -823,6 +829,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             priority,
             title,
             description,
+            markdown_html(description),
             app_status,
             assignee[0] if assignee else None,
             confidential,
@@ -853,7 +860,9 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             ),
         )
     for number, (author_id, body, internal, at) in enumerate(comments):
-        out.row(Comment, (rid * 5 + number, rid, author_id, body, internal, at))
+        out.row(
+            Comment, (rid * 5 + number, rid, author_id, body, markdown_html(body), internal, at)
+        )
     for number, (started, ended, seconds) in enumerate(waits):
         out.row(WaitPeriod, (rid * 3 + number, rid, customer.id, dept_id, started, ended, seconds))
     recent = plan.created > now0 - 2 * DAY

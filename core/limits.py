@@ -24,3 +24,9 @@ def year_error(year: int) -> str | None:
 def datetime_error(value: datetime.datetime | datetime.date) -> str | None:
     """Why a date or time cannot be asked for, or None."""
     return year_error(value.year)
+
+
+# The longest request description, reply or note a person may write, in characters (the
+# forms' and the API's limit): the Markdown renderer is benchmarked at this size
+# (core.markdown_corpus, `make bench`).
+TEXT_MAX_LENGTH = 20_000

@@ -10,6 +10,7 @@ from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 
+from core.limits import TEXT_MAX_LENGTH
 from departments.choices import Priority
 from departments.models import Department, Membership, Service
 
@@ -105,6 +106,7 @@ class RequestCreateForm(forms.Form):
         max_length=200, label="Title", widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
     description = forms.CharField(
+        max_length=TEXT_MAX_LENGTH,
         label="Description",
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text=MARKDOWN_HELP,
@@ -179,7 +181,10 @@ class RequestCreateForm(forms.Form):
 
 class CommentForm(forms.Form):
     body = forms.CharField(
-        label="Reply", widget=forms.Textarea(attrs={"rows": 5}), help_text=MARKDOWN_HELP
+        max_length=TEXT_MAX_LENGTH,
+        label="Reply",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=MARKDOWN_HELP,
     )
     internal = forms.BooleanField(
         required=False,
@@ -207,6 +212,7 @@ class AttachForm(forms.Form):
 
 class TransitionForm(forms.Form):
     comment = forms.CharField(
+        max_length=TEXT_MAX_LENGTH,
         required=False,
         label="Comment (optional)",
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -22,6 +22,8 @@ from typing import Protocol
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from core.markdown import render_markdown
+
 from . import workflow
 from .choices import EventKind, NotificationKind, Status
 from .workflow import TRANSITIONS
@@ -48,7 +50,7 @@ class Store(Protocol):
     def save(self, request, *, fields: list[str], now) -> None: ...
     def event(self, request, *, actor, kind, now, data=None, internal=False) -> None: ...
     def notify(self, request, *, users, kind, message, dedupe_key, now, exclude=()) -> None: ...
-    def comment(self, request, *, author, body, internal, now): ...
+    def comment(self, request, *, author, body, body_html, internal, now): ...
     def attach(self, request, *, files, uploaded_by, now, comment=None) -> list: ...
     def wait_start(self, request, *, now) -> None: ...
     def wait_end(self, request, *, now) -> None: ...
@@ -127,6 +129,7 @@ def file(
     if file_errors is not None:
         errors.update(file_errors(files))
     workflow.refuse(errors or None)
+    description = description.strip()
     request = store.create(
         requester=requester,
         requesting_department=requesting_department,
@@ -134,7 +137,9 @@ def file(
         service=service,
         priority=priority,
         title=title.strip(),
-        description=description.strip(),
+        description=description,
+        # Rendered once, here: pages show the stored HTML (core.markdown).
+        description_html=render_markdown(description),
         confidential=confidential,
         status=Status.NEW,
         created_at=now,
@@ -196,7 +201,14 @@ def comment(
         errors.update(file_errors(files))
     workflow.refuse(errors or None)
     by_provider = store.is_staff(author, request)
-    reply = store.comment(request, author=author, body=body, internal=internal, now=now)
+    reply = store.comment(
+        request,
+        author=author,
+        body=body,
+        body_html=render_markdown(body),
+        internal=internal,
+        now=now,
+    )
     store.event(
         request,
         actor=author,

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, IntegerField, Q, Value, When
 
+from core.markdown import stored_html
 from departments.choices import Priority
 from departments.models import CalendarVersion, Department, Service
 
@@ -49,6 +50,9 @@ class ServiceRequest(models.Model):
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     title = models.CharField(max_length=200)
     description = models.TextField(help_text="Markdown.")
+    # The description as sanitised HTML (core.markdown.render_markdown), written with it by
+    # the lifecycle: pages show this and never render.
+    description_html = models.TextField(blank=True, editable=False)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.NEW)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -149,6 +153,11 @@ class ServiceRequest(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def description_markup(self):
+        """The stored HTML of the description, for templates."""
+        return stored_html(self.description_html)
+
 
 class SLAClock(models.Model):
     """One of a request's two clocks, with one department.
@@ -246,6 +255,8 @@ class Comment(models.Model):
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField(help_text="Markdown.")
+    # The body as sanitised HTML (core.markdown.render_markdown), written with it.
+    body_html = models.TextField(blank=True, editable=False)
     internal = models.BooleanField(default=False)
     created_at = models.DateTimeField()
 
@@ -255,6 +266,11 @@ class Comment(models.Model):
 
     def __str__(self):
         return f"{self.request_id} by {self.author_id}"
+
+    @property
+    def body_markup(self):
+        """The stored HTML of the body, for templates."""
+        return stored_html(self.body_html)
 
 
 def attachment_path(instance, filename):

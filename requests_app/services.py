@@ -294,9 +294,14 @@ class DatabaseStore:
             now=now,
         )
 
-    def comment(self, request, *, author, body, internal, now) -> Comment:
+    def comment(self, request, *, author, body, body_html, internal, now) -> Comment:
         return Comment.objects.create(
-            request=request, author=author, body=body, internal=internal, created_at=now
+            request=request,
+            author=author,
+            body=body,
+            body_html=body_html,
+            internal=internal,
+            created_at=now,
         )
 
     def attach(self, request, *, files, uploaded_by, now, comment=None) -> list:

@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.limits import MAX_ID
+from core.limits import MAX_ID, TEXT_MAX_LENGTH
 from departments.choices import Priority
 from departments.models import Department, Service
 
@@ -97,7 +97,7 @@ class RequestCreateSerializer(serializers.Serializer):
     )
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=20000)
+    description = serializers.CharField(max_length=TEXT_MAX_LENGTH)
     confidential = serializers.BooleanField(default=False)
     requesting_department = serializers.SlugRelatedField(
         slug_field="slug",
@@ -131,7 +131,7 @@ class CommentSerializer(serializers.ModelSerializer):
 
 
 class CommentCreateSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=20000)
+    body = serializers.CharField(max_length=TEXT_MAX_LENGTH)
     internal = serializers.BooleanField(default=False)
 
 
@@ -182,7 +182,7 @@ class AssignSerializer(serializers.Serializer):
 
 
 class CommentOptionalSerializer(serializers.Serializer):
-    comment = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    comment = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True)
 
 
 @extend_schema_field(

@@ -381,12 +381,13 @@ class FastReplay:
             now=now,
         )
 
-    def comment(self, request, *, author, body, internal, now) -> Comment:
+    def comment(self, request, *, author, body, body_html, internal, now) -> Comment:
         return self._new(
             Comment,
             request_id=request.pk,
             author_id=author.pk,
             body=body,
+            body_html=body_html,
             internal=internal,
             created_at=now,
         )

@@ -102,7 +102,9 @@ def _can(user, service_request, *, is_staff: bool, now) -> dict:
 def _timeline(user, service_request) -> tuple[list, list, dict]:
     """Events and comments merged in order, the visible attachments, and the names the
     timeline sentences need, in a fixed number of queries."""
-    comments = {c.pk: c for c in comments_visible_to(user=user, request=service_request)}
+    # The page shows each reply's stored HTML, not its Markdown: that stays in the database.
+    visible = comments_visible_to(user=user, request=service_request).defer("body")
+    comments = {c.pk: c for c in visible}
     attachments = list(attachments_visible_to(user=user, request=service_request))
     attachment_by_pk = {a.pk: a for a in attachments}
     events = list(timeline_for(user=user, request=service_request))

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
+from core.markdown import render_markdown
 from departments.models import BusinessCalendar, Membership
 from departments.org_import import org_import
 from departments.services import calendar_version_current
@@ -17,6 +18,7 @@ from requests_app import demo, notifications
 from requests_app.choices import OPEN_STATUSES, ClockState, EventKind, Status
 from requests_app.management.commands.rebuild_clocks import COMPARED_FIELDS
 from requests_app.models import (
+    Comment,
     Notification,
     RequestEvent,
     RequestLink,
@@ -144,6 +146,17 @@ def test_it_leaves_no_email_to_send_and_only_recent_news_unread(history):
     assert old.exists()
     assert not old.filter(read_at__isnull=True).exists()
     assert seeded.filter(read_at__isnull=True).exists()
+
+
+def test_it_stores_every_text_rendered_as_the_services_do(history):
+    requests = ServiceRequest.objects.values_list("description", "description_html")
+    comments = Comment.objects.values_list("body", "body_html")
+
+    assert requests.exists()
+    assert comments.exists()
+    for text, html in [*requests, *comments]:
+        assert html == render_markdown(text)
+        assert html
 
 
 def test_the_stored_clocks_equal_a_rebuild(history):

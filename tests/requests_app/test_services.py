@@ -74,6 +74,35 @@ def test_it_refuses_a_request_to_ones_own_department(org, service):
     assert "service" in error.value.message_dict
 
 
+def test_it_stores_the_description_and_each_reply_as_sanitised_html(org, service):
+    with time_machine.travel(at(0, 9), tick=False):
+        request = services.request_create(
+            requester=org.requester,
+            service=service,
+            title="Printer",
+            description="  It **jams**<script>alert(1)</script>\n",
+        )
+        reply = services.request_comment_add(
+            request=request, author=org.agent, body=" [Guide](https://wiki.example/p)\nthen retry "
+        )
+        services.request_transition(
+            request=request, actor=org.agent, action="wait", comment="Which *tray*?"
+        )
+
+    request.refresh_from_db()
+    reply.refresh_from_db()
+    assert request.description == "It **jams**<script>alert(1)</script>"
+    assert request.description_html == "<p>It <strong>jams</strong></p>\n"
+    assert reply.body_html == (
+        '<p><a href="https://wiki.example/p" rel="noopener noreferrer nofollow">Guide</a><br>\n'
+        "then retry</p>\n"
+    )
+    assert list(request.comments.values_list("body_html", flat=True)) == [
+        reply.body_html,
+        "<p>Which <em>tray</em>?</p>\n",
+    ]
+
+
 def test_it_meets_the_first_response_with_a_public_agent_reply(org, service):
     request = file(org, service)
     with time_machine.travel(at(0, 10), tick=False):
