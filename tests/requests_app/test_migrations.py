@@ -16,7 +16,7 @@ NOW = datetime.datetime(2026, 12, 1, 10, tzinfo=BERLIN)
 
 pytestmark = pytest.mark.clock(NOW)
 
-stored_html = importlib.import_module("requests_app.migrations.0008_stored_html")
+stored_html = importlib.import_module("requests_app.migrations.0011_stored_html")
 
 
 def test_it_renders_the_rows_written_before_html_was_stored(org, service, monkeypatch):

@@ -33,7 +33,7 @@ def stored_html_fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("requests_app", "0007_notification_user_index"),
+        ("requests_app", "0010_promised_day"),
     ]
 
     operations = [
