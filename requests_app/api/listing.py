@@ -82,7 +82,14 @@ def request_rows(ids: list[int], *, now, user) -> list[dict]:
         ServiceRequest.objects.filter(pk__in=ids)
         .order_by()
         .annotate(works_there=works_there, manages_customer=manages_customer)
-        .values_list("pk", *COLUMNS.values(), "requester_id", "works_there", "manages_customer")
+        .values_list(
+            "pk",
+            *COLUMNS.values(),
+            "declined_at",
+            "requester_id",
+            "works_there",
+            "manages_customer",
+        )
     )
     by_pk = {row[0]: row for row in values}
     clocks, blocked = _clocks(ids, now), _blocked_by(ids)
@@ -91,13 +98,14 @@ def request_rows(ids: list[int], *, now, user) -> list[dict]:
         row = by_pk.get(pk)
         if row is None:
             continue
-        fields = dict(zip(COLUMNS, row[1:-3], strict=True))
-        requester_id, works_there, manages_customer = row[-3:]
+        fields = dict(zip(COLUMNS, row[1:-4], strict=True))
+        declined_at, requester_id, works_there, manages_customer = row[-4:]
         allowed = actions_allowed(
             SimpleNamespace(
                 status=fields["status"],
                 first_responded_at=fields["first_responded_at"],
                 resolved_at=fields["resolved_at"],
+                declined_at=declined_at,
             ),
             is_requester=requester_id == user.pk,
             is_provider_staff=works_there,

@@ -857,3 +857,25 @@ def test_the_list_shows_each_request_as_its_detail_does(org, service, client_as)
         details = [agent.get(url(request)).json() for request in (worked, plain)]
 
     assert listed == details
+
+
+def test_the_list_offers_reopen_of_a_decline_only_within_the_window(
+    org, world, client_as, settings
+):
+    request, _ = world
+    services.request_transition(
+        request=request, actor=org.agent, action="decline", comment="Not ours.", now=at(0, 10)
+    )
+    client = client_as(org.requester)
+
+    def listed():
+        response = client.get("/api/v1/requests/", {"status": Status.DECLINED})
+        assert response.status_code == 200, response.content
+        return {row["id"]: row for row in response.json()["results"]}
+
+    assert "reopen" in listed()[request.pk]["allowed_actions"]
+    settings.REOPEN_WINDOW_DAYS = 3  # declined on 23 November; it is 1 December
+    later = listed()
+    detail = client.get(f"/api/v1/requests/{request.pk}/").json()
+    assert "reopen" not in later[request.pk]["allowed_actions"]
+    assert later[request.pk]["allowed_actions"] == detail["allowed_actions"]
