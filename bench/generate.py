@@ -11,7 +11,8 @@ The dataset, per `--requests N` and `--open O` (default min(N, 100 000)):
   mostly met, about one clock in ten breached, some with a wait on the requester;
 - O open requests (new, in progress, waiting on requester) filed in the weeks before `now0`,
   many past due: a real backlog. The scanner has kept up until `now0`: every warning and
-  breach up to then is notified, except those of the last seconds;
+  breach up to then is notified (a breach also when its clock was completed late before
+  the scan after it: that scan tells it), except those of the last seconds;
 - of the open ones, `--crossings` (default 300) are placed so that one of their clocks passes
   75% or 100% of its target in the minute after `now0`: the scanner's work for that minute.
 
@@ -753,10 +754,11 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             version,
             computed_at,
         )
-        # The scanner runs every minute: a threshold passed before now0 was notified within
-        # a minute, or never if the clock was completed (or, for a warning, stopped
-        # running) first. So the scan at now0 finds nothing, and the one a minute later
-        # finds exactly the thresholds of that minute.
+        # The scanner runs every minute: a warning passed before now0 was notified within a
+        # minute, or never if the clock was completed (or stopped running) first; a breach
+        # within a minute in any case, since the scan after a late completion tells it
+        # (completed since the scanner's last run). So the scan at now0 finds nothing, and
+        # the one a minute later finds exactly the thresholds of that minute.
         warning_notified = breach_notified = None
         lag = datetime.timedelta(seconds=rng.randint(1, 59))
         if result.warned_at is not None:
@@ -765,10 +767,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             elif result.warned_at + lag <= (result.completed_at or computed_at):
                 warning_notified = result.warned_at + lag
         if result.breached_at is not None:
-            if result.completed_at is None:
-                breach_notified = min(result.breached_at + lag, now)
-            elif result.breached_at + lag <= result.completed_at:
-                breach_notified = result.breached_at + lag
+            breach_notified = min(result.breached_at + lag, now)
         if warning_notified is not None and (
             breach_notified is None or warning_notified < breach_notified
         ):

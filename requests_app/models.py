@@ -210,6 +210,16 @@ class SLAClock(models.Model):
                 condition=Q(state__in=["running", "breached"], breach_notified_at__isnull=True),
                 name="clock_breach_scan_idx",
             ),
+            # ...and which were completed late since it last ran, their breach never told?
+            models.Index(
+                fields=["completed_at"],
+                condition=Q(
+                    state="breached",
+                    breach_notified_at__isnull=True,
+                    completed_at__isnull=False,
+                ),
+                name="clock_late_scan_idx",
+            ),
             models.Index(fields=["department", "kind", "completed_at"], name="clock_settled_idx"),
             models.Index(fields=["department", "kind", "due_at"], name="clock_due_idx"),
             # The queue sorts a department's requests by their resolution due time: one

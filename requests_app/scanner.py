@@ -1,5 +1,16 @@
 """The SLA breach scanner: warns at 75% of a target and reports breaches, once each.
 
+A breach is told even when it happened between two runs: a clock that fell due and was then
+completed late (answered or resolved) before the next run is BREACHED, completed and not
+told, and the next run tells it (a breach, never a warning). Its recompute at that run
+changes none of its figures (a completed clock's do not move with time), only
+`computed_at`. The scanner looks back for such clocks only `settings.SLA_SCAN_LOOKBACK` (a
+day): far enough to catch up after the scanner was down for a night or a working day, near
+enough that a database holding history nobody told (requests imported from another tool,
+a copy of production loaded elsewhere) is not flooded with notices about last year. Clocks
+still running, or stopped, and past due have no such bound: they are told whenever the
+scanner gets to them, as before. Warnings are never sent for a completed clock.
+
 Safe to run twice at once and after a crash: clocks are claimed with row locks that skip
 rows another scanner holds, the "notified" marks are set in the same transaction as the
 events and notifications, and notifications are unique per clock and event.
@@ -11,6 +22,7 @@ rather than a transaction and a dozen queries per clock.
 
 from collections import defaultdict
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -27,6 +39,9 @@ BATCH_SIZE = 100
 
 
 def _due_clock_ids(now, limit):
+    """The clocks with something to tell at `now`, soonest due first; each of the three
+    questions is answered by a partial index (clock_warn_scan_idx, clock_breach_scan_idx,
+    clock_late_scan_idx)."""
     return list(
         SLAClock.objects.filter(is_current=True)
         .filter(
@@ -36,6 +51,13 @@ def _due_clock_ids(now, limit):
                 completed_at__isnull=True,
                 breach_notified_at__isnull=True,
                 due_at__lte=now,
+            )
+            # Completed late since the scanner last ran (within the lookback): never told.
+            | Q(
+                state=ClockState.BREACHED,
+                breach_notified_at__isnull=True,
+                completed_at__gte=now - settings.SLA_SCAN_LOOKBACK,
+                completed_at__lte=now,
             )
         )
         .order_by("due_at", "pk")
@@ -138,7 +160,8 @@ def _scan_batch(clock_ids: list[int], now, recipients: _Staff) -> tuple[int, int
 
 
 def sla_clocks_scan(*, now=None, limit: int = 1000, batch_size: int = BATCH_SIZE) -> dict:
-    """Warn and report breaches for clocks that passed 75% or 100% of their target."""
+    """Warn and report breaches for clocks that passed 75% or 100% of their target, and
+    report those that were completed late since the last run (settings.SLA_SCAN_LOOKBACK)."""
     now = now or timezone.now()
     recipients = _Staff()
     clock_ids = _due_clock_ids(now, limit)

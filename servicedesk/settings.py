@@ -457,6 +457,15 @@ SLA_NOTIFY = {
     "warning": env.list("SLA_NOTIFY_WARNING", default=["assignee"]),
     "breach": env.list("SLA_NOTIFY_BREACH", default=["assignee", "managers"]),
 }
+# How far back the scanner looks for clocks completed late and never told (a breach that
+# fell between two runs): a day, so that a scanner down for a night or a working day catches
+# up, but old history nobody told (an import, a restored copy) is not announced as news.
+SLA_SCAN_LOOKBACK_HOURS = envint("SLA_SCAN_LOOKBACK_HOURS", 24)
+if SLA_SCAN_LOOKBACK_HOURS < 1:
+    raise ImproperlyConfigured(
+        f"SLA_SCAN_LOOKBACK_HOURS={SLA_SCAN_LOOKBACK_HOURS} must be a number of hours >= 1."
+    )
+SLA_SCAN_LOOKBACK = timedelta(hours=SLA_SCAN_LOOKBACK_HOURS)
 
 # Scorecards: the weights of service_score (0-100); a missing part is left out and the rest
 # rescaled.

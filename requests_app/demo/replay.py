@@ -10,6 +10,7 @@ import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.color import no_style
 from django.db import connection
@@ -287,7 +288,9 @@ class FastReplay:
         return False
 
     def _arm(self, simulated, clock: SLAClock) -> None:
-        """When would the scanner's query first pick this clock, as cached now?"""
+        """When would the scanner's query first pick this clock, as cached now? A clock
+        completed late and not told is picked from its completion while the completion is
+        within settings.SLA_SCAN_LOOKBACK (`scan` checks the bound)."""
         self.armed[clock.pk] = self.armed.get(clock.pk, 0) + 1
         moments = []
         if (
@@ -303,6 +306,12 @@ class FastReplay:
             and clock.due_at is not None
         ):
             moments.append(clock.due_at)
+        if (
+            clock.state == ClockState.BREACHED
+            and clock.completed_at is not None
+            and clock.breach_notified_at is None
+        ):
+            moments.append(clock.completed_at)  # completed late between two scans
         if moments:
             heapq.heappush(
                 self.triggers, (min(moments), clock.pk, self.armed[clock.pk], clock, simulated)
@@ -538,10 +547,14 @@ class FastReplay:
     def scan(self, at) -> dict:
         """scanner.sla_clocks_scan at `at`: the clocks its query would pick, by due time."""
         due = {}
+        lookback_from = at - settings.SLA_SCAN_LOOKBACK
         while self.triggers and self.triggers[0][0] <= at:
             _, pk, armed, clock, simulated = heapq.heappop(self.triggers)
-            if armed == self.armed[pk] and clock.is_current:
-                due[pk] = (clock, simulated)
+            if armed != self.armed[pk] or not clock.is_current:
+                continue
+            if clock.completed_at is not None and clock.completed_at < lookback_from:
+                continue  # completed late before the scanner's lookback: it is left alone
+            due[pk] = (clock, simulated)
         warned = breached = 0
         for clock, simulated in sorted(due.values(), key=lambda item: (item[0].due_at, item[0].pk)):
             was_warned, was_breached = self._scan_one(clock, simulated, at)

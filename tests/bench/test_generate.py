@@ -1,6 +1,7 @@
 """The bench loads the rows the app would write: every event kind it writes, with data of
 the same shape as the lifecycle's (the demo's history runs the lifecycle), the notification
-the lifecycle sends, and clock targets by the app's own precedence."""
+the lifecycle sends, clock targets by the app's own precedence, and the scanner's marks of
+a scanner that kept up until now0."""
 
 import datetime
 import json
@@ -9,7 +10,7 @@ import zoneinfo
 from collections import defaultdict
 
 import pytest
-from django.db.models import CharField, Value
+from django.db.models import BooleanField, CharField, F, JSONField, Value
 from django.db.models.functions import Cast, Concat
 
 from bench import generate
@@ -17,7 +18,8 @@ from departments.models import BusinessCalendar, Department, Service
 from departments.org_import import org_import
 from requests_app import demo
 from requests_app.choices import ClockKind, EventKind, NotificationKind
-from requests_app.models import Notification, RequestEvent
+from requests_app.models import Notification, RequestEvent, SLAClock
+from requests_app.scanner import _due_clock_ids
 from requests_app.selectors import clock_targets
 from servicedesk.management.commands import seed_demo as seed_demo_command
 
@@ -67,15 +69,49 @@ def bench_org(db):
     return generate.org_build(random.Random(7))
 
 
-def _bench_chunk(org):
-    now0 = generate._epoch(generate.now0_for(NOW, [d.version for d in org.departments]))
+def _now0(org) -> int:
+    return generate._epoch(generate.now0_for(NOW, [d.version for d in org.departments]))
+
+
+def _bench_chunk(org, *, requests=600, open_requests=200):
+    now0 = _now0(org)
     plans = generate.plans_make(
-        org, requests=600, open_requests=200, crossings=30, now0=now0, seed=7
+        org, requests=requests, open_requests=open_requests, crossings=30, now0=now0, seed=7
     )
     texts, _counts, _stats = generate.chunk_make(org, plans, 1, now0, 7)
     return {
         model: [_copy_fields(line) for line in text.splitlines()] for model, text in texts.items()
     }
+
+
+def _copy_value(field, text: str):
+    """A COPY text field back into the model field's value."""
+    if text == "\\N":
+        return None
+    if isinstance(field, BooleanField):
+        return text == "t"
+    if isinstance(field, JSONField):
+        return json.loads(text)
+    return field.to_python(text)
+
+
+def _bench_load(rows) -> None:
+    """A chunk's rows into the test database, as the bench's COPY loads them."""
+    for model in generate.LOADED_MODELS:
+        fields = {field.attname: field for field in model._meta.concrete_fields}
+        columns = [fields[name] for name in generate.COLUMNS[model]]
+        model.objects.bulk_create(
+            (
+                model(
+                    **{
+                        field.attname: _copy_value(field, text)
+                        for field, text in zip(columns, row, strict=True)
+                    }
+                )
+                for row in rows[model]
+            ),
+            batch_size=500,
+        )
 
 
 def test_the_bench_writes_the_event_kinds_and_data_the_lifecycle_writes(app_shapes, bench_org):
@@ -125,3 +161,27 @@ def test_bench_clocks_start_with_the_targets_the_app_would_give(bench_org):
     tighter = [d.services[0].targets["normal"] for d in bench_org.departments if d.services]
     normal = [d.services[1].targets["normal"] for d in bench_org.departments if d.services]
     assert all(t[0] * 2 == n[0] for t, n in zip(tighter, normal, strict=True))
+
+
+def test_the_scanner_has_kept_up_until_now0(bench_org):
+    """Every warning and breach up to now0 was told, a breach also when its clock was
+    completed late before the scan after it (the scanner tells those at its next run): the
+    scan at now0 finds nothing, and the one a minute later only the thresholds of that
+    minute."""
+    _bench_load(_bench_chunk(bench_org, requests=3000, open_requests=3000))
+    now0 = generate._at(_now0(bench_org))
+    minute_later = now0 + datetime.timedelta(minutes=1)
+    breached = SLAClock.objects.filter(breached_at__lte=now0)
+    # Some were answered late, less than a minute after falling due: before the next scan.
+    assert breached.filter(
+        completed_at__gt=F("breached_at"),
+        completed_at__lt=F("breached_at") + datetime.timedelta(minutes=1),
+    ).exists()
+
+    assert not breached.filter(breach_notified_at__isnull=True).exists()
+    assert not breached.filter(breach_notified_at__gt=now0).exists()
+    assert _due_clock_ids(now0, 10_000) == []
+    due = SLAClock.objects.filter(pk__in=_due_clock_ids(minute_later, 10_000))
+    assert due.count() >= 30
+    for clock in due:
+        assert now0 < clock.warn_at <= minute_later or now0 < clock.due_at <= minute_later, clock

@@ -271,6 +271,23 @@ def _replay_with_refusals(engine, first_pks=None):
     return rows, failures
 
 
+def _breaches_told_after_a_late_completion(rows) -> int:
+    """Breaches the scanner told after the clock was completed (late, between two scans)."""
+    completed = {
+        (clock["request_id"], clock["department_id"], clock["kind"]): clock["completed_at"]
+        for clock in rows["SLAClock"]
+    }
+    told = 0
+    for event in rows["RequestEvent"]:
+        if event["kind"] != EventKind.SLA_BREACHED:
+            continue
+        completed_at = completed[
+            event["request_id"], event["department_id"], event["data"]["clock"]
+        ]
+        told += completed_at is not None and completed_at < event["created_at"]
+    return told
+
+
 def test_both_engines_refuse_the_same_steps_with_the_same_messages(demo_org):
     by_services, refused_by_services = _replay_with_refusals("services")
     first_pks = {
@@ -281,6 +298,8 @@ def test_both_engines_refuse_the_same_steps_with_the_same_messages(demo_org):
     by_fast, refused_by_fast = _replay_with_refusals("fast", first_pks)
 
     assert refused_by_fast == refused_by_services
+    # This history has clocks completed late between two scans: the next scan tells them.
+    assert _breaches_told_after_a_late_completion(by_services) > 0
     kinds = {(action, kind) for _title, action, _at, kind, _message in refused_by_services}
     assert len(refused_by_services) == REFUSALS
     assert {("assign", "PermissionDenied"), ("assign", "ValidationError")} <= kinds

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from departments.choices import Role
 from requests_app import scanner, services
 from requests_app.choices import ClockKind, ClockState, EventKind, NotificationKind, Status
-from requests_app.models import Notification, RequestEvent, SLAClock
+from requests_app.models import Notification, RequestEvent, ServiceRequest, SLAClock
 from requests_app.scanner import sla_clocks_scan
 from tests.factories import (
     DepartmentFactory,
@@ -29,9 +29,9 @@ postgresql_only = pytest.mark.skipif(
 )
 
 
-def at(day, hour, minute=0):
+def at(day, hour, minute=0, second=0):
     """Week of Monday 23 November 2026: day 0 = Monday."""
-    return datetime.datetime(2026, 11, 23 + day, hour, minute, tzinfo=BERLIN)
+    return datetime.datetime(2026, 11, 23 + day, hour, minute, second, tzinfo=BERLIN)
 
 
 # The story happens in the week of Monday 23 November 2026; the clock stands still a week
@@ -174,6 +174,125 @@ def test_it_never_notifies_a_met_clock(org, service):
     assert {c.state for c in SLAClock.objects.filter(request=request)} == {ClockState.MET}
 
 
+# What a scan may change on a clock it tells of: its marks, and the moment it was computed.
+SCAN_MARKS = {"warning_notified_at", "breach_notified_at", "computed_at"}
+
+
+def figures(sla_clock):
+    """Every field of the clock but the scanner's marks: what the scores read."""
+    sla_clock.refresh_from_db()
+    return {
+        field.attname: getattr(sla_clock, field.attname)
+        for field in SLAClock._meta.concrete_fields
+        if field.attname not in SCAN_MARKS
+    }
+
+
+def resolve(request, actor, when):
+    with time_machine.travel(when, tick=False):
+        services.request_transition(request=request, actor=actor, action="resolve")
+
+
+def test_it_reports_a_clock_resolved_late_between_two_scans_at_the_next(org, service, agent2):
+    request = file(org, service)
+    services.request_assign(request=request, actor=org.provider_manager, assignee=agent2)
+    with time_machine.travel(at(0, 9, 5), tick=False):
+        services.request_acknowledge(request=request, actor=agent2)
+    assert scan(at(0, 16, 59)) == {"warned": 1, "breached": 0}  # resolution at 75%
+    resolve(request, agent2, at(0, 17, 0, 30))  # due 17:00: late by half a minute
+    resolution = clock(request, ClockKind.RESOLUTION)
+    before = figures(resolution)
+    assert before["state"] == ClockState.BREACHED
+    assert before["breached_at"] == at(0, 17)
+
+    assert scan(at(0, 17, 1)) == {"warned": 0, "breached": 1}
+    assert scan(at(0, 17, 2)) == {"warned": 0, "breached": 0}
+    assert scan(at(1, 9)) == {"warned": 0, "breached": 0}
+
+    assert recipients(NotificationKind.SLA_BREACHED) == ["agent2", "provider_manager"]
+    assert sla_events() == [
+        (EventKind.SLA_BREACHED, ClockKind.RESOLUTION),
+        (EventKind.SLA_WARNING, ClockKind.RESOLUTION),
+    ]
+    breach = RequestEvent.objects.get(kind=EventKind.SLA_BREACHED)
+    assert breach.created_at == at(0, 17, 1)
+    assert breach.data["clock"] == ClockKind.RESOLUTION
+    assert datetime.datetime.fromisoformat(breach.data["due_at"]) == at(0, 17)
+    # Told, and otherwise as the resolution left it: the scores read the same clock.
+    assert figures(resolution) == before
+    assert resolution.breach_notified_at == at(0, 17, 1)
+
+
+def test_it_reports_a_late_answer_as_a_breach_without_a_late_warning(org, service):
+    request = file(org, service)
+    with time_machine.travel(at(0, 11, 0, 30), tick=False):  # due 11:00, never scanned
+        services.request_acknowledge(request=request, actor=org.agent)
+
+    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 1}
+    assert scan(at(0, 11, 2)) == {"warned": 0, "breached": 0}
+
+    assert sla_notifications() == [
+        ("agent", NotificationKind.SLA_BREACHED, "breach"),
+        ("provider_manager", NotificationKind.SLA_BREACHED, "breach"),
+    ]
+    assert sla_events() == [(EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE)]
+    first_response = clock(request, ClockKind.FIRST_RESPONSE)
+    assert first_response.state == ClockState.BREACHED
+    assert first_response.warning_notified_at == first_response.breach_notified_at
+
+
+def test_it_catches_up_on_late_completions_within_the_lookback(org, service):
+    request = file(org, service)
+    resolve(request, org.agent, at(0, 17, 10))  # both clocks late; the scanner was down
+
+    assert scan(at(1, 17, 9)) == {"warned": 0, "breached": 2}  # the lookback is a day
+
+    assert sla_events() == [
+        (EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE),
+        (EventKind.SLA_BREACHED, ClockKind.RESOLUTION),
+    ]
+
+
+def test_it_leaves_alone_a_late_completion_older_than_the_lookback(org, service):
+    request = file(org, service)
+    resolve(request, org.agent, at(0, 17, 10))
+    before = [figures(c) for c in SLAClock.objects.filter(request=request)]
+
+    assert scan(at(1, 17, 11)) == {"warned": 0, "breached": 0}  # a day and a minute later
+    assert scan(at(2, 9)) == {"warned": 0, "breached": 0}
+
+    assert sla_notifications() == []
+    assert sla_events() == []
+    assert [figures(c) for c in SLAClock.objects.filter(request=request)] == before
+    assert {c.breach_notified_at for c in SLAClock.objects.filter(request=request)} == {None}
+
+
+def test_it_sends_no_warning_for_a_clock_completed_before_the_scan(org, service):
+    request = file(org, service)
+    with time_machine.travel(at(0, 10, 45), tick=False):  # past 75% (10:30), not due (11:00)
+        services.request_acknowledge(request=request, actor=org.agent)
+
+    assert scan(at(0, 10, 46)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 11, 30)) == {"warned": 0, "breached": 0}
+
+    assert sla_notifications(NotificationKind.SLA_WARNING) == []
+    first_response = clock(request, ClockKind.FIRST_RESPONSE)
+    assert first_response.state == ClockState.MET
+    assert first_response.warning_notified_at is None
+
+
+def test_it_does_not_report_again_a_breach_told_before_the_late_completion(org, service):
+    request = file(org, service)
+    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 1}  # first response, running
+    with time_machine.travel(at(0, 11, 30), tick=False):
+        services.request_acknowledge(request=request, actor=org.agent)
+
+    assert scan(at(0, 11, 31)) == {"warned": 0, "breached": 0}
+
+    assert sla_events() == [(EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE)]
+    assert clock(request, ClockKind.FIRST_RESPONSE).breach_notified_at == at(0, 11, 1)
+
+
 def test_it_leaves_the_clocks_of_a_transferred_request_to_the_new_department(org, service):
     facilities = DepartmentFactory(name="Facilities", slug="facilities", code="FAC")
     ServiceFactory(department=facilities, name="Desk")
@@ -215,6 +334,10 @@ def test_it_does_not_notify_twice_after_a_crash_between_notifying_and_marking(or
 @pytest.mark.django_db(transaction=True)
 def test_it_notifies_each_clock_once_with_two_scanners_at_once(org, service):
     requests = [file(org, service, title=f"#{n}") for n in range(15)]
+    # A third of them were answered late with no scan in between: completed, breached, untold.
+    for request in requests[::3]:
+        with time_machine.travel(at(0, 11, 0, 30), tick=False):
+            services.request_acknowledge(request=request, actor=org.agent)
     # Both clocks of every request are past due. (Not Monday 17:30: the resolution clock is
     # due at 17:00, the end of the working day, and is only breached at Tuesday 09:00:01.)
     now = at(1, 9, 30)
@@ -310,15 +433,36 @@ def test_it_does_not_deadlock_with_an_action_on_the_same_request(org, service, m
 
 @postgresql_only
 def test_it_finds_candidates_through_the_partial_indexes(org, service):
-    for n in range(3):
-        file(org, service, title=f"#{n}")
+    filed = [file(org, service, title=f"#{n}") for n in range(3)]
+    # A table shaped like production's, so that the planner weighs each index by what it
+    # holds: mostly settled history (met, or late and told), and a backlog of running clocks
+    # not yet due, which the breach index holds and the late one does not.
+    settled = {"state": ClockState.MET, "completed_at": at(0, 12), "due_at": at(0, 17)}
+    late = {**settled, "state": ClockState.BREACHED, "breach_notified_at": at(0, 17, 1)}
+    backlog = {"state": ClockState.RUNNING, "warn_at": at(3, 15), "due_at": at(3, 17)}
+    row = {f.attname: getattr(filed[0], f.attname) for f in ServiceRequest._meta.concrete_fields}
+    del row["id"]
+    copies = ServiceRequest.objects.bulk_create(ServiceRequest(**row) for _ in range(1500))
+    template = clock(filed[0], ClockKind.RESOLUTION)
+    SLAClock.objects.bulk_create(
+        SLAClock(
+            request=copies[n // 2],
+            kind=ClockKind.values[n % 2],
+            department_id=template.department_id,
+            calendar_version_id=template.calendar_version_id,
+            target_seconds=template.target_seconds,
+            started_at=template.started_at,
+            **(backlog if n % 3 == 0 else late if n % 10 == 1 else settled),
+        )
+        for n in range(2 * len(copies))
+    )
     with CaptureQueriesContext(connection) as queries:
         scanner._due_clock_ids(at(0, 17, 30), 1000)
     [candidates] = queries.captured_queries
     with connection.cursor() as cursor:
-        # Three rows make a sequential scan cheapest; forbid it to see which index would serve.
-        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("ANALYZE requests_app_slaclock")
         cursor.execute("EXPLAIN " + candidates["sql"])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "clock_warn_scan_idx" in plan, plan
     assert "clock_breach_scan_idx" in plan, plan
+    assert "clock_late_scan_idx" in plan, plan

@@ -31,6 +31,7 @@ SETTINGS_VARIABLES = (
     "AXES_FAILURE_LIMIT",
     "AXES_COOLOFF_MINUTES",
     "TRUSTED_PROXY_COUNT",
+    "SLA_SCAN_LOOKBACK_HOURS",
 )
 
 PRINT_DATABASE = (
@@ -253,3 +254,15 @@ def test_it_bounds_each_step_of_an_smtp_send():
     assert (default.stdout.strip(), configured.stdout.strip()) == ("30", "10")
     assert waits_for_ever.returncode != 0
     assert "EMAIL_TIMEOUT=0 must be a number of seconds > 0." in waits_for_ever.stderr
+
+
+def test_it_reads_how_far_back_the_scanner_looks():
+    code = "from django.conf import settings; print(settings.SLA_SCAN_LOOKBACK.total_seconds())"
+
+    default = run("-c", code, **production())
+    configured = run("-c", code, **production(SLA_SCAN_LOOKBACK_HOURS="72"))
+    not_at_all = run("manage.py", "check", **production(SLA_SCAN_LOOKBACK_HOURS="0"))
+
+    assert (default.stdout.strip(), configured.stdout.strip()) == ("86400.0", "259200.0")
+    assert not_at_all.returncode != 0
+    assert "SLA_SCAN_LOOKBACK_HOURS=0 must be a number of hours >= 1." in not_at_all.stderr
