@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('departments', '0003_membership_primary_message'),
-        ('requests_app', '0009_request_declined'),
+        ('requests_app', '0011_stored_html'),
     ]
 
     operations = [
