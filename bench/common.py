@@ -122,6 +122,26 @@ def django_start(**environment: str) -> dict:
 # --- the dataset ----------------------------------------------------------------------------
 
 
+def dataset_arguments(parser, *, requests: int, requests_help: str) -> None:
+    """The options of the dataset a script loads or reuses (the scripts that load it as
+    run.py does)."""
+    parser.add_argument("--requests", type=int, default=requests, help=requests_help)
+    parser.add_argument("--open", type=int, default=None, help="of which open (as run.py)")
+    parser.add_argument("--crossings", type=int, default=300, help="as run.py")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1) - 1))
+    parser.add_argument("--reuse", action="store_true", help="keep a loaded dataset")
+
+
+def dataset_options_settle(options):
+    """The dataset options as run.py reads them: at most 100 000 open requests by default,
+    no more crossings than open requests."""
+    if options.open is None:
+        options.open = min(options.requests, 100_000)
+    options.crossings = min(options.crossings, options.open)
+    return options
+
+
 def dataset_ensure(options, database: dict, *, keep_any: bool = False) -> dict:
     """Migrate the bench database and load the requests `options` ask for, unless `--reuse`
     finds them loaded already (with `keep_any`, any loaded dataset, whatever its shape);

@@ -42,12 +42,7 @@ def arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/render.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=100_000, help="as run.py")
-    parser.add_argument("--open", type=int, default=None, help="of which open (as run.py)")
-    parser.add_argument("--crossings", type=int, default=300, help="as run.py")
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1) - 1))
-    parser.add_argument("--reuse", action="store_true", help="keep a loaded dataset")
+    common.dataset_arguments(parser, requests=100_000, requests_help="as run.py")
     parser.add_argument("--iterations", type=int, default=50, help="timed GETs per page")
     parser.add_argument("--warmup", type=int, default=5, help="untimed GETs first")
     parser.add_argument(
@@ -58,10 +53,7 @@ def arguments(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, default=None, help="results file")
     options, _ignored = parser.parse_known_args(argv)
-    if options.open is None:
-        options.open = min(options.requests, 100_000)
-    options.crossings = min(options.crossings, options.open)
-    return options
+    return common.dataset_options_settle(options)
 
 
 # --- the measurements ------------------------------------------------------------------------

@@ -52,12 +52,7 @@ def arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/reports.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=1_000_000, help="requests to load")
-    parser.add_argument("--open", type=int, default=None, help="of which open (as run.py)")
-    parser.add_argument("--crossings", type=int, default=300, help="as run.py")
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1) - 1))
-    parser.add_argument("--reuse", action="store_true", help="keep a loaded dataset")
+    common.dataset_arguments(parser, requests=1_000_000, requests_help="requests to load")
     parser.add_argument("--quarter", help="quarter to export (default: last closed at now0)")
     parser.add_argument(
         "--tracemalloc",
@@ -66,10 +61,7 @@ def arguments(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, default=None, help="results file")
     options, _ignored = parser.parse_known_args(argv)
-    if options.open is None:
-        options.open = min(options.requests, 100_000)
-    options.crossings = min(options.crossings, options.open)
-    return options
+    return common.dataset_options_settle(options)
 
 
 def _max_rss_mb() -> float:
