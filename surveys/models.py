@@ -298,3 +298,33 @@ class SurveyToken(models.Model):
 
     def __str__(self):
         return f"Link {self.token_hash[:8]}…"
+
+
+class SurveyRelease(models.Model):
+    """Survey figures as published, once and for good (see surveys/disclosure.py): the cells
+    of one family of answers for one quarter, released at one stage, with the totals that may
+    be shown (a withheld figure's totals are null; its count stays)."""
+
+    class Family(models.TextChoices):
+        REQUEST = "request", "Request surveys"
+        QUALITY = "quality", "Ratings of requests"
+        RELATIONSHIP = "relationship", "Relationship survey"
+
+    family = models.CharField(max_length=12, choices=Family.choices)
+    quarter = models.CharField(max_length=7, help_text="Like 2026-Q3.")
+    stage = models.PositiveSmallIntegerField(
+        help_text="Months of the quarter it covers (1-3); 0 for the relationship survey."
+    )
+    released_at = models.DateTimeField()
+    cells = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["family", "quarter", "stage"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["family", "quarter", "stage"], name="survey_release_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_family_display()} {self.quarter} stage {self.stage}"

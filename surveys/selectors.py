@@ -4,19 +4,18 @@
   provider (with the request, as users of such tools expect). Nobody else: not colleagues,
   not the requesting department's managers, not HR (HR sees aggregates).
 - The provider's rating of a request: the provider's agents and managers only. The
-  requesting department sees its request_quality as an aggregate, and only from at least
-  ANONYMITY_MIN ratings, so that no single rating can be read from it.
-- Relationship answers: never one by one, to anybody. Every aggregate of answers (hire-back,
-  dimensions, comments, per customer) needs ANONYMITY_MIN respondents, and a per-customer
-  breakdown hides more rows when the hidden ones could be worked out from the total.
+  requesting department sees its request_quality as an aggregate.
+- Relationship answers: never one by one, to anybody.
+- Every aggregate of answers shown anywhere is read from the releases of disclosure.py, which
+  decide once for everything a quarter publishes what may be shown: nothing about fewer than
+  ANONYMITY_MIN answers, alone or by subtraction.
 - Department summaries: the department's managers and HR.
 """
 
-import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from core.periods import Period, parse_quarter, quarter_containing
@@ -25,6 +24,9 @@ from departments.models import Department, Membership
 from requests_app.selectors import PROVIDER_ROLES
 
 from .choices import DIMENSIONS, HireBack, SurveyStatus
+from .disclosure import CUSTOMER as CUSTOMER_GROUP
+from .disclosure import PAIR, Family, period_cells
+from .disclosure import PROVIDER as PROVIDER_GROUP
 from .models import (
     RelationshipAnswer,
     RelationshipInvitation,
@@ -214,33 +216,25 @@ class Figure:
         return cls(count=count, value=float(value) if value is not None else None)
 
 
-def request_quality_for(*, department: Department, start=None, end=None) -> dict[str, Figure]:
-    """The customer-side request_quality of a department: the mean of the providers' ratings
-    of its requests (clarity and responsiveness, each given value counting once), and each
-    part. Hidden under ANONYMITY_MIN ratings."""
-    ratings = RequestQualityRating.objects.filter(requesting_department=department)
-    if start is not None:
-        ratings = ratings.filter(rated_at__gte=start)
-    if end is not None:
-        ratings = ratings.filter(rated_at__lt=end)
-    row = ratings.aggregate(
-        count=Count("id"),
-        clarity_mean=Avg("clarity"),
-        responsiveness_count=Count("responsiveness"),
-        responsiveness_mean=Avg("responsiveness"),
-    )
-    count, responsive_count = row["count"], row["responsiveness_count"]
-    values = count + responsive_count
-    overall = None
-    if values:
-        total = (row["clarity_mean"] or 0) * count + (row["responsiveness_mean"] or 0) * (
-            responsive_count
-        )
-        overall = total / values
+def _released_figure(totals: dict | None, count: str, total: str, scale: float = 1) -> Figure:
+    """A released figure: the mean (or rate, by `scale`) of its total; hidden when the
+    release withheld it (its count stays)."""
+    if not totals or not totals.get(count):
+        return Figure(count=(totals or {}).get(count) or 0, value=None)
+    if totals.get(total) is None:
+        return Figure(count=totals[count], value=None, hidden=True)
+    return Figure(count=totals[count], value=totals[total] / totals[count] * scale)
+
+
+def request_quality_for(*, department: Department, quarter: Period, now=None) -> dict:
+    """The customer-side request_quality of a department in a quarter (to date), as
+    released: the mean of the providers' ratings of its requests (clarity and responsiveness
+    averaged, or clarity alone); `through` is the last day it covers (None: nothing yet)."""
+    released = period_cells(Family.QUALITY, quarter, now=now)
+    totals = released.get(CUSTOMER_GROUP, customer=department.pk)
     return {
-        "request_quality": Figure.of(count, overall),
-        "clarity": Figure.of(count, row["clarity_mean"]),
-        "responsiveness": Figure.of(responsive_count, row["responsiveness_mean"]),
+        "request_quality": _released_figure(totals, "n", "sum"),
+        "through": released.through,
     }
 
 
@@ -290,86 +284,65 @@ class HireBackFigures:
     dimensions: dict[str, Figure] = field(default_factory=dict)
 
 
-def hire_back_figures(answers: QuerySet[RelationshipAnswer]) -> HireBackFigures:
-    """Hire-back counts and score and the dimension means of some answers, all hidden under
-    ANONYMITY_MIN respondents."""
-    aggregates = {
-        "respondents": Count("id"),
-        **{value: Count("id", filter=Q(hire_back=value)) for value in HireBack.values},
-        **{f"{d}_count": Count(d) for d in DIMENSIONS},
-        **{f"{d}_mean": Avg(d) for d in DIMENSIONS},
-    }
-    row = answers.aggregate(**aggregates)
-    respondents = row["respondents"]
-    if respondents < anonymity_min():
-        return HireBackFigures(respondents=respondents, hidden=True)
-    yes, no = row[HireBack.YES], row[HireBack.NO]
+def hire_back_of(totals: dict | None, respondents: int = 0) -> HireBackFigures:
+    """Hire-back and dimension figures of a released relationship cell; hidden when withheld
+    or not released (yet)."""
+    if not totals or totals.get(HireBack.YES) is None or not totals.get("n"):
+        return HireBackFigures(respondents=(totals or {}).get("n", respondents), hidden=True)
+    n, yes, no = totals["n"], totals[HireBack.YES], totals[HireBack.NO]
     return HireBackFigures(
-        respondents=respondents,
+        respondents=n,
         hidden=False,
         yes=yes,
-        unsure=row[HireBack.UNSURE],
+        unsure=totals[HireBack.UNSURE],
         no=no,
-        score=100.0 * (yes - no) / respondents,
-        dimensions={d: Figure.of(row[f"{d}_count"], row[f"{d}_mean"]) for d in DIMENSIONS},
+        score=100.0 * (yes - no) / n,
+        dimensions={d: _released_figure(totals, f"{d}_n", f"{d}_sum") for d in DIMENSIONS},
     )
 
 
-def _suppress_complements(rows: list[dict]) -> None:
-    """Hide rows under the threshold, then more rows (smallest first) until the hidden ones
-    hold at least ANONYMITY_MIN respondents or none: otherwise a hidden row could be worked
-    out as the total minus the shown rows."""
-    threshold = anonymity_min()
-    for row in rows:
-        row["hidden"] = row["respondents"] < threshold
-    hidden_total = sum(row["respondents"] for row in rows if row["hidden"])
-    shown = sorted((row for row in rows if not row["hidden"]), key=lambda r: r["respondents"])
-    while 0 < hidden_total < threshold and shown:
-        row = shown.pop(0)
-        row["hidden"] = True
-        hidden_total += row["respondents"]
-
-
-def relationship_summary(*, survey: RelationshipSurvey, provider: Department) -> dict:
+def relationship_summary(*, survey: RelationshipSurvey, provider: Department, now=None) -> dict:
     """How the customers of a provider answered a quarter's relationship survey: response
-    counts and rate, hire-back and dimensions overall and per customer, comments; every
-    breakdown hidden under ANONYMITY_MIN respondents."""
+    counts and rate, and once the survey has closed its released figures (hire-back and
+    dimensions overall and per customer, see disclosure.py) and comments."""
     items = RelationshipInvitationItem.objects.filter(
         invitation__survey=survey, provider_department=provider
     )
-    invited = items.count()
-    answered = items.filter(answered_at__isnull=False).count()
-    answers = RelationshipAnswer.objects.filter(survey=survey, provider_department=provider)
-    overall = hire_back_figures(answers)
-    per_customer_counts = {
+    per_customer = {
         row["customer_department"]: row
-        for row in items.values("customer_department").annotate(
-            invited=Count("id"), answered=Count("id", filter=Q(answered_at__isnull=False))
-        )
+        for row in items.values("customer_department")
+        .order_by()
+        .annotate(invited=Count("id"), answered=Count("id", filter=Q(answered_at__isnull=False)))
     }
-    customers = Department.objects.in_bulk(per_customer_counts)
-    rows = [
-        {
-            "department": customers[department_id],
-            "invited": counts["invited"],
-            "respondents": counts["answered"],
-        }
-        for department_id, counts in per_customer_counts.items()
-    ]
-    _suppress_complements(rows)
-    for row in rows:
-        row["figures"] = (
-            None
-            if row["hidden"]
-            else hire_back_figures(answers.filter(customer_department=row["department"]))
+    invited = sum(row["invited"] for row in per_customer.values())
+    answered = sum(row["answered"] for row in per_customer.values())
+    released = period_cells(Family.RELATIONSHIP, parse_quarter(survey.quarter), now=now)
+    published = released.through is not None
+    overall = hire_back_of(released.get(PROVIDER_GROUP, provider=provider.pk), answered)
+    customers = Department.objects.in_bulk(per_customer)
+    rows = []
+    for department_id, counts in per_customer.items():
+        figures = hire_back_of(
+            released.get(PAIR, provider=provider.pk, customer=department_id), counts["answered"]
+        )
+        rows.append(
+            {
+                "department": customers[department_id],
+                "invited": counts["invited"],
+                "respondents": counts["answered"],
+                "hidden": figures.hidden,
+                "figures": None if figures.hidden else figures,
+            }
         )
     rows.sort(key=lambda row: row["department"].name)
     comments = []
     if not overall.hidden:
+        answers = RelationshipAnswer.objects.filter(survey=survey, provider_department=provider)
         # Sorted by text, not by time or department: the order tells nothing.
         comments = sorted(c for c in answers.exclude(comment="").values_list("comment", flat=True))
     return {
         "survey": survey,
+        "published": published,
         "invited": invited,
         "answered": answered,
         "response_rate": answered / invited if invited else None,
@@ -379,29 +352,25 @@ def relationship_summary(*, survey: RelationshipSurvey, provider: Department) ->
     }
 
 
-def request_survey_summary(*, provider: Department, start, end) -> dict:
-    """Request surveys sent by a provider in a period: sent, answered, response rate, and from
-    ANONYMITY_MIN responses on, mean rating, csat (share of 4 and 5) and dimension means."""
+def request_survey_summary(*, provider: Department, quarter: Period, now=None) -> dict:
+    """Request surveys of a provider in a quarter: sent in it, answered of those, response
+    rate; and the released figures of the answers given in it (to date): mean rating, csat
+    (share of 4 and 5) and dimension means, `through` the last day they cover."""
     surveys = RequestSurvey.objects.filter(
-        provider_department=provider, sent_at__gte=start, sent_at__lt=end
+        provider_department=provider, sent_at__gte=quarter.start, sent_at__lt=quarter.end
     )
-    sent = surveys.count()
-    responses = SurveyResponse.objects.filter(survey__in=surveys)
-    row = responses.aggregate(
-        answered=Count("id"),
-        mean=Avg("overall"),
-        happy=Count("id", filter=Q(overall__gte=4)),
-        **{f"{d}_count": Count(d) for d in DIMENSIONS},
-        **{f"{d}_mean": Avg(d) for d in DIMENSIONS},
-    )
-    answered = row["answered"]
+    counts = surveys.aggregate(sent=Count("id"), answered=Count("response"))
+    sent, answered = counts["sent"], counts["answered"]
+    released = period_cells(Family.REQUEST, quarter, now=now)
+    totals = released.get(PROVIDER_GROUP, provider=provider.pk)
     return {
         "sent": sent,
         "answered": answered,
         "response_rate": answered / sent if sent else None,
-        "mean_rating": Figure.of(answered, row["mean"]),
-        "csat": Figure.of(answered, row["happy"] / answered if answered else None),
-        "dimensions": {d: Figure.of(row[f"{d}_count"], row[f"{d}_mean"]) for d in DIMENSIONS},
+        "through": released.through,
+        "mean_rating": _released_figure(totals, "n", "sum"),
+        "csat": _released_figure(totals, "n", "good"),
+        "dimensions": {d: _released_figure(totals, f"{d}_n", f"{d}_sum") for d in DIMENSIONS},
     }
 
 
@@ -448,26 +417,29 @@ def department_survey_summary(
     return {
         "department": department,
         "quarter": quarter,
-        "request_surveys": request_survey_summary(
-            provider=department, start=quarter.start, end=quarter.end
-        )
+        "request_surveys": request_survey_summary(provider=department, quarter=quarter, now=now)
         if full and department.is_provider
         else None,
-        "relationship": relationship_summary(survey=relationship, provider=department)
+        "relationship": relationship_summary(survey=relationship, provider=department, now=now)
         if relationship is not None and department.is_provider
         else None,
-        "request_quality": request_quality_for(
-            department=department, start=quarter.start, end=quarter.end
-        ),
+        "request_quality": request_quality_for(department=department, quarter=quarter, now=now),
         "participation": participation,
     }
 
 
-def request_quality_for_member(*, user) -> list[dict]:
-    """For "My surveys": the request_quality of each department the user belongs to, over
-    the last twelve months, as an aggregate only."""
-    since = timezone.now() - datetime.timedelta(days=365)
+def request_quality_for_member(*, user, now=None) -> list[dict]:
+    """For "My surveys": the request_quality of each department the user belongs to, as
+    released for the running quarter to date, or else for the quarter before."""
+    now = now or timezone.now()
+    running = quarter_containing(now)
     departments = Department.objects.filter(memberships__user=user).order_by("name")
-    return [
-        {"department": d, **request_quality_for(department=d, start=since)} for d in departments
-    ]
+    rows = []
+    for department in departments:
+        figures = request_quality_for(department=department, quarter=running, now=now)
+        if figures["through"] is None:
+            figures = request_quality_for(
+                department=department, quarter=running.previous(), now=now
+            )
+        rows.append({"department": department, **figures})
+    return rows

@@ -2,7 +2,7 @@
 
 The report shows the dashboards' data: the ScoreSnapshot rows of the quarter and of the
 quarter before (for the changes), plus the relationship survey's hire-back counts from the
-surveys app (which hides any figure from fewer than ANONYMITY_MIN answers). Each section is
+surveys app (as released by surveys/disclosure.py, never recomputed). Each section is
 a list of columns and a generator of rows, so a writer pulls rows one at a time: the rows
 of the provider x customer pairs are streamed from the database, and only the figures the
 report needs from the previous quarter are held in memory.
@@ -23,8 +23,10 @@ from django.conf import settings
 from core.periods import Period, company_zone
 from departments.choices import Priority
 from departments.models import Department, Service
-from surveys.models import RelationshipAnswer, RelationshipSurvey
-from surveys.selectors import hire_back_figures
+from surveys.disclosure import PROVIDER as PROVIDER_GROUP
+from surveys.disclosure import Family, period_cells
+from surveys.models import RelationshipSurvey
+from surveys.selectors import hire_back_of
 
 from ..figures import BREAKDOWN_FIGURES, CUSTOMER, PROVIDER, figures_shown
 from ..models import ScoreSnapshot
@@ -473,25 +475,26 @@ class ReportContent:
 
     def hire_back_section(self) -> Section:
         hire_back = column_named("hire_back")
-        surveys = {
-            s.quarter: s
-            for s in RelationshipSurvey.objects.filter(
+        surveys = set(
+            RelationshipSurvey.objects.filter(
                 quarter__in=[self.period.key, self.previous.key]
-            )
+            ).values_list("quarter", flat=True)
+        )
+        released = {
+            quarter: period_cells(Family.RELATIONSHIP, quarter)
+            for quarter in (self.period, self.previous)
         }
 
-        def figures_for(quarter: str, provider: Department):
-            survey = surveys.get(quarter)
-            if survey is None:
+        def figures_for(quarter, provider: Department):
+            # The released figures (surveys/disclosure.py), as every page shows them.
+            if quarter.key not in surveys:
                 return None
-            return hire_back_figures(
-                RelationshipAnswer.objects.filter(survey=survey, provider_department=provider)
-            )
+            return hire_back_of(released[quarter].get(PROVIDER_GROUP, provider=provider.pk))
 
         def rows():
             for provider in self.provider_departments():
-                current = figures_for(self.period.key, provider)
-                previous = figures_for(self.previous.key, provider)
+                current = figures_for(self.period, provider)
+                previous = figures_for(self.previous, provider)
                 if current is None:
                     note, shown = f"no relationship survey for {self.period.key}", None
                 elif current.respondents == 0:

@@ -190,7 +190,7 @@ class RequestQualityRateSerializer(RequestQualityTargetSerializer):
     responsiveness = _optional_rating()
 
 
-# --- summaries: figures are null when hidden (fewer than ANONYMITY_MIN answers) -------------
+# --- summaries: figures are null when withheld (surveys/disclosure.py) ---------------------
 
 
 class FigureSerializer(serializers.Serializer):
@@ -208,9 +208,14 @@ class DimensionFiguresSerializer(serializers.Serializer):
 
 
 class RequestSurveyFiguresSerializer(serializers.Serializer):
-    sent = serializers.IntegerField()
-    answered = serializers.IntegerField()
+    sent = serializers.IntegerField(help_text="Surveys sent in the quarter.")
+    answered = serializers.IntegerField(help_text="Of those, how many were answered.")
     response_rate = serializers.FloatField(allow_null=True)
+    through = serializers.DateField(
+        allow_null=True,
+        help_text="The figures below hold the answers given up to this day (the months of the "
+        "quarter released so far); null before the first month is released.",
+    )
     mean_rating = FigureSerializer()
     csat = FigureSerializer()
     dimensions = DimensionFiguresSerializer()
@@ -237,6 +242,9 @@ class CustomerRowSerializer(serializers.Serializer):
 class RelationshipFiguresSerializer(serializers.Serializer):
     quarter = serializers.CharField(source="survey.quarter")
     closes_at = serializers.DateTimeField(source="survey.closes_at")
+    published = serializers.BooleanField(
+        help_text="Whether the figures are out: they are released when the survey closes."
+    )
     invited = serializers.IntegerField()
     answered = serializers.IntegerField()
     response_rate = serializers.FloatField(allow_null=True)
@@ -247,8 +255,9 @@ class RelationshipFiguresSerializer(serializers.Serializer):
 
 class RequestQualityFiguresSerializer(serializers.Serializer):
     request_quality = FigureSerializer()
-    clarity = FigureSerializer()
-    responsiveness = FigureSerializer()
+    through = serializers.DateField(
+        allow_null=True, help_text="The last day of the ratings it holds (null: none released)."
+    )
 
 
 class ParticipationSerializer(serializers.Serializer):

@@ -23,6 +23,8 @@ MONDAY = datetime.datetime(2026, 11, 23, 10, tzinfo=BERLIN)
 
 # The clock stands still on that Monday for the whole module.
 pytestmark = pytest.mark.clock(MONDAY)
+# November's answers are published once final: on 8 December (surveys/disclosure.py).
+RELEASED = datetime.datetime(2026, 12, 8, 1, tzinfo=BERLIN)
 
 
 def figures(department, role, period="2026-11", counterpart=None):
@@ -62,21 +64,46 @@ def test_it_computes_csat_mean_rating_and_response_rate(org, requests):
     survey(org, requests[1], overall=4)
     survey(org, requests[2], overall=2, attitude=2)
     survey(org, requests[3])  # sent, not answered
+    # While November runs, and in its weeks, no survey figure is shown; people are counted.
     scores_compute(period=parse_period("2026-11"), now=MONDAY + datetime.timedelta(days=1))
+    running = figures(org.provider, "provider")
+    assert "csat" not in running
+    assert "mean_rating" not in running
+    assert running["response_rate"] == pytest.approx(3 / 4)
+    scores_compute(period=parse_period("2026-W48"), now=RELEASED)
+    assert "csat" not in figures(org.provider, "provider", period="2026-W48")
+    scores_compute(period=parse_period("2026-11"), now=RELEASED)
     provider = figures(org.provider, "provider")
     assert provider["csat"] == pytest.approx(2 / 3)
     assert provider["csat_n"] == 3
     assert provider["mean_rating"] == pytest.approx(11 / 3)
-    assert provider["attitude_mean"] == pytest.approx(3.0)
+    # Two attitude ratings: withheld, not even stored; their count is.
+    assert "attitude_mean" not in provider
     assert provider["attitude_mean_n"] == 2
     assert provider["response_rate"] == pytest.approx(3 / 4)
+    assert provider["surveys_through"] == "2026-11-30"
     assert figures(org.customer, "customer", counterpart=org.provider)["csat_n"] == 3
-    # Rating only (no clocks settled yet): 40 * (11/3 - 1) / 4 rescaled to 100.
-    assert provider["service_score"] == pytest.approx(100 * (11 / 3 - 1) / 4)
+    # The quarter to date holds October and November.
+    scores_compute(period=parse_period("2026-Q4"), now=RELEASED)
+    quarter = figures(org.provider, "provider", period="2026-Q4")
+    assert quarter["mean_rating"] == pytest.approx(11 / 3)
+    assert quarter["surveys_through"] == "2026-11-30"
+    # Timeliness 40, rating 40 (of the published mean only).
+    rating = (11 / 3 - 1) / 4
+    expected = 100 * rating
+    if provider.get("timeliness") is not None:
+        expected = 100 * (provider["timeliness"] + rating) / 2
+    assert provider["service_score"] == pytest.approx(expected)
+    # The running month's score leaves the unpublished rating out.
+    timeliness = running.get("timeliness")
+    if timeliness is None:
+        assert running["service_score"] is None
+    else:
+        assert running["service_score"] == pytest.approx(100 * timeliness)
 
 
-def _relationship(org, answers):
-    quarter = RelationshipSurvey.objects.create(
+def _relationship(org, answers, customer=None):
+    quarter, _ = RelationshipSurvey.objects.get_or_create(
         quarter="2026-Q3",
         period_start=datetime.datetime(2026, 7, 1, tzinfo=BERLIN),
         period_end=datetime.datetime(2026, 10, 1, tzinfo=BERLIN),
@@ -86,7 +113,7 @@ def _relationship(org, answers):
     for hire_back in answers:
         RelationshipAnswer.objects.create(
             survey=quarter,
-            customer_department=org.customer,
+            customer_department=customer or org.customer,
             provider_department=org.provider,
             hire_back=hire_back,
             answered_on=datetime.date(2026, 10, 2),
@@ -110,7 +137,11 @@ def test_it_never_stores_hire_back_under_the_anonymity_threshold(org):
 
 
 def test_it_computes_request_quality_for_the_customer(org, requests):
-    for request, clarity, responsiveness in [(requests[0], 4, 2), (requests[1], 5, None)]:
+    for request, clarity, responsiveness in [
+        (requests[0], 4, 2),
+        (requests[1], 5, None),
+        (requests[2], 3, None),
+    ]:
         RequestQualityRating.objects.create(
             request=request,
             rated_by=org.agent,
@@ -121,18 +152,20 @@ def test_it_computes_request_quality_for_the_customer(org, requests):
             rated_at=MONDAY,
             updated_at=MONDAY,
         )
-    scores_compute(period=parse_period("2026-11"), now=MONDAY)
+    scores_compute(period=parse_period("2026-11"), now=RELEASED)
     customer = figures(org.customer, "customer")
-    assert customer["request_quality"] == pytest.approx((3 + 5) / 2)
-    assert customer["request_quality_n"] == 2
+    assert customer["request_quality"] == pytest.approx((3 + 5 + 3) / 3)
+    assert customer["request_quality_n"] == 3
 
 
 def test_it_hides_a_pair_that_a_total_minus_the_other_pairs_would_reveal(org):
-    from scorecards.survey_figures import _suppressed_pairs
-
-    # Provider 1 rated by customer A (3 answers) and B (2): B is hidden, so A must be too,
-    # or the provider's total minus A would give B's two answers away.
-    assert _suppressed_pairs({(1, "A"): 3, (1, "B"): 2}, 3) == {(1, "A"), (1, "B")}
-    assert _suppressed_pairs({(1, "A"): 3, (1, "B"): 4}, 3) == set()
-    # Hiding the smallest shown sibling is enough when it brings the hidden total to 3.
-    assert _suppressed_pairs({(1, "A"): 5, (1, "B"): 1, (1, "C"): 3}, 3) == {(1, "B"), (1, "C")}
+    # The provider is rated by its customer (3 answers) and another department (2): the two
+    # are hidden, so the first must be too, or the provider's total minus it gives them away.
+    _relationship(org, ["yes", "yes", "no"])
+    _relationship(org, ["no", "no"], customer=org.other)
+    scores_compute(period=parse_period("2026-Q3"), now=MONDAY)
+    assert figures(org.provider, "provider", period="2026-Q3")["hire_back"] == pytest.approx(-20)
+    for customer in (org.customer, org.other):
+        pair = figures(org.provider, "provider", period="2026-Q3", counterpart=customer)
+        assert "hire_back" not in pair
+        assert "hire_back" not in figures(customer, "customer", "2026-Q3", org.provider)

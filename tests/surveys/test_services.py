@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections
 
+from core.periods import parse_quarter
 from requests_app import services as request_services
 from requests_app.models import Notification
 from surveys import services
@@ -296,29 +297,53 @@ def test_an_open_request_cannot_be_rated_yet(org, service):
         services.request_quality_rate(request=request, rater=org.agent, clarity=5)
 
 
+# November's ratings are published on 8 December, once final (surveys/disclosure.py).
+NOVEMBER_RELEASED = at(16)
+Q4 = parse_quarter("2026-Q4")
+
+
+def quality_of(department, *, now=NOVEMBER_RELEASED):
+    return request_quality_for(department=department, quarter=Q4, now=now)
+
+
 def test_request_quality_is_hidden_under_three_ratings(resolve, org, settings):
     assert settings.ANONYMITY_MIN == 3
-    first, second, third = (resolve(when=at(day)) for day in range(3))
+    first, second = (resolve(when=at(day)) for day in range(2))
     services.request_quality_rate(request=first, rater=org.agent, clarity=5, responsiveness=3)
     services.request_quality_rate(request=second, rater=org.agent, clarity=4)
-    figures = request_quality_for(department=org.customer)
+    figures = quality_of(org.customer)
     assert figures["request_quality"].hidden
     assert figures["request_quality"].value is None
     assert figures["request_quality"].count == 2
 
-    services.request_quality_rate(request=third, rater=org.agent, clarity=3)
-    figures = request_quality_for(department=org.customer)
+
+def test_request_quality_is_published_once_its_month_is_final(resolve, org):
+    requests = [resolve(when=at(day)) for day in range(3)]
+    for request, (clarity, responsiveness) in zip(
+        requests, [(5, 3), (4, None), (3, None)], strict=True
+    ):
+        services.request_quality_rate(
+            request=request, rater=org.agent, clarity=clarity, responsiveness=responsiveness
+        )
+    # Before 8 December nothing of November is out (a day-by-day change would show a rating):
+    # the quarter to date holds October, with nothing in it.
+    early = quality_of(org.customer, now=at(14))
+    assert early["through"] == datetime.date(2026, 10, 31)
+    assert early["request_quality"].count == 0
+    figures = quality_of(org.customer)
     assert not figures["request_quality"].hidden
-    assert figures["request_quality"].value == pytest.approx((5 + 3 + 4 + 3) / 4)
-    assert figures["clarity"].value == pytest.approx(4)
-    assert figures["responsiveness"].hidden  # only one rating of responsiveness
+    assert figures["request_quality"].value == pytest.approx((4 + 4 + 3) / 3)
+    assert figures["through"] == datetime.date(2026, 11, 30)
+    # A rating changed after the release changes nothing published.
+    services.request_quality_rate(request=requests[0], rater=org.agent, clarity=1)
+    assert quality_of(org.customer, now=at(20))["request_quality"].value == pytest.approx(11 / 3)
 
 
 def test_quality_ratings_belong_to_the_requesting_department_at_the_time(surveyed, org):
     request, _survey, _token = surveyed
     services.request_quality_rate(request=request, rater=org.agent, clarity=5)
-    assert request_quality_for(department=org.other)["request_quality"].count == 0
-    assert request_quality_for(department=org.customer)["request_quality"].count == 1
+    assert quality_of(org.other)["request_quality"].count == 0
+    assert quality_of(org.customer)["request_quality"].count == 1
 
 
 def test_a_survey_keeps_the_departments_it_was_sent_for(surveyed, org):
