@@ -319,6 +319,10 @@ def relationship_summary(*, survey: RelationshipSurvey, provider: Department, no
     released = period_cells(Family.RELATIONSHIP, parse_quarter(survey.quarter), now=now)
     published = released.through is not None
     overall = hire_back_of(released.get(PROVIDER_GROUP, provider=provider.pk), answered)
+    # Customers asked, and those that answered (the same, unless invitations were removed).
+    for group, provider_id, customer_id in released.cells:
+        if group == PAIR and provider_id == provider.pk:
+            per_customer.setdefault(customer_id, {"invited": 0, "answered": 0})
     customers = Department.objects.in_bulk(per_customer)
     rows = []
     for department_id, counts in per_customer.items():
@@ -329,7 +333,7 @@ def relationship_summary(*, survey: RelationshipSurvey, provider: Department, no
             {
                 "department": customers[department_id],
                 "invited": counts["invited"],
-                "respondents": counts["answered"],
+                "respondents": figures.respondents,
                 "hidden": figures.hidden,
                 "figures": None if figures.hidden else figures,
             }

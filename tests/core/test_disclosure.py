@@ -3,61 +3,13 @@
 Checked against an independent attacker that works over the rationals and tries every group
 of small atoms."""
 
-import itertools
-from fractions import Fraction
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.disclosure import small_groups, suppress
+from tests.attacker import attacker_groups
 
 MINIMUM = 3
-
-
-def rank(rows: list[list[Fraction]]) -> int:
-    """Rank over the rationals, by plain Gaussian elimination."""
-    rows = [list(row) for row in rows if any(row)]
-    found = 0
-    columns = len(rows[0]) if rows else 0
-    for column in range(columns):
-        pivot = next((i for i in range(found, len(rows)) if rows[i][column]), None)
-        if pivot is None:
-            continue
-        rows[found], rows[pivot] = rows[pivot], rows[found]
-        for i in range(len(rows)):
-            if i != found and rows[i][column]:
-                factor = rows[i][column] / rows[found][column]
-                rows[i] = [a - factor * b for a, b in zip(rows[i], rows[found], strict=True)]
-        found += 1
-    return found
-
-
-def attacker_groups(shown_cells, sizes, minimum) -> list[frozenset]:
-    """Every group of non-empty atoms under `minimum` answers of which some non-zero
-    combination follows from the shown totals (empty atoms are known to be empty)."""
-    atoms = sorted(sizes)
-    index = {atom: i for i, atom in enumerate(atoms)}
-
-    def row(group):
-        vector = [Fraction(0)] * len(atoms)
-        for atom in group:
-            vector[index[atom]] = Fraction(1)
-        return vector
-
-    known = [row(cell) for cell in shown_cells]
-    known += [row([atom]) for atom in atoms if sizes[atom] == 0]
-    base = rank(known)
-    small = [atom for atom in atoms if 0 < sizes[atom] < minimum]
-    found = []
-    for count in range(1, minimum):
-        for group in itertools.combinations(small, count):
-            if sum(sizes[a] for a in group) >= minimum:
-                continue
-            if any(set(f) <= set(group) for f in found):
-                continue
-            if rank(known + [row([a]) for a in group]) < base + len(group):
-                found.append(frozenset(group))
-    return found
 
 
 def table(counts: dict[tuple[str, str], int]):
