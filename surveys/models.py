@@ -138,7 +138,9 @@ class RequestQualityRating(models.Model):
             _rating_check("responsiveness"),
         ]
         indexes = [
-            models.Index(fields=["requesting_department", "rated_at"], name="quality_customer_idx")
+            models.Index(fields=["requesting_department", "rated_at"], name="quality_customer_idx"),
+            # The month ranges of the releases, and the first rating (surveys/disclosure.py).
+            models.Index(fields=["rated_at"], name="quality_rated_idx"),
         ]
 
     def __str__(self):
