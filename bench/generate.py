@@ -190,6 +190,8 @@ COLUMNS = {
         "request_id",
         "kind",
         "department_id",
+        "service_id",
+        "priority",
         "is_current",
         "calendar_version_id",
         "target_seconds",
@@ -641,10 +643,10 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                 {ClockKind.FIRST_RESPONSE: new_first, ClockKind.RESOLUTION: new_resolution},
             ),
         )
-        start_targets = (first_target, resolution_target)
+        start_targets, start_priority = (first_target, resolution_target), priority
         priority, first_target, resolution_target = new_priority, new_first, new_resolution
     else:
-        start_targets = (first_target, resolution_target)
+        start_targets, start_priority = (first_target, resolution_target), priority
 
     if status == "done" and rng.random() < 0.03:
         cancelled = min(created + datetime.timedelta(minutes=rng.randint(10, 1440)), limit)
@@ -753,6 +755,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             target,
             version,
             computed_at,
+            priority=start_priority,
         )
         # The scanner runs every minute: a warning passed before now0 was notified within a
         # minute, or never if the clock was completed (or stopped running) first; a breach
@@ -801,6 +804,8 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                 rid,
                 kind,
                 dept_id,
+                service.id,
+                result.priority,
                 True,
                 version.pk,
                 result.target_seconds,
@@ -1056,10 +1061,14 @@ def clocks_verify(*, sample: int, seed: int) -> dict:
             clock.target_seconds,
             clock.calendar_version,
             clock.computed_at,
+            priority=clock.priority,
         )
         stored = {name: getattr(clock, name) for name in result.as_fields()}
         checked += 1
-        if stored != result.as_fields() or clock.target_seconds != result.target_seconds:
+        if stored != result.as_fields() or (clock.target_seconds, clock.priority) != (
+            result.target_seconds,
+            result.priority,
+        ):
             mismatched += 1
     if mismatched:
         raise SystemExit(f"{mismatched} of {checked} clocks differ from compute_clock")

@@ -64,7 +64,8 @@ ANSWERED = """    FROM surveys_surveyresponse a
 # hand as one statement over the same rows. The clocks settled in the period (met in it;
 # breached with the breach in it; running and past due in it, before now) of requests not
 # cancelled, by kind and provider, customer, pair, provider and service, provider and priority
-# (GROUPING SETS; kind and priority as small integers, as the app does, so that the sorts
+# (the clock's own service and priority: those its department held the request as; GROUPING
+# SETS; kind and priority as small integers, as the app does, so that the sorts
 # compare integers): settled, met, and the median and 90th percentile (percentile_cont) of
 # the used business seconds of the completed ones. Then the per-request survey answers given
 # in the period, by provider, customer and pair: answers, ratings of 4-5, the mean overall
@@ -74,8 +75,8 @@ ANSWERED = """    FROM surveys_surveyresponse a
 BASELINE_SQL = f"""
 WITH settled AS (
     SELECT (c.kind = 'resolution')::int AS kind, c.department_id AS provider,
-        r.requesting_department_id AS customer, r.service_id AS service,
-        CASE r.priority WHEN 'low' THEN 0 WHEN 'normal' THEN 1 WHEN 'high' THEN 2 ELSE 3 END
+        r.requesting_department_id AS customer, c.service_id AS service,
+        CASE c.priority WHEN 'low' THEN 0 WHEN 'normal' THEN 1 WHEN 'high' THEN 2 ELSE 3 END
             AS priority,
         c.state, c.used_seconds, c.completed_at
 {SETTLED}),

@@ -12,7 +12,7 @@ Rules, in business time of the provider's calendar:
   stays breached; a decline answers the first response and pauses the resolution clock
   (reopening the decline resumes it); `retarget` replaces the
   target (a priority change), and due times are recomputed as if the new target had applied
-  from the start.
+  from the start; the clock then counts under the new priority.
 - `used_seconds` is business time spent running; the clock is due when that reaches the
   target, warned at 75% of it. Met: completed on or before the due instant. Breached: still
   running after the due instant (wall-clock: due 17:00 and resolved 23:00 is late), settled
@@ -49,6 +49,8 @@ class ClockEvent:
     at: datetime.datetime
     action: str
     target_seconds: int | None = None
+    # A retarget's priority: the one whose target it is.
+    priority: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class ClockResult:
 
     state: str
     target_seconds: int
+    # The priority whose target the clock follows (None: not known to the caller).
+    priority: str | None
     used_seconds: int
     running_since: datetime.datetime | None
     due_at: datetime.datetime | None
@@ -82,6 +86,36 @@ COMPUTED_FIELDS = (
     "completed_at",
     "computed_at",
 )
+
+
+# What `clock_refresh` sets on a stored clock: the target and its priority, and the cache.
+REFRESHED_FIELDS = ("target_seconds", "priority", *COMPUTED_FIELDS)
+
+
+def clocks_start_fields(request, *, department_id: int, calendar_version, targets, now) -> list:
+    """The fields of the two clocks a department's hold of a request starts, one per kind:
+    every store creates its clocks from these (services, the demo's replay).
+
+    This is where a clock is given the service and the priority it counts under on the
+    scorecards: the request's, as the department holds it. Only a transfer changes the
+    service, and it ends the clocks, so the service stays the clock's; a priority change
+    while the department holds the request moves the clock to the new priority with the new
+    target (`compute_clock`), so a clock counts under the priority it was measured by.
+    """
+    return [
+        {
+            "request_id": request.pk,
+            "kind": kind,
+            "department_id": department_id,
+            "service_id": request.service_id,
+            "priority": request.priority,
+            "calendar_version": calendar_version,
+            "target_seconds": targets[kind],
+            "started_at": now,
+            "is_current": True,
+        }
+        for kind in ClockKind.values
+    ]
 
 
 def warning_seconds(target_seconds: int) -> int:
@@ -110,8 +144,10 @@ def compute_clock(
     target_seconds: int,
     calendar,
     now: datetime.datetime,
+    priority: str | None = None,
 ) -> ClockResult:
-    """The state of a clock at `now` from its events (later events are ignored)."""
+    """The state of a clock at `now` from its events (later events are ignored); `priority`
+    is the one `target_seconds` is of, which a retarget replaces with its own."""
     target = target_seconds
     segments: list[tuple[datetime.datetime, datetime.datetime | None]] = []
     running_since: datetime.datetime | None = None
@@ -124,6 +160,7 @@ def compute_clock(
         action = event.action
         if action == RETARGET:
             target = event.target_seconds
+            priority = event.priority or priority
         elif action == START and not started:
             started = True
             running_since = event.at
@@ -180,6 +217,7 @@ def compute_clock(
     return ClockResult(
         state=state,
         target_seconds=target,
+        priority=priority,
         used_seconds=used,
         running_since=running_since,
         due_at=due_at,
@@ -219,6 +257,7 @@ def clock_events(
                     at=event.created_at,
                     action=RETARGET,
                     target_seconds=data["targets"][kind],
+                    priority=data.get("to"),
                 )
             )
         elif kind == ClockKind.FIRST_RESPONSE:
@@ -274,10 +313,12 @@ def clock_refresh(clock, request_events, now: datetime.datetime) -> ClockResult:
         clock.target_seconds,
         clock.calendar_version,
         now,
+        priority=clock.priority,
     )
     for field, value in result.as_fields().items():
         setattr(clock, field, value)
     clock.target_seconds = result.target_seconds
+    clock.priority = result.priority
     return result
 
 

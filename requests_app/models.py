@@ -164,12 +164,23 @@ class SLAClock(models.Model):
 
     The fields below `used_seconds` are a cache of `clocks.compute_clock` over the request's
     events; `rebuild_clocks` recomputes them. A transfer stops the current clocks and starts
-    new ones for the receiving department, so the time with each department stays its own.
+    new ones for the receiving department, so the time with each department stays its own,
+    counted under the service and priority that department held the request as.
     """
 
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="clocks")
     kind = models.CharField(max_length=20, choices=ClockKind.choices)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="clocks")
+    # The request's service while this department held it (clocks.clocks_start_fields): a
+    # transfer changes the request's, never this, so the scorecards' "by service" of a
+    # department lists its own services. Null only for a clock of a hold that migration 0013
+    # could not tell the service of (renamed or deleted since the transfer).
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="clocks"
+    )
+    # The priority whose target the clock follows: the request's when it started, then each
+    # priority change while the department holds it, as `target_seconds` (clock_refresh).
+    priority = models.CharField(max_length=10, choices=Priority.choices)
     is_current = models.BooleanField(default=True)
     # Copied when the clock starts: later edits of targets or calendars never rewrite it.
     calendar_version = models.ForeignKey(

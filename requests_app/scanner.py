@@ -28,11 +28,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .choices import ClockState
-from .clocks import clock_refresh
+from .clocks import REFRESHED_FIELDS, clock_refresh
 from .models import RequestEvent, SLAClock
 from .notifications import Notice, notify_many
 from .selectors import provider_staff
-from .services import compute_fields
 from .workflow import clock_crossing, sla_recipients
 
 BATCH_SIZE = 100
@@ -154,7 +153,7 @@ def _scan_batch(clock_ids: list[int], now, recipients: _Staff) -> tuple[int, int
         notify_many(notices, now=now)
         _clocks_save(
             clocks,
-            ["target_seconds", *compute_fields(), "warning_notified_at", "breach_notified_at"],
+            [*REFRESHED_FIELDS, "warning_notified_at", "breach_notified_at"],
         )
     return warned, breached
 

@@ -24,7 +24,13 @@ from .choices import (
     ClockKind,
     EventKind,
 )
-from .clocks import COMPUTED_FIELDS, clock_refresh, request_due_times
+from .clocks import (
+    COMPUTED_FIELDS,
+    REFRESHED_FIELDS,
+    clock_refresh,
+    clocks_start_fields,
+    request_due_times,
+)
 from .models import (
     Attachment,
     Comment,
@@ -78,19 +84,15 @@ def _event(request, *, actor, kind, now, data=None, internal=False) -> RequestEv
 
 
 def _clocks_start(request: ServiceRequest, *, department: Department, now) -> None:
-    targets = clock_targets(request.service, request.priority)
-    version = calendar_version_current(calendar=department.calendar)
     SLAClock.objects.bulk_create(
-        SLAClock(
-            request=request,
-            kind=kind,
-            department=department,
-            calendar_version=version,
-            target_seconds=targets[kind],
-            started_at=now,
-            is_current=True,
+        SLAClock(**fields)
+        for fields in clocks_start_fields(
+            request,
+            department_id=department.pk,
+            calendar_version=calendar_version_current(calendar=department.calendar),
+            targets=clock_targets(request.service, request.priority),
+            now=now,
         )
-        for kind in ClockKind.values
     )
 
 
@@ -105,7 +107,7 @@ def clocks_recompute(request: ServiceRequest, *, now=None, current_only: bool = 
     for clock in clocks:
         clock_refresh(clock, events, now)
         updated.append(clock)
-    SLAClock.objects.bulk_update(updated, ["target_seconds", *compute_fields()], batch_size=100)
+    SLAClock.objects.bulk_update(updated, REFRESHED_FIELDS, batch_size=100)
     due_times = request_due_times(clock for clock in updated if clock.is_current)
     if any(getattr(request, field) != value for field, value in due_times.items()):
         ServiceRequest.objects.filter(pk=request.pk).update(**due_times)

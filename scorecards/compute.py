@@ -33,7 +33,11 @@ Key = tuple[str, int, int | None]
 Figures = dict[Key, dict]
 
 # Bump when a definition changes: stored reports record the version they were made with.
-METHODOLOGY_VERSION = "2026.2"  # 2026.2: late clocks of cancelled requests count; declines
+# 2026.2: late clocks of cancelled requests count; declines.
+# 2026.3: a clock counts under the service and priority its department held the request as
+# (SLAClock.service, SLAClock.priority), no longer the request's current ones: a transferred
+# request's time with the first department stays under that department's service.
+METHODOLOGY_VERSION = "2026.3"
 
 
 def _role_sets(provider: str = "provider", customer: str = "customer") -> dict:
@@ -92,29 +96,32 @@ def _clock_groups(period: Period, now) -> dict:
     """The settled clocks, read once and grouped by kind and provider, customer, pair,
     provider and service, provider and priority. A cancelled request's clocks leave the
     scores, except those already breached when it was cancelled: withdrawing a request
-    never erases the late work on it."""
+    never erases the late work on it. The service and priority are the clock's own, those
+    its department held the request as (a transfer changes the request's, not the clock's):
+    so a provider's breakdown lists only its own services."""
     rows = (
         SLAClock.objects.filter(settled_clocks(period, now))
         .exclude(Q(request__status=Status.CANCELLED) & ~Q(state=ClockState.BREACHED))
         .values(
+            "service",
             # Kind and priority as integers: the groupings sort the rows by them.
             kind_code=coded("kind", CLOCK_KINDS),
+            priority_code=coded("priority", PRIORITIES),
             provider=F("department_id"),
             customer=F("request__requesting_department_id"),
-            service=F("request__service_id"),
-            priority=coded("request__priority", PRIORITIES),
             used=F("used_seconds"),
             met=flag(Q(state=ClockState.MET)),
             completed=flag(Q(completed_at__isnull=False)),
         )
     )
-    sets = [("kind_code", *grouping[1:]) for grouping in CLOCK_SETS]
-    groups = grouped_aggregates(rows, sets=sets, measures=CLOCK_MEASURES)
+    codes = {"kind": "kind_code", "priority": "priority_code"}
+    sets = {grouping: tuple(codes.get(name, name) for name in grouping) for grouping in CLOCK_SETS}
+    groups = grouped_aggregates(rows, sets=list(sets.values()), measures=CLOCK_MEASURES)
     for group in (row for rows in groups.values() for row in rows):
         group["kind"] = decoded(group.pop("kind_code"), CLOCK_KINDS)
-        if "priority" in group:
-            group["priority"] = decoded(group["priority"], PRIORITIES)
-    return {("kind", *grouping[1:]): rows for grouping, rows in groups.items()}
+        if "priority_code" in group:
+            group["priority"] = decoded(group.pop("priority_code"), PRIORITIES)
+    return {grouping: groups[coded_set] for grouping, coded_set in sets.items()}
 
 
 def _by_kind(rows, keys_of) -> dict[Key, dict[str, dict]]:
@@ -168,6 +175,8 @@ def _breakdowns(groups: dict) -> Figures:
         rows = groups[("kind", "provider", column)]
         grouped = _by_kind(rows, lambda row, column=column: [(row["provider"], row[column])])
         for (provider, value), by_kind in grouped.items():
+            if value is None:
+                continue  # a clock of old history whose service is not known (SLAClock.service)
             item = {"name": labels[column].get(value), **_timeliness(by_kind)}
             resolution = by_kind.get(ClockKind.RESOLUTION) or {}
             item["resolution_median_seconds"] = resolution.get("median")
@@ -179,9 +188,9 @@ def breakdown_figures(period: Period, now) -> Figures:
     """Each provider's timeliness and time to resolve per service and per priority.
 
     The same settled clocks as `clock_figures` (which stores them with the rest), grouped by
-    the request's service or priority. Stored as `by_service` {service id: {...}} and
-    `by_priority` {priority: {...}} on the provider's own snapshot; keys are strings, as
-    JSON keeps them.
+    the service or priority the provider held the request as (the clock's own). Stored as
+    `by_service` {service id: {...}} and `by_priority` {priority: {...}} on the provider's
+    own snapshot; keys are strings, as JSON keeps them.
     """
     return _breakdowns(_clock_groups(period, now))
 

@@ -22,7 +22,7 @@ from departments.models import Membership
 
 from .. import lifecycle, services
 from ..choices import ClockKind, ClockState, EventKind, Status
-from ..clocks import clock_refresh, request_due_times
+from ..clocks import clock_refresh, clocks_start_fields, request_due_times
 from ..models import (
     Comment,
     Notification,
@@ -450,21 +450,14 @@ class FastReplay:
 
     def clocks_start(self, request, *, department, now) -> None:
         simulated = self._sim(request)
-        targets = self.planner.targets(request.service, request.priority)
-        version = self.planner.calendar_of[department.pk]
-        for kind in ClockKind.values:
-            simulated.clocks.append(
-                self._new(
-                    SLAClock,
-                    request_id=request.pk,
-                    kind=kind,
-                    department_id=department.pk,
-                    calendar_version=version,
-                    target_seconds=targets[kind],
-                    started_at=now,
-                    is_current=True,
-                )
-            )
+        for fields in clocks_start_fields(
+            request,
+            department_id=department.pk,
+            calendar_version=self.planner.calendar_of[department.pk],
+            targets=self.planner.targets(request.service, request.priority),
+            now=now,
+        ):
+            simulated.clocks.append(self._new(SLAClock, **fields))
 
     def clocks_retire(self, request) -> None:
         for clock in self._sim(request).current_clocks():

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
+from core.periods import parse_period
 from departments.business_time import calendar_schedule_clear
 from departments.choices import Role
 from departments.models import SLATarget, WorkingHours
@@ -16,6 +17,8 @@ from requests_app import services
 from requests_app.choices import ClockKind, ClockState
 from requests_app.models import ServiceRequest, SLAClock
 from requests_app.scanner import sla_clocks_scan
+from scorecards.models import ScoreSnapshot
+from scorecards.services import scores_compute
 from tests.factories import (
     DepartmentFactory,
     MembershipFactory,
@@ -215,6 +218,47 @@ def test_it_recomputes_retired_clocks_with_the_events_up_to_their_transfer(setup
         rebuild()
 
     assert rows(request=moved, is_current=False) == retired_when_written
+
+
+def test_it_keeps_each_clock_under_the_service_and_priority_its_department_held(setup):
+    _, laptop, facilities, _ = setup
+    moved, _, _ = lifecycle(setup)
+    desk = ServiceRequest.objects.get(pk=moved.pk).service
+    week = parse_period("2026-W48")
+
+    def breakdowns():
+        scores_compute(period=week, now=at(2, 10, 30))
+        return {
+            snapshot.department.slug: {
+                name: {key: item["timeliness_n"] for key, item in snapshot.figures[name].items()}
+                for name in ("by_service", "by_priority")
+            }
+            for snapshot in ScoreSnapshot.objects.filter(
+                role="provider", period=week.key, counterpart=None
+            ).select_related("department")
+            if "by_service" in snapshot.figures
+        }
+
+    with time_machine.travel(at(2, 10, 30), tick=False):
+        written = breakdowns()
+        SLAClock.objects.update(**CORRUPTION)
+        rebuild()
+        rebuilt = breakdowns()
+
+    assert rebuilt == written
+    # IT answered `moved` as a laptop request raised to high, then handed it to Facilities,
+    # which answered it as a desk request; `late` stayed IT's, normal, and breached both.
+    assert written == {
+        "it": {
+            "by_service": {str(laptop.pk): 3},
+            "by_priority": {"high": 1, "normal": 2},
+        },
+        "facilities": {
+            "by_service": {str(desk.pk): 1},
+            "by_priority": {"high": 1},
+        },
+    }
+    assert desk.department == facilities
 
 
 def test_it_changes_nothing_on_a_second_run_and_only_running_clocks_later(setup):

@@ -449,6 +449,8 @@ def test_it_finds_candidates_through_the_partial_indexes(org, service):
             request=copies[n // 2],
             kind=ClockKind.values[n % 2],
             department_id=template.department_id,
+            service_id=template.service_id,
+            priority=template.priority,
             calendar_version_id=template.calendar_version_id,
             target_seconds=template.target_seconds,
             started_at=template.started_at,

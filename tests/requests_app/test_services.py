@@ -194,6 +194,8 @@ def test_it_recomputes_due_times_on_a_priority_change(org, service):
     assert current["resolution"].due_at == at(0, 11)
     assert current["first_response"].state == ClockState.BREACHED
     assert current["first_response"].breached_at == at(0, 9, 30)
+    # Both clocks now count under the priority whose targets they follow.
+    assert {clock.priority for clock in current.values()} == {"urgent"}
 
 
 def test_it_transfers_keeping_the_time_with_the_first_department(org, service):
@@ -225,6 +227,39 @@ def test_it_transfers_keeping_the_time_with_the_first_department(org, service):
     assert new["first_response"].due_at == at(0, 11)
     # The IT agent no longer works it; Facilities' agent is told.
     assert Notification.objects.filter(user__username="fac_agent", request=request).exists()
+
+
+def test_it_records_on_each_clock_the_service_and_priority_its_department_held_it_as(org, service):
+    facilities = DepartmentFactory(name="Facilities", slug="facilities", code="FAC")
+    badges = ServiceFactory(department=facilities, name="Access badges and keys")
+    fac_agent = UserFactory(username="fac_agent")
+    MembershipFactory(user=fac_agent, department=facilities, role=Role.AGENT)
+    SLATargetFactory(department=org.provider, priority="high")
+    SLATargetFactory(department=facilities, priority="high")
+    SLATargetFactory(department=facilities, priority="urgent")
+    request = file(org, service)
+    assert {(c.service, c.priority) for c in clocks(request).values()} == {(service, "normal")}
+    with time_machine.travel(at(0, 9, 30), tick=False):
+        services.request_priority_change(request=request, actor=org.agent, priority="high")
+    with time_machine.travel(at(0, 10), tick=False):
+        services.request_transfer(
+            request=request, actor=org.agent, department=facilities, service=badges
+        )
+    with time_machine.travel(at(0, 11), tick=False):
+        services.request_priority_change(request=request, actor=fac_agent, priority="urgent")
+
+    held = {
+        (clock.department.slug, clock.kind): (clock.service.name, clock.priority)
+        for clock in SLAClock.objects.filter(request=request)
+    }
+    # IT held it as its laptop request, raised to high; Facilities as a badge request, then
+    # urgent. Neither change reaches back to the other department's clocks.
+    assert held == {
+        ("it", "first_response"): ("Laptop", "high"),
+        ("it", "resolution"): ("Laptop", "high"),
+        ("facilities", "first_response"): ("Access badges and keys", "urgent"),
+        ("facilities", "resolution"): ("Access badges and keys", "urgent"),
+    }
 
 
 def test_it_records_blocked_time_when_the_blocker_is_resolved(org, service):

@@ -2,6 +2,7 @@
 
 import datetime
 
+from departments.models import Service
 from scorecards.models import ScoreSnapshot
 from scorecards.stats import rate_figures
 
@@ -42,3 +43,18 @@ def provider_figures(**overrides) -> dict:
     }
     figures.update(overrides)
     return figures
+
+
+def assert_breakdowns_list_own_services() -> int:
+    """Every provider snapshot's `by_service` lists only services of that provider (a
+    transferred request's time with the first department stays under that department's
+    service). Returns how many entries were checked, so a test can tell it checked some."""
+    department_of = dict(Service.objects.values_list("pk", "department_id"))
+    foreign, checked = [], 0
+    for snapshot in ScoreSnapshot.objects.filter(role="provider"):
+        for key, item in (snapshot.figures.get("by_service") or {}).items():
+            checked += 1
+            if department_of.get(int(key)) != snapshot.department_id:
+                foreign.append((snapshot.department.name, snapshot.period, item.get("name")))
+    assert foreign == [], "services of other departments in a provider's breakdown"
+    return checked

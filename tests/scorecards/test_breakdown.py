@@ -6,11 +6,19 @@ import zoneinfo
 import pytest
 
 from core.periods import parse_period
+from departments.choices import Role
 from requests_app import services
 from scorecards.compute import breakdown_figures
 from scorecards.models import ScoreSnapshot
 from scorecards.services import scores_compute
-from tests.factories import ServiceFactory, SLATargetFactory
+from tests.factories import (
+    DepartmentFactory,
+    MembershipFactory,
+    ServiceFactory,
+    SLATargetFactory,
+    UserFactory,
+)
+from tests.scorecards.helpers import assert_breakdowns_list_own_services
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 HOUR = 3600
@@ -79,9 +87,9 @@ def history(org, catalog):
     return laptop, printer
 
 
-def provider_figures(org):
+def provider_figures(org, department=None):
     return ScoreSnapshot.objects.get(
-        department=org.provider, role="provider", period=WEEK, counterpart=None
+        department=department or org.provider, role="provider", period=WEEK, counterpart=None
     ).figures
 
 
@@ -119,6 +127,59 @@ def test_it_breaks_timeliness_down_by_priority(org, history):
     assert by_priority["high"]["timeliness"] == 1.0
     assert by_priority["high"]["first_response_timeliness_n"] == 1
     assert by_priority["high"]["resolution_median_seconds"] == pytest.approx(2 * HOUR)
+
+
+@pytest.fixture
+def facilities():
+    """Facilities, with its badges service and targets, and an agent."""
+    department = DepartmentFactory(name="Facilities", slug="facilities", code="FAC")
+    badges = ServiceFactory(department=department, name="Access badges and keys")
+    for priority, first, resolution in (("normal", 1, 4), ("high", 1, 2)):
+        SLATargetFactory(
+            department=department,
+            priority=priority,
+            first_response=datetime.timedelta(hours=first),
+            resolution=datetime.timedelta(hours=resolution),
+        )
+    agent = UserFactory(username="fac_agent")
+    MembershipFactory(user=agent, department=department, role=Role.AGENT)
+    return department, badges, agent
+
+
+def test_it_counts_a_transferred_requests_time_under_the_service_each_department_held(
+    org, catalog, facilities
+):
+    laptop, _ = catalog
+    department, badges, fac_agent = facilities
+    # Filed to IT as a laptop request: IT answers at once, but passes it on to Facilities
+    # only the next day, its resolution due (Monday 17:00) long gone.
+    request = file(org, laptop, at(0, 9))
+    services.request_acknowledge(request=request, actor=org.agent, now=at(0, 9, 30))
+    services.request_transfer(
+        request=request, actor=org.agent, department=department, service=badges, now=at(1, 10)
+    )
+    # Facilities raises it, answers and resolves it in time.
+    services.request_priority_change(
+        request=request, actor=fac_agent, priority="high", now=at(1, 10, 15)
+    )
+    services.request_acknowledge(request=request, actor=fac_agent, now=at(1, 10, 30))
+    services.request_transition(request=request, actor=fac_agent, action="resolve", now=at(1, 11))
+
+    scores_compute(period=parse_period(WEEK), now=at(4, 18))
+
+    it = provider_figures(org)
+    assert set(it["by_service"]) == {str(laptop.pk)}
+    assert it["by_service"][str(laptop.pk)]["name"] == "Laptop"
+    assert it["by_service"][str(laptop.pk)]["first_response_timeliness"] == 1.0
+    assert it["by_service"][str(laptop.pk)]["resolution_timeliness"] == 0.0
+    assert set(it["by_priority"]) == {"normal"}  # Facilities' raise is not IT's
+    assert it["by_priority"]["normal"]["timeliness_n"] == 2
+    theirs = provider_figures(org, department)
+    assert set(theirs["by_service"]) == {str(badges.pk)}
+    assert theirs["by_service"][str(badges.pk)]["timeliness"] == 1.0
+    assert theirs["by_service"][str(badges.pk)]["timeliness_n"] == 2
+    assert set(theirs["by_priority"]) == {"high"}
+    assert assert_breakdowns_list_own_services() == 2
 
 
 def test_it_keeps_the_breakdown_on_the_provider_snapshot_only(org, history):

@@ -130,6 +130,8 @@ def test_it_agrees_with_the_reference_computation(world, rows, now):
             request=request,
             kind=clock["kind"],
             department=provider,
+            service=request.service,
+            priority=request.priority,
             calendar_version=world["versions"][clock["provider"]],
             target_seconds=3600,
             started_at=BASE,

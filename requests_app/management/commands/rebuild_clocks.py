@@ -16,11 +16,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from requests_app.clocks import REFRESHED_FIELDS
 from requests_app.models import ServiceRequest, SLAClock
-from requests_app.services import clocks_recompute, compute_fields
+from requests_app.services import clocks_recompute
 
 # `computed_at` says when the cache was written, not what it holds: not a change on its own.
-COMPARED_FIELDS = ["target_seconds", *(f for f in compute_fields() if f != "computed_at")]
+COMPARED_FIELDS = [f for f in REFRESHED_FIELDS if f != "computed_at"]
 
 
 class Command(BaseCommand):
