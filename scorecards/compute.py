@@ -36,7 +36,9 @@ Figures = dict[Key, dict]
 # 2026.2: late clocks of cancelled requests count; declines.
 # 2026.3: a clock counts under the service and priority its department held the request as
 # (SLAClock.service, SLAClock.priority), no longer the request's current ones: a transferred
-# request's time with the first department stays under that department's service.
+# request's time with the first department stays under that department's service. Survey
+# figures are published per month and quarter only, once final, with primary and
+# complementary suppression over everything a quarter publishes (surveys/disclosure.py).
 METHODOLOGY_VERSION = "2026.3"
 
 
