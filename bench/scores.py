@@ -57,7 +57,7 @@ SETTLED = """    FROM requests_app_slaclock c
 """
 ANSWERED = """    FROM surveys_surveyresponse a
     JOIN surveys_requestsurvey s ON s.id = a.survey_id
-    WHERE a.answered_at >= %(start)s AND a.answered_at < %(end)s
+    WHERE a.answered_at >= %(start)s AND a.answered_at < %(answers_end)s
 """
 
 # The baseline: the app's figures of the settled clocks and of the survey answers, written by
@@ -217,7 +217,21 @@ def busiest_quarter(now0: datetime.datetime):
 def baseline_run(period, now0, sql: str = BASELINE_SQL) -> list[dict]:
     from django.db import connection
 
-    parameters = {"start": period.start, "end": period.end, "due_end": min(period.end, now0)}
+    from core.periods import company_zone
+    from surveys.disclosure import Family, period_cells
+
+    # Survey figures hold the months released so far (surveys/disclosure.py).
+    through = period_cells(Family.REQUEST, period, now=now0).through
+    answers_end = period.start
+    if through is not None:
+        day = through + datetime.timedelta(days=1)
+        answers_end = datetime.datetime.combine(day, datetime.time(), tzinfo=company_zone())
+    parameters = {
+        "start": period.start,
+        "end": period.end,
+        "due_end": min(period.end, now0),
+        "answers_end": answers_end,
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, parameters)
         names = [column.name for column in cursor.description]
@@ -290,9 +304,14 @@ def baseline_check(rows: list[dict], period) -> dict:
             continue
         for key in _snapshot_keys(row, present):
             expected += [(key, (name,), value) for name, value in values.items()]
-    stored = _stored(period)
-    # Survey figures the releases withheld (surveys/disclosure.py) are not stored: the
-    # baseline's value of each is left out of the comparison, and counted.
+    return _survey_withheld_left_out(expected, _stored(period))
+
+
+def _survey_withheld_left_out(expected: list[tuple], stored: dict) -> dict:
+    """`_differences`, less the survey figures the releases withheld (surveys/disclosure.py):
+    they are not stored, so the baseline's value of each is left out, and counted."""
+    from surveys.choices import DIMENSIONS
+
     survey_names = {"csat", "mean_rating", *(f"{d}_mean" for d in DIMENSIONS)}
     kept = [
         item
@@ -347,7 +366,7 @@ def headline_check(rows: list[dict], period) -> dict:
         expected += [(key, (ours,), row[theirs]) for ours, theirs in pairs]
         if row["settled"]:
             expected.append((key, ("timeliness",), row["met"] / row["settled"]))
-    return _differences(expected, _stored(period))
+    return _survey_withheld_left_out(expected, _stored(period))
 
 
 def compute_measure(*, period, now0, runs: int, explain: bool) -> dict:
