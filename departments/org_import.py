@@ -33,6 +33,7 @@ from django.db import DatabaseError, models, transaction
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .choices import HR_GROUP, Priority, Role, Weekday
+from .describe import parse_business_duration
 from .models import (
     BusinessCalendar,
     Department,
@@ -47,7 +48,6 @@ from .validators import validate_working_hours
 KINDS = ("calendars", "departments", "services", "targets", "people", "memberships")
 
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-DURATION_PATTERN = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?$")
 INTERVAL_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 MIDNIGHT = datetime.time(0, 0)
 HOLIDAY_NAME_LENGTH = Holiday._meta.get_field("name").max_length
@@ -341,21 +341,11 @@ class _Reader:
         value = self.text(node, path, required=True)
         if value is None:
             return None
-        match = DURATION_PATTERN.match(value)
-        if not match or not any(match.groups()):
-            if re.fullmatch(r"\d+", value):
-                hint = f"'{value}' has no unit: write e.g. {value}h or {value}m"
-            elif re.fullmatch(r"\d+\s*(d|days?)", value):
-                hint = (
-                    f"'{value}': days are ambiguous in business time, write hours "
-                    "(e.g. 16h for two 8-hour days)"
-                )
-            else:
-                hint = f"'{value}' is not a duration (write e.g. 30m, 4h or 1h30m)"
-            self.problem(node, path, hint)
+        try:
+            return parse_business_duration(value)
+        except ValueError as exc:
+            self.problem(node, path, str(exc))
             return None
-        hours, minutes, seconds = (int(part or 0) for part in match.groups())
-        return datetime.timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
     def date(self, node: Node | None, path: str) -> datetime.date | None:
         value = self.text(node, path, required=True)
