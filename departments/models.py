@@ -296,6 +296,7 @@ class CalendarVersion(models.Model):
 # The longest target an agreement may set: a year of 24-hour business days. Beyond it a
 # number is a typo, and a clock's target must fit its column.
 TARGET_MAX = datetime.timedelta(hours=24 * 366)
+TARGET_MIN = datetime.timedelta(minutes=1)
 
 
 class Agreement(models.Model):
@@ -476,8 +477,8 @@ class AgreementTarget(models.Model):
             errors["service"] = "The service belongs to another department."
         for name in ("first_response", "resolution"):
             value = getattr(self, name)
-            if value is not None and value <= datetime.timedelta(0):
-                errors[name] = "A target must be positive."
+            if value is not None and value < TARGET_MIN:
+                errors[name] = "A target is at least a business minute."
             elif value is not None and value > TARGET_MAX:
                 errors[name] = "A target is at most 8784 business hours (a year)."
         if (

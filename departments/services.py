@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.limits import datetime_error
+
 from . import agreements as agreement_rules
 from . import signals
 from .business_time import business_schedule
@@ -77,11 +79,16 @@ def proposal_errors(
     """What is wrong with a proposed version: ({field: messages}, {target index: {field:
     messages}}), both empty when nothing is. The services and the org import ask here."""
     errors: dict[str, list[str]] = {}
+    for name, day in (("valid_from", valid_from), ("valid_until", valid_until)):
+        if day is not None and datetime_error(day):
+            errors[name] = [datetime_error(day)]
     if not provider.is_provider:
         errors["provider"] = [f"{provider.name} takes no requests: it has nothing to agree."]
     if customer is not None and customer.pk == provider.pk:
         errors["customer"] = ["A department has no agreement with itself."]
-    if valid_until is not None and valid_from is not None and valid_until < valid_from:
+    if errors:
+        pass  # a date out of bounds: nothing more to say of the dates
+    elif valid_until is not None and valid_from is not None and valid_until < valid_from:
         errors["valid_until"] = ["The agreement cannot end before it starts."]
     elif valid_until is not None and valid_until < today:
         errors["valid_until"] = ["It would end before it could apply."]
