@@ -74,23 +74,28 @@ def proposal_errors(
     valid_until: datetime.date | None,
     calendar: BusinessCalendar | None,
     targets: list[TargetInput],
-    today: datetime.date,
+    today: datetime.date | None,
 ) -> tuple[dict[str, list[str]], dict[int, dict[str, list[str]]]]:
     """What is wrong with a proposed version: ({field: messages}, {target index: {field:
-    messages}}), both empty when nothing is. The services and the org import ask here."""
+    messages}}), both empty when nothing is. With `today`, it must still be able to apply
+    (a proposal); without, it may be history (the org import's agreed versions). The
+    services and the org import ask here."""
     errors: dict[str, list[str]] = {}
     for name, day in (("valid_from", valid_from), ("valid_until", valid_until)):
         if day is not None and datetime_error(day):
             errors[name] = [datetime_error(day)]
     if not provider.is_provider:
         errors["provider"] = [f"{provider.name} takes no requests: it has nothing to agree."]
-    if customer is not None and customer.pk == provider.pk:
+    # Compared as objects too: the org import checks departments it has not saved yet.
+    if customer is not None and (
+        customer is provider or (customer.pk is not None and customer.pk == provider.pk)
+    ):
         errors["customer"] = ["A department has no agreement with itself."]
     if errors:
         pass  # a date out of bounds: nothing more to say of the dates
     elif valid_until is not None and valid_from is not None and valid_until < valid_from:
         errors["valid_until"] = ["The agreement cannot end before it starts."]
-    elif valid_until is not None and valid_until < today:
+    elif valid_until is not None and today is not None and valid_until < today:
         errors["valid_until"] = ["It would end before it could apply."]
     if calendar is not None and not business_schedule(calendar).has_working_time:
         errors["calendar"] = [f"{calendar.name} has no working hours."]
@@ -100,7 +105,7 @@ def proposal_errors(
     seen: dict[tuple, int] = {}
     for index, spec in enumerate(targets):
         problems: dict[str, list[str]] = {}
-        if spec.service is not None and spec.service.department_id != provider.pk:
+        if spec.service is not None and spec.service.department != provider:
             problems["service"] = [
                 f"{spec.service.name} is a service of {spec.service.department.name}, "
                 f"not {provider.name}."
