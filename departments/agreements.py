@@ -273,3 +273,50 @@ def notice_for(action: str, agreement: Agreement, *, actor) -> AgreementNotice:
 
 def actor_name(user) -> str:
     return (user.get_full_name() or user.username) if user is not None else "Someone"
+
+
+# --- in words ------------------------------------------------------------------------------
+
+
+def _day(moment: datetime.datetime, agreement: Agreement) -> str:
+    return f"{moment.astimezone(agreement_zone(agreement)):%a %d %b %Y}"
+
+
+def status_text(agreement: Agreement, *, now) -> str:
+    """Where the version stands, for its pages: "In effect since Tue 01 Sep 2026",
+    "Proposed by IT on ..., waiting for Sales to answer", "Superseded by v3 from ...", ..."""
+    state = agreement.state
+    if state == AgreementState.PROPOSED:
+        other = (
+            _customer_side_name(agreement)
+            if agreement.proposed_side == AgreementSide.PROVIDER
+            else agreement.provider.name
+        )
+        who = _side_name(agreement, agreement.proposed_side)
+        return (
+            f"Proposed by {who} on {_day(agreement.proposed_at, agreement)}, waiting for "
+            f"{other} to answer"
+        )
+    decided = f" on {_day(agreement.decided_at, agreement)}" if agreement.decided_at else ""
+    if state == AgreementState.DECLINED:
+        return f"Declined{decided}" + (
+            f": {agreement.decision_comment}" if agreement.decision_comment else ""
+        )
+    if state == AgreementState.WITHDRAWN:
+        return f"Withdrawn{decided}"
+    start, until = agreement.effective_from, agreement.effective_until
+    if state == AgreementState.SUPERSEDED and agreement.superseded_by_id:
+        later = f"v{agreement.superseded_by.version}"
+        if until is not None and start is not None and until <= start:
+            return f"Superseded by {later} before it took effect"
+        if until is not None and until > now:
+            return f"In effect until {_day(until, agreement)}, then superseded by {later}"
+        return f"Superseded by {later} on {_day(until, agreement)}" if until else "Superseded"
+    if start is not None and start > now:
+        return f"Accepted{decided}; applies from {_day(start, agreement)}"
+    if until is not None and until <= now:
+        return f"Ended on {_day(until - datetime.timedelta(seconds=1), agreement)}"
+    text = f"In effect since {_day(start, agreement)}" if start else "Accepted"
+    if agreement.valid_until is not None:
+        text += f", until {agreement.valid_until:%a %d %b %Y}"
+    return text

@@ -16,6 +16,8 @@ import re
 from collections import Counter
 
 from .business_time import business_schedule
+from .choices import TargetSource
+from .targets import AGREEMENT_SOURCES
 
 DURATION_PATTERN = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?$")
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -169,3 +171,81 @@ def date_ranges_text(days: list[datetime.date]) -> str:
         else:
             parts.append(f"{first.day} {first:%b}-{last.day} {last:%b}")
     return ", ".join(parts)
+
+
+# --- why a target applies ------------------------------------------------------------------
+
+
+def source_text(
+    source: str,
+    *,
+    agreement=None,
+    department_name: str,
+    service_name: str = "",
+    priority: str = "",
+) -> str:
+    """Where a target comes from, as the end of a sentence: "under the Sales-IT agreement
+    v3", "under IT's target for Printing", "under IT's default target"."""
+    if source in AGREEMENT_SOURCES and agreement is not None:
+        text = f"under the {agreement.label}"
+        if source.endswith("_service") and service_name:
+            text += f" for {service_name}"
+        return text
+    if source == TargetSource.SERVICE:
+        return f"under {department_name}'s target for {service_name}"
+    if source == TargetSource.DEPARTMENT:
+        return f"under {department_name}'s default target"
+    if source == TargetSource.FALLBACK:
+        return (
+            f"under the company fallback ({department_name} has no target for "
+            f"{priority or 'this'} priority)"
+        )
+    return "as the target stood when the clock started"
+
+
+def hours_text(calendar, *, who: str, own_hours: bool = False) -> str:
+    """ "IT works Mon-Fri 09:00-17:00 Europe/Berlin"; "IT answers ... under the agreement"
+    when the hours are an agreement's own."""
+    hours = working_hours_text(calendar)
+    if hours != "around the clock":
+        hours = f"{hours} {calendar.timezone}"
+    if own_hours:
+        return f"{who} answers {hours} under the agreement"
+    return f"{who} works {hours}"
+
+
+def basis_text(
+    *,
+    seconds: int,
+    calendar,
+    source: str,
+    agreement=None,
+    department_name: str,
+    service_name: str = "",
+    priority: str = "",
+    first_day: datetime.date | None = None,
+    last_day: datetime.date | None = None,
+) -> str:
+    """Which target applied and why it is due when it is: "4 business hours under the
+    Sales-IT agreement v3; IT works Mon-Fri 09:00-17:00 Europe/Berlin; closed 24-26 Dec"
+    (the days off from `first_day` to `last_day`, when there are any)."""
+    parts = [
+        f"{calendar_duration(seconds, calendar)} "
+        + source_text(
+            source,
+            agreement=agreement,
+            department_name=department_name,
+            service_name=service_name,
+            priority=priority,
+        ),
+        hours_text(
+            calendar,
+            who=department_name,
+            own_hours=agreement is not None and agreement.calendar_id is not None,
+        ),
+    ]
+    if first_day is not None and last_day is not None:
+        closed = days_off(calendar, first_day, last_day)
+        if closed:
+            parts.append(f"closed {date_ranges_text(closed)}")
+    return "; ".join(parts)

@@ -89,10 +89,11 @@ def departments_served_by(*, user) -> QuerySet[Department]:
     ).distinct()
 
 
-def agreements_visible_to(user) -> QuerySet:
+def agreements_visible_to(user, *, hr: bool | None = None) -> QuerySet:
     """Agreements the user may see: those of a department they manage (either side; every
     manager is on the customer side of an agreement with every customer), all of them for
-    HR; none for anyone else (departments.agreements)."""
+    HR; none for anyone else (departments.agreements). `hr`: whether the user is in HR,
+    when the caller knows already."""
     from django.db.models import Exists, OuterRef, Q
 
     from .agreements import is_hr
@@ -103,7 +104,7 @@ def agreements_visible_to(user) -> QuerySet:
     agreements = Agreement.objects.select_related(
         "provider__calendar", "customer", "calendar", "proposed_by", "decided_by", "superseded_by"
     )
-    if is_hr(user):
+    if is_hr(user) if hr is None else hr:
         return agreements
     managed = Membership.objects.filter(user=user, role=Role.MANAGER)
     manages_another = Exists(managed.exclude(department_id=OuterRef("provider_id")))

@@ -2,6 +2,7 @@
 search, notification and export goes through."""
 
 import datetime
+import zoneinfo
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -13,6 +14,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from departments.choices import Role
+from departments.describe import basis_text, calendar_duration, working_day_seconds
 from departments.models import Department, Membership, Service
 from departments.targets import AppliedTarget, target_applicable
 
@@ -326,3 +328,42 @@ def attachments_visible_to(*, user, request: ServiceRequest) -> QuerySet:
     if not is_provider_staff(user=user, department_id=request.provider_department_id):
         attachments = attachments.exclude(comment__internal=True)
     return attachments
+
+
+@dataclass(frozen=True)
+class ClockBasis:
+    """Which target a clock follows and why it is due when it is, in words."""
+
+    target: str  # "4 business hours"
+    text: str  # "4 business hours under the Sales-IT agreement v3; IT works ...; closed ..."
+    day_seconds: int | None  # the clock calendar's business day, for its other durations
+
+
+def clock_bases(*, request: ServiceRequest, now) -> dict[str, ClockBasis]:
+    """The basis of each current clock of the request (one query): the target it copied
+    when it started, where that came from (departments.targets) and the hours it runs in,
+    with the days off between its start and its due time."""
+    clocks = request.clocks.filter(is_current=True).select_related(
+        "calendar_version", "agreement__provider", "agreement__customer"
+    )
+    bases = {}
+    for clock in clocks:
+        calendar = clock.calendar_version
+        zone = zoneinfo.ZoneInfo(calendar.timezone)
+        until = clock.due_at or now
+        bases[clock.kind] = ClockBasis(
+            target=calendar_duration(clock.target_seconds, calendar),
+            text=basis_text(
+                seconds=clock.target_seconds,
+                calendar=calendar,
+                source=clock.target_source,
+                agreement=clock.agreement,
+                department_name=request.provider_department.name,
+                service_name=request.service.name,
+                priority=request.get_priority_display().lower(),
+                first_day=clock.started_at.astimezone(zone).date(),
+                last_day=max(until, clock.started_at).astimezone(zone).date(),
+            ),
+            day_seconds=working_day_seconds(calendar),
+        )
+    return bases

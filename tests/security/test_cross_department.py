@@ -137,6 +137,22 @@ def test_an_agent_cannot_block_by_the_id_or_reference_of_a_request_they_cannot_s
 # link is itself the key, and a signed-in stranger is told that it was sent to someone else.
 PAGES = {
     "departments/<slug:slug>/": (lambda w: ["it"], [], 200),
+    # Agreements: their two sides' managers and HR (read-only); only managers propose.
+    "departments/<slug:slug>/agreements/new/": (
+        lambda w: ["it"],
+        ["requester", "colleague", "agent", "outsider", "hr"],
+        403,
+    ),
+    "departments/<slug:slug>/agreements/<int:pk>/": (
+        lambda w: ["it", w.agreement.pk],
+        ["requester", "colleague", "agent", "outsider"],
+        404,
+    ),
+    "departments/<slug:slug>/agreements/<int:pk>/<slug:action>/": (
+        lambda w: ["it", w.agreement.pk, "accept"],
+        ["requester", "colleague", "agent", "outsider"],
+        404,
+    ),
     "requests/queue/<slug:slug>/": (lambda w: ["it"], ["outsider", "hr", "requester"], 404),
     "requests/queue/<slug:slug>/assign/": (lambda w: ["it"], ["outsider", "hr"], 404),
     "requests/<int:pk>/": (lambda w: [w.requests["sales_to_it"].pk], ["outsider", "hr"], 404),
