@@ -54,9 +54,10 @@ class TargetCell:
     agreement: Agreement | None
 
 
-def _catalog(department, services, customer, *, now) -> list[tuple]:
+def _catalog(department, services, customer, *, now) -> tuple[list, list]:
     """Each service with the target of each priority that applies to the customer's
-    requests now (departments.targets; two queries for the whole catalog)."""
+    requests now (departments.targets; two queries for the whole catalog), and the
+    agreements among them with support hours of their own, with those hours."""
     candidates = target_candidates(
         provider_id=department.pk, customer_id=customer.pk if customer else None, at=now
     )
@@ -69,6 +70,7 @@ def _catalog(department, services, customer, *, now) -> list[tuple]:
         return day_of[key]
 
     catalog = []
+    own_hours = {}  # agreements with support hours of their own, among those that apply
     for service in services:
         cells = []
         for priority, label in Priority.choices:
@@ -76,6 +78,11 @@ def _catalog(department, services, customer, *, now) -> list[tuple]:
             if applied.source == TargetSource.FALLBACK:
                 continue
             day = day_seconds(applied.calendar)
+            if applied.calendar is not None and applied.source in AGREEMENT_SOURCES:
+                own_hours[applied.agreement.pk] = (
+                    applied.agreement,
+                    f"{working_hours_text(applied.calendar)} ({applied.calendar.timezone})",
+                )
             cells.append(
                 TargetCell(
                     priority=label,
@@ -87,7 +94,7 @@ def _catalog(department, services, customer, *, now) -> list[tuple]:
                 )
             )
         catalog.append((service, cells))
-    return catalog
+    return catalog, sorted(own_hours.values(), key=lambda pair: pair[0].label)
 
 
 def _agreement_sections(user, nav, department, *, now) -> dict:
@@ -114,14 +121,9 @@ def _agreement_sections(user, nav, department, *, now) -> dict:
                 "customer": customer,
                 "current": next((a for a in versions if a.in_effect and a.customer_id), None),
                 "every": next((a for a in versions if a.in_effect and not a.customer_id), None),
-                "proposal": next(
-                    (
-                        a
-                        for a in versions
-                        if a.customer_id == customer.pk and a.state == AgreementState.PROPOSED
-                    ),
-                    None,
-                ),
+                # Waiting for an answer: the pair's proposal, and the provider's offer to
+                # every customer (which any customer's manager may answer).
+                "proposals": [a for a in versions if a.state == AgreementState.PROPOSED],
             }
         )
     sees_all = department.pk in managed or nav.is_hr
@@ -150,13 +152,15 @@ def department_detail(request, slug):
     customer = primary if primary is not None and primary.pk != department.pk else None
     services = list(department.services.filter(active=True))
     calendar = department.calendar
+    catalog, agreement_hours = _catalog(department, services, customer, now=now)
     return render(
         request,
         "departments/detail.html",
         {
             "department": department,
             "customer": customer,
-            "catalog": _catalog(department, services, customer, now=now),
+            "catalog": catalog,
+            "agreement_hours": agreement_hours,
             "working_hours": working_hours_text(calendar),
             "days_off": next_days_off(
                 calendar, today=timezone.localdate(now, zoneinfo.ZoneInfo(calendar.timezone))
@@ -302,22 +306,25 @@ def _proposal_choices(user, department, nav) -> list[tuple[str, str]]:
     ]
 
 
-def _initial_targets(department, customer, *, now) -> dict:
-    """The targets of the version in effect for the pair: a change starts from them."""
+def _version_in_effect(department, customer, *, now) -> Agreement | None:
+    """The pair's version in effect: a change starts from it."""
     current = (
         Agreement.objects.filter(provider=department, customer=customer)
         .exclude(effective_from=None)
         .prefetch_related("targets")
         .order_by("-version")
     )
-    for agreement in current:
-        if in_effect(agreement, now):
-            return {
-                (t.service_id, t.priority, kind): getattr(t, f"{kind}_seconds")
-                for t in agreement.targets.all()
-                for kind in ("first_response", "resolution")
-            }
-    return {}
+    return next((agreement for agreement in current if in_effect(agreement, now)), None)
+
+
+def _initial_targets(agreement: Agreement | None) -> dict:
+    if agreement is None:
+        return {}
+    return {
+        (t.service_id, t.priority, kind): getattr(t, f"{kind}_seconds")
+        for t in agreement.targets.all()
+        for kind in ("first_response", "resolution")
+    }
 
 
 @login_required
@@ -345,15 +352,21 @@ def agreement_propose(request, slug):
     customer = None
     if chosen != EVERY_CUSTOMER:
         customer = Department.objects.filter(slug=chosen).first()
-    initial = {"customer": chosen, "valid_from": timezone.localdate(now)}
+    current = None
+    if data is None and (customer is not None or chosen == EVERY_CUSTOMER):
+        current = _version_in_effect(department, customer, now=now)
+    initial = {
+        "customer": chosen,
+        "valid_from": timezone.localdate(now),
+        "calendar": current.calendar_id if current else None,
+        "valid_until": current.valid_until if current else None,
+    }
     form = ProposalForm(
         data,
         customers=choices,
         services=services_offered,
         initial=initial,
-        initial_targets=_initial_targets(department, customer, now=now)
-        if data is None and (customer is not None or chosen == EVERY_CUSTOMER)
-        else None,
+        initial_targets=_initial_targets(current),
     )
     manages_provider = department.pk in {d.pk for d in nav.managed_departments}
     if data is not None:

@@ -12,6 +12,7 @@ from departments import services
 from departments.choices import AgreementState
 from departments.models import Agreement
 from tests.factories import (
+    BusinessCalendarFactory,
     HolidayFactory,
     MembershipFactory,
     ServiceFactory,
@@ -342,3 +343,48 @@ def test_a_customers_manager_may_not_propose_for_another_customer(client, org, s
         )
         assert response.status_code == 403
     assert not Agreement.objects.exists()
+
+
+def test_a_customer_is_told_the_support_hours_of_its_agreement(client, org, service):
+    extended = BusinessCalendarFactory(
+        name="IT late", hours=[(d, "08:00", "20:00") for d in range(5)]
+    )
+    agreement_accepted(
+        proposer=org.provider_manager,
+        decider=org.customer_manager,
+        provider=org.provider,
+        customer=org.customer,
+        targets=[(None, "normal", 2, 24)],
+        calendar=extended,
+        now=NOW - datetime.timedelta(days=1),
+    )
+
+    response = page(client, org.requester)
+
+    # 24 business hours are two of its 12-hour days.
+    assertContains(response, "Normal: 2 business hours / 2 business days")
+    assertContains(
+        response,
+        "Under the Sales-IT agreement v1, IT answers Mon-Fri 08:00-20:00 (Europe/Berlin)",
+    )
+    assertNotContains(page(client, org.outsider), "IT answers")
+
+
+def test_a_customers_manager_sees_the_providers_offer_to_every_customer(client, org, service):
+    offer = services.agreement_propose(
+        actor=org.provider_manager,
+        provider=org.provider,
+        customer=None,
+        valid_from=datetime.date(2027, 1, 1),
+        targets=[services.TargetInput(None, "low", H, 8 * H)],
+        now=NOW,
+    )
+
+    response = page(client, org.customer_manager)
+
+    assertContains(response, "Sales has no agreement of its own with IT")
+    assertContains(
+        response,
+        f'Waiting: <a href="/departments/it/agreements/{offer.pk}/">'
+        "IT agreement with every customer v1</a>",
+    )
