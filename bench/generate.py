@@ -41,6 +41,7 @@ from types import SimpleNamespace
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.utils import timezone
 
 from bench.common import columns_check, indexes_drop, load_session_prepare, sequences_reset
 from core.markdown import render_markdown
@@ -66,7 +67,7 @@ from requests_app.models import (
     SLAClock,
     WaitPeriod,
 )
-from requests_app.selectors import clock_targets
+from requests_app.selectors import clock_basis
 from requests_app.services import compute_fields
 
 GENERATOR_VERSION = 4  # 3: event data from requests_app.workflow's builders; 4: stored HTML
@@ -195,6 +196,8 @@ COLUMNS = {
         "is_current",
         "calendar_version_id",
         "target_seconds",
+        "target_source",
+        "agreement_id",
         "started_at",
         *CLOCK_COMPUTED,
         "warning_notified_at",
@@ -249,6 +252,7 @@ class BenchService:
     id: int
     name: str
     targets: dict[str, tuple[int, int]]  # priority -> (first response, resolution) seconds
+    sources: dict[str, str] = field(default_factory=dict)  # priority -> TargetSource
 
 
 @dataclass
@@ -356,15 +360,14 @@ def org_build(rng: random.Random) -> BenchOrg:
                             first_response=datetime.timedelta(hours=first * factor / 2),
                             resolution=datetime.timedelta(hours=resolution * factor / 2),
                         )
-                # What the app starts a clock with (service, department, fallback targets).
-                targets = {}
+                # What the app starts a clock with (service, department, fallback targets:
+                # the bench has no agreements), and where it comes from.
+                targets, sources = {}, {}
                 for priority in PRIORITIES:
-                    chosen = clock_targets(service, priority)
-                    targets[priority] = (
-                        chosen[ClockKind.FIRST_RESPONSE],
-                        chosen[ClockKind.RESOLUTION],
-                    )
-                bench.services.append(BenchService(service.pk, service_name, targets))
+                    chosen = clock_basis(service, priority, customer_id=None, at=timezone.now())
+                    targets[priority] = (chosen.first_response_seconds, chosen.resolution_seconds)
+                    sources[priority] = chosen.source
+                bench.services.append(BenchService(service.pk, service_name, targets, sources))
         departments.append(bench)
     providers = [i for i, d in enumerate(departments) if d.is_provider]
     weights = [1 / (rank + 1) ** 0.8 for rank in range(len(providers))]
@@ -641,6 +644,8 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                 priority,
                 new_priority,
                 {ClockKind.FIRST_RESPONSE: new_first, ClockKind.RESOLUTION: new_resolution},
+                source=service.sources.get(new_priority, ""),
+                agreement_id=None,
             ),
         )
         start_targets, start_priority = (first_target, resolution_target), priority
@@ -809,6 +814,8 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                 True,
                 version.pk,
                 result.target_seconds,
+                service.sources.get(priority, ""),
+                None,  # the bench has no agreements
                 created,
                 *(computed[name] for name in CLOCK_COMPUTED),
                 warning_notified,

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from .models import (
+    Agreement,
+    AgreementTarget,
     BusinessCalendar,
     Department,
     Holiday,
@@ -102,3 +104,30 @@ class SLATargetAdmin(admin.ModelAdmin):
     list_display = ["department", "service", "priority", "first_response", "resolution"]
     list_filter = ["department", "priority"]
     list_select_related = ["department", "service"]
+
+
+class AgreementTargetInline(admin.TabularInline):
+    model = AgreementTarget
+    extra = 0
+    fields = ["service", "priority", "first_response", "resolution"]
+
+
+@admin.register(Agreement)
+class AgreementAdmin(admin.ModelAdmin):
+    """Read only: agreements are proposed and answered by the two sides' managers (the
+    agreement pages, the API, the org import), and clocks point at the versions they
+    started under, so nothing here may change or delete one."""
+
+    list_display = ["__str__", "provider", "customer", "state", "valid_from", "effective_from"]
+    list_filter = ["state", "provider"]
+    list_select_related = ["provider", "customer"]
+    inlines = [AgreementTargetInline]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

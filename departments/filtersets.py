@@ -2,8 +2,8 @@ import django_filters
 
 from core.filters import FilterSet, IdFilter
 
-from .choices import Priority
-from .models import Department, Service
+from .choices import AgreementState, Priority
+from .models import Agreement, Department, Service
 
 
 class DepartmentFilterSet(FilterSet):
@@ -30,3 +30,20 @@ class ServiceFilterSet(FilterSet):
     class Meta:
         model = Service
         fields = ["active"]
+
+
+class AgreementFilterSet(FilterSet):
+    provider = django_filters.CharFilter(field_name="provider__slug", label="Provider (slug)")
+    customer = django_filters.CharFilter(
+        method="filter_customer", label="Customer (slug; `all` for every customer)"
+    )
+    state = django_filters.ChoiceFilter(choices=AgreementState.choices)
+
+    class Meta:
+        model = Agreement
+        fields: list[str] = []
+
+    def filter_customer(self, queryset, name, value):
+        if value == "all":
+            return queryset.filter(customer__isnull=True)
+        return queryset.filter(customer__slug=value)

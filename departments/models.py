@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from .choices import Priority, Role, Weekday
+from .choices import AgreementSide, AgreementState, Priority, Role, Weekday
 from .validators import minutes_of, validate_holiday_country, validate_timezone
 
 
@@ -291,3 +291,210 @@ class CalendarVersion(models.Model):
 
     def __str__(self):
         return f"{self.calendar} @ {self.digest[:8]}"
+
+
+# The longest target an agreement may set: a year of 24-hour business days. Beyond it a
+# number is a typo, and a clock's target must fit its column.
+TARGET_MAX = datetime.timedelta(hours=24 * 366)
+TARGET_MIN = datetime.timedelta(minutes=1)
+
+
+class Agreement(models.Model):
+    """One version of what a provider promises a customer department (or every customer).
+
+    Proposed by a manager of one side, accepted or declined by a manager of the other
+    (departments.agreements decides who may); only accepted versions apply, to requests filed
+    from `effective_from` until `effective_until`. A change is a new version of the pair:
+    accepting it supersedes the versions before it, whose clocks keep their targets.
+    """
+
+    provider = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="agreements_given"
+    )
+    customer = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="agreements_received",
+        help_text="Blank: every customer of the provider.",
+    )
+    version = models.PositiveIntegerField()
+    state = models.CharField(
+        max_length=12, choices=AgreementState.choices, default=AgreementState.PROPOSED
+    )
+    valid_from = models.DateField(help_text="The first day it may apply.")
+    valid_until = models.DateField(
+        null=True, blank=True, help_text="The last day it applies (blank: until replaced)."
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="agreements",
+        help_text="Support hours of its own (blank: the provider's calendar).",
+    )
+    proposed_side = models.CharField(max_length=10, choices=AgreementSide.choices)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    proposed_at = models.DateTimeField()
+    comment = models.TextField(blank=True, help_text="Why it is proposed.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+    # Set when it is accepted: it applies to requests filed in [effective_from,
+    # effective_until); a later accepted version closes the window of the earlier ones.
+    effective_from = models.DateTimeField(null=True, blank=True, editable=False)
+    effective_until = models.DateTimeField(null=True, blank=True, editable=False)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["provider", "customer", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "customer", "version"],
+                condition=Q(customer__isnull=False),
+                name="agreement_unique_version",
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "version"],
+                condition=Q(customer__isnull=True),
+                name="agreement_unique_version_all",
+            ),
+            # One proposal at a time per pair: the other side answers one question.
+            models.UniqueConstraint(
+                fields=["provider", "customer"],
+                condition=Q(state="proposed", customer__isnull=False),
+                name="agreement_one_proposal",
+            ),
+            models.UniqueConstraint(
+                fields=["provider"],
+                condition=Q(state="proposed", customer__isnull=True),
+                name="agreement_one_proposal_all",
+            ),
+            models.CheckConstraint(
+                condition=~Q(customer=models.F("provider")), name="agreement_two_sides"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="agreement_valid_ordered",
+            ),
+        ]
+        indexes = [
+            # The look-up when a clock starts: the accepted versions of a provider.
+            models.Index(
+                fields=["provider", "customer", "effective_from"],
+                condition=Q(effective_from__isnull=False),
+                name="agreement_effective_idx",
+            )
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """ "Sales-IT agreement v3", or "IT agreement with every customer v2"."""
+        if self.customer_id is None:
+            return f"{self.provider.name} agreement with every customer v{self.version}"
+        return f"{self.customer.name}-{self.provider.name} agreement v{self.version}"
+
+    @property
+    def customer_name(self) -> str:
+        return self.customer.name if self.customer_id else "every customer"
+
+    def clean(self):
+        errors = {}
+        if self.customer_id is not None and self.customer_id == self.provider_id:
+            errors["customer"] = "A department has no agreement with itself."
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            errors["valid_until"] = "The agreement cannot end before it starts."
+        if errors:
+            raise ValidationError(errors)
+
+
+class AgreementTarget(models.Model):
+    """An agreement's targets for a priority: for one service, or every service it covers."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="targets")
+    service = models.ForeignKey(
+        Service,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="agreement_targets",
+        help_text="Blank: every service of the provider.",
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    first_response = models.DurationField(help_text="Business time.")
+    resolution = models.DurationField(help_text="Business time.")
+
+    class Meta:
+        ordering = ["agreement", "service", "priority"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "service", "priority"],
+                condition=Q(service__isnull=False),
+                name="agreement_target_unique_service",
+            ),
+            models.UniqueConstraint(
+                fields=["agreement", "priority"],
+                condition=Q(service__isnull=True),
+                name="agreement_target_unique_all",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response__gt=datetime.timedelta(0))
+                & Q(resolution__gte=models.F("first_response")),
+                name="agreement_target_positive_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        scope = self.service.name if self.service_id else "every service"
+        return f"{self.agreement} {scope} {self.priority}"
+
+    def clean(self):
+        errors = {}
+        if (
+            self.service_id
+            and self.agreement_id
+            and self.service.department_id != self.agreement.provider_id
+        ):
+            errors["service"] = "The service belongs to another department."
+        for name in ("first_response", "resolution"):
+            value = getattr(self, name)
+            if value is not None and value < TARGET_MIN:
+                errors[name] = "A target is at least a business minute."
+            elif value is not None and value > TARGET_MAX:
+                errors[name] = "A target is at most 8784 business hours (a year)."
+        if (
+            "resolution" not in errors
+            and self.first_response is not None
+            and self.resolution is not None
+            and self.resolution < self.first_response
+        ):
+            errors["resolution"] = "Resolution cannot be due before the first response."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def first_response_seconds(self) -> int:
+        return int(self.first_response.total_seconds())
+
+    @property
+    def resolution_seconds(self) -> int:
+        return int(self.resolution.total_seconds())

@@ -30,10 +30,15 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, models, transaction
+from django.utils import timezone
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .choices import HR_GROUP, Priority, Role, Weekday
+from .agreements import day_start
+from .choices import HR_GROUP, AgreementSide, AgreementState, Priority, Role, Weekday
+from .describe import parse_business_duration
 from .models import (
+    Agreement,
+    AgreementTarget,
     BusinessCalendar,
     Department,
     Holiday,
@@ -42,12 +47,27 @@ from .models import (
     SLATarget,
     WorkingHours,
 )
+from .services import TargetInput, agreement_accepted_apply, proposal_errors
 from .validators import validate_working_hours
 
-KINDS = ("calendars", "departments", "services", "targets", "people", "memberships")
+KINDS = (
+    "calendars",
+    "departments",
+    "services",
+    "targets",
+    "people",
+    "memberships",
+    "agreements",
+)
+EVERY_CUSTOMER = "*"
+AGREEMENT_STATES = [
+    AgreementState.PROPOSED,
+    AgreementState.ACCEPTED,
+    AgreementState.DECLINED,
+    AgreementState.WITHDRAWN,
+]
 
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-DURATION_PATTERN = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?$")
 INTERVAL_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 MIDNIGHT = datetime.time(0, 0)
 HOLIDAY_NAME_LENGTH = Holiday._meta.get_field("name").max_length
@@ -205,10 +225,44 @@ class _PersonSpec(_Spec):
 
 
 @dataclass
+class _AgreementServiceSpec(_Spec):
+    name: str | None = None
+    targets: list[_TargetSpec] = field(default_factory=list)
+
+
+@dataclass
+class _AgreementSpec(_Spec):
+    provider: str | None = None
+    customer: str | None = None  # a slug, or EVERY_CUSTOMER
+    version: int | None = None
+    state: str = AgreementState.ACCEPTED
+    valid_from: datetime.date | None = None
+    valid_until: datetime.date | None = None
+    calendar: str | None = None
+    proposed_side: str = AgreementSide.PROVIDER
+    proposed_by: str | None = None
+    decided_by: str | None = None
+    comment: str = ""
+    decision_comment: str = ""
+    targets: list[_TargetSpec] = field(default_factory=list)
+    services: list[_AgreementServiceSpec] = field(default_factory=list)
+
+    @property
+    def pair(self) -> tuple[str | None, str | None]:
+        return (self.provider, self.customer)
+
+    @property
+    def name(self) -> str:
+        customer = "every customer" if self.customer == EVERY_CUSTOMER else self.customer
+        return f"{self.provider} agreement with {customer} v{self.version}"
+
+
+@dataclass
 class _Organisation:
     calendars: list[_CalendarSpec] = field(default_factory=list)
     departments: list[_DepartmentSpec] = field(default_factory=list)
     people: list[_PersonSpec] = field(default_factory=list)
+    agreements: list[_AgreementSpec] = field(default_factory=list)
 
 
 def _join(path: str, key: str | int) -> str:
@@ -341,21 +395,11 @@ class _Reader:
         value = self.text(node, path, required=True)
         if value is None:
             return None
-        match = DURATION_PATTERN.match(value)
-        if not match or not any(match.groups()):
-            if re.fullmatch(r"\d+", value):
-                hint = f"'{value}' has no unit: write e.g. {value}h or {value}m"
-            elif re.fullmatch(r"\d+\s*(d|days?)", value):
-                hint = (
-                    f"'{value}': days are ambiguous in business time, write hours "
-                    "(e.g. 16h for two 8-hour days)"
-                )
-            else:
-                hint = f"'{value}' is not a duration (write e.g. 30m, 4h or 1h30m)"
-            self.problem(node, path, hint)
+        try:
+            return parse_business_duration(value)
+        except ValueError as exc:
+            self.problem(node, path, str(exc))
             return None
-        hours, minutes, seconds = (int(part or 0) for part in match.groups())
-        return datetime.timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
     def date(self, node: Node | None, path: str) -> datetime.date | None:
         value = self.text(node, path, required=True)
@@ -374,7 +418,7 @@ class _Reader:
         if root is None:
             self.problem(None, "", "the file is empty")
             return organisation
-        nodes = self.fields(root, "", optional=("calendars", "departments", "people"))
+        nodes = self.fields(root, "", optional=("calendars", "departments", "people", "agreements"))
         if nodes is None:
             return organisation
         for path, node in self.items(nodes.get("calendars"), "calendars"):
@@ -383,7 +427,78 @@ class _Reader:
             organisation.departments.append(self.department(node, path))
         for path, node in self.items(nodes.get("people"), "people"):
             organisation.people.append(self.person(node, path))
+        for path, node in self.items(nodes.get("agreements"), "agreements"):
+            organisation.agreements.append(self.agreement(node, path))
         return organisation
+
+    def agreement(self, node: Node, path: str) -> _AgreementSpec:
+        spec = self._spec(
+            _AgreementSpec,
+            node,
+            path,
+            required=("provider", "customer", "version", "valid_from"),
+            optional=(
+                "state",
+                "valid_until",
+                "calendar",
+                "proposed_side",
+                "proposed_by",
+                "decided_by",
+                "comment",
+                "decision_comment",
+                "targets",
+                "services",
+            ),
+        )
+        n = spec.nodes
+        spec.provider = self.text(n.get("provider"), _join(path, "provider"), required=True)
+        spec.customer = self.text(n.get("customer"), _join(path, "customer"), required=True)
+        version = self.text(n.get("version"), _join(path, "version"), required=True)
+        if version is not None:
+            if version.isdigit() and 0 < int(version) < 2**31:
+                spec.version = int(version)
+            else:
+                self.problem(
+                    n["version"],
+                    _join(path, "version"),
+                    f"'{version}' is not a version (1, 2, ...)",
+                )
+        spec.state = self.choice(
+            n.get("state"), _join(path, "state"), AGREEMENT_STATES, default=AgreementState.ACCEPTED
+        )
+        if "valid_from" in n:
+            spec.valid_from = self.date(n["valid_from"], _join(path, "valid_from"))
+        if "valid_until" in n:
+            spec.valid_until = self.date(n["valid_until"], _join(path, "valid_until"))
+        spec.calendar = self.text(n.get("calendar"), _join(path, "calendar")) or None
+        spec.proposed_side = self.choice(
+            n.get("proposed_side"),
+            _join(path, "proposed_side"),
+            AgreementSide.values,
+            default=AgreementSide.PROVIDER,
+        )
+        spec.proposed_by = self.text(n.get("proposed_by"), _join(path, "proposed_by")) or None
+        spec.decided_by = self.text(n.get("decided_by"), _join(path, "decided_by")) or None
+        spec.comment = self.text(n.get("comment"), _join(path, "comment")) or ""
+        spec.decision_comment = (
+            self.text(n.get("decision_comment"), _join(path, "decision_comment")) or ""
+        )
+        spec.targets = self.targets(n.get("targets"), _join(path, "targets"))
+        for service_path, service_node in self.items(n.get("services"), _join(path, "services")):
+            service = self._spec(
+                _AgreementServiceSpec,
+                service_node,
+                service_path,
+                required=("name", "targets"),
+            )
+            service.name = self.text(
+                service.nodes.get("name"), _join(service_path, "name"), required=True
+            )
+            service.targets = self.targets(
+                service.nodes.get("targets"), _join(service_path, "targets")
+            )
+            spec.services.append(service)
+        return spec
 
     def _spec(self, cls, node: Node, path: str, **keys):
         nodes = self.fields(node, path, **keys)
@@ -702,6 +817,7 @@ class _Planner:
         self.targets: list[_Plan] = []
         self.people: list[_Plan] = []
         self.memberships: dict[str, list[_Plan]] = {}
+        self.agreements: list[_AgreementPlan] = []
 
     def problem(self, node, path, message):
         self.reader.problem(node, path, message)
@@ -763,6 +879,7 @@ class _Planner:
         self.plan_departments()
         self.plan_services_and_targets()
         self.plan_people()
+        self.plan_agreements()
 
     def plan_calendars(self) -> None:
         stored = {c.name: c for c in BusinessCalendar.objects.all()}
@@ -1014,6 +1131,276 @@ class _Planner:
             plans.append(plan)
         return plans
 
+    # Agreements: a version that was agreed never changes (clocks point at it); a new
+    # version says what changed. A proposal in the file may still change, or be answered.
+
+    def plan_agreements(self) -> None:
+        specs = [spec for spec in self.organisation.agreements if spec.ok]
+        if not specs:
+            return
+        stored_versions: dict[tuple, dict[int, Agreement]] = {}
+        for agreement in Agreement.objects.select_related(
+            "provider", "customer", "calendar", "proposed_by", "decided_by"
+        ).prefetch_related("targets__service"):
+            key = (agreement.provider.slug, _customer_key(agreement))
+            stored_versions.setdefault(key, {})[agreement.version] = agreement
+        services = {}
+        for plan in self.services:
+            services[(plan.instance.department.slug, plan.instance.name)] = plan.instance
+        for service in Service.objects.select_related("department"):
+            services.setdefault((service.department.slug, service.name), service)
+        usernames = {plan.instance.username: plan.instance for plan in self.people}
+        wanted = {spec.proposed_by for spec in specs} | {spec.decided_by for spec in specs}
+        for user in get_user_model().objects.filter(username__in=wanted - set(usernames)):
+            usernames[user.username] = user
+
+        seen: dict[tuple, _AgreementSpec] = {}
+        file_versions: dict[tuple, dict[int, _AgreementSpec]] = {}
+        for spec in specs:
+            if None in (spec.provider, spec.customer, spec.version):
+                continue
+            key = (*spec.pair, spec.version)
+            if key in seen:
+                self.repeated(spec, "version", seen[key], f"{spec.name} is listed twice")
+                continue
+            seen[key] = spec
+            file_versions.setdefault(spec.pair, {})[spec.version] = spec
+            plan = self.plan_agreement(spec, services, usernames, stored_versions)
+            if plan is not None:
+                self.agreements.append(plan)
+        for pair, versions in file_versions.items():
+            self.check_versions(pair, versions, stored_versions.get(pair, {}))
+        # Applied version by version, so that accepting one supersedes those before it.
+        self.agreements.sort(key=lambda plan: (plan.spec.pair, plan.spec.version))
+
+    def plan_agreement(self, spec, services, usernames, stored_versions):
+        provider = self.department_ref(spec.provider)
+        if provider is None:
+            node, path = spec.where("provider")
+            self.problem(node, path, f"unknown department '{spec.provider}'")
+        customer = None
+        if spec.customer != EVERY_CUSTOMER:
+            customer = self.department_ref(spec.customer)
+            if customer is None:
+                node, path = spec.where("customer")
+                self.problem(
+                    node,
+                    path,
+                    f"unknown department '{spec.customer}' (write '{EVERY_CUSTOMER}' for "
+                    "every customer)",
+                )
+        elif spec.proposed_side != AgreementSide.PROVIDER:
+            node, path = spec.where("proposed_side")
+            self.problem(node, path, "an agreement with every customer is the provider's proposal")
+        calendar = None
+        if spec.calendar:
+            calendar = self.calendar_ref(spec.calendar)
+            if calendar is None:
+                node, path = spec.where("calendar")
+                self.problem(node, path, f"unknown calendar '{spec.calendar}'")
+        people = {}
+        for key in ("proposed_by", "decided_by"):
+            username = getattr(spec, key)
+            if username and username not in usernames:
+                node, path = spec.where(key)
+                self.problem(node, path, f"unknown person '{username}'")
+            people[key] = usernames.get(username) if username else None
+        if spec.state == AgreementState.PROPOSED and (spec.decided_by or spec.decision_comment):
+            node, path = spec.where("decided_by" if spec.decided_by else "decision_comment")
+            self.problem(node, path, "a proposal is not decided yet (state: proposed)")
+        targets: list[tuple[_TargetSpec, TargetInput]] = []
+        for target in spec.targets:
+            targets.append((target, self.target_input(None, target)))
+        for service_spec in spec.services:
+            if service_spec.name is None or provider is None:
+                continue
+            service = services.get((spec.provider, service_spec.name))
+            if service is None:
+                node, path = service_spec.where("name")
+                self.problem(
+                    node, path, f"unknown service '{service_spec.name}' of '{spec.provider}'"
+                )
+                continue
+            for target in service_spec.targets:
+                targets.append((target, self.target_input(service, target)))
+        if provider is None or (spec.customer != EVERY_CUSTOMER and customer is None):
+            return None
+        if any(value is None for _, value in targets) or spec.valid_from is None:
+            return None  # a duration already reported
+        inputs = [value for _, value in targets]
+        errors, target_errors = proposal_errors(
+            provider=provider,
+            customer=customer,
+            valid_from=spec.valid_from,
+            valid_until=spec.valid_until,
+            # A calendar the file defines has working hours (the reading requires them).
+            calendar=calendar if calendar is not None and calendar.pk else None,
+            targets=inputs,
+            # Agreed versions may be history; a proposal must still be able to apply.
+            today=timezone.localdate() if spec.state == AgreementState.PROPOSED else None,
+        )
+        for name, messages in errors.items():
+            node, path = spec.where(name)
+            for message in messages:
+                self.problem(node, path, message)
+        for index, problems in target_errors.items():
+            target_spec = targets[index][0]
+            for name, messages in problems.items():
+                key = name if name in target_spec.nodes else None
+                node, path = target_spec.where(key) if key else (target_spec.node, target_spec.path)
+                for message in messages:
+                    self.problem(node, path, message)
+        stored = stored_versions.get(spec.pair, {}).get(spec.version)
+        plan = _AgreementPlan(
+            spec=spec,
+            provider=provider,
+            customer=customer,
+            calendar=calendar,
+            people=people,
+            targets=inputs,
+            stored=stored,
+        )
+        if stored is not None:
+            self.check_stored_agreement(plan)
+        return plan
+
+    def target_input(self, service, target: _TargetSpec) -> TargetInput | None:
+        if target.first_response is None or target.resolution is None:
+            return None
+        return TargetInput(
+            service=service,
+            priority=target.priority,
+            first_response=target.first_response,
+            resolution=target.resolution,
+        )
+
+    def check_stored_agreement(self, plan: "_AgreementPlan") -> None:
+        """A stored version matches the file, or is a proposal the file changes or answers."""
+        spec, stored = plan.spec, plan.stored
+        plan.content_changed = _agreement_content(stored) != plan.content()
+        plan.decision_changed = (
+            _decided_state(stored.state) != spec.state
+            or _username(stored.decided_by) != spec.decided_by
+            or stored.decision_comment != spec.decision_comment
+        )
+        if stored.state == AgreementState.PROPOSED:
+            return
+        label = stored.label
+        if plan.content_changed:
+            self.problem(
+                spec.node,
+                spec.path,
+                f"{label} is {stored.get_state_display().lower()}: an agreed version never "
+                f"changes; add version {spec.version + 1} with the changes",
+            )
+        elif plan.decision_changed:
+            node, path = spec.where("state" if "state" in spec.nodes else "decided_by")
+            self.problem(
+                node,
+                path,
+                f"{label} is {stored.get_state_display().lower()} already: its answer "
+                "stays as it was given",
+            )
+
+    def check_versions(self, pair, versions: dict[int, _AgreementSpec], stored) -> None:
+        """One proposal per pair, and it is the pair's latest version; a new accepted version
+        comes after every version accepted before it."""
+        proposals = [v for v, spec in versions.items() if spec.state == AgreementState.PROPOSED]
+        proposals += [
+            v
+            for v, agreement in stored.items()
+            if agreement.state == AgreementState.PROPOSED and v not in versions
+        ]
+        latest = max([*versions, *stored])
+        for version in sorted(proposals):
+            spec = versions.get(version)
+            if spec is None:
+                continue
+            if len(proposals) > 1:
+                others = ", ".join(f"v{v}" for v in sorted(proposals) if v != version)
+                node, path = spec.where("state")
+                self.problem(node, path, f"one proposal at a time per pair ({others} too)")
+            elif version != latest:
+                node, path = spec.where("version")
+                self.problem(node, path, f"a proposal is the latest version (v{latest} exists)")
+        agreed = [
+            v
+            for v, agreement in stored.items()
+            if agreement.state in (AgreementState.ACCEPTED, AgreementState.SUPERSEDED)
+        ]
+        for version, spec in versions.items():
+            later = [v for v in agreed if v > version]
+            if spec.state == AgreementState.ACCEPTED and version not in stored and later:
+                node, path = spec.where("version")
+                self.problem(
+                    node,
+                    path,
+                    f"v{max(later)} is accepted already: number the new version "
+                    f"{max(latest, *later) + 1}",
+                )
+
+
+def _customer_key(agreement: Agreement) -> str:
+    return agreement.customer.slug if agreement.customer_id else EVERY_CUSTOMER
+
+
+def _username(user) -> str | None:
+    return user.username if user is not None else None
+
+
+def _decided_state(state: str) -> str:
+    """A superseded version was accepted: the file says so."""
+    return AgreementState.ACCEPTED if state == AgreementState.SUPERSEDED else state
+
+
+def _targets_key(targets) -> list[tuple]:
+    return sorted(
+        (
+            target.service.name if target.service is not None else "",
+            target.priority,
+            target.first_response,
+            target.resolution,
+        )
+        for target in targets
+    )
+
+
+def _agreement_content(agreement: Agreement) -> tuple:
+    return (
+        agreement.valid_from,
+        agreement.valid_until,
+        agreement.calendar.name if agreement.calendar_id else None,
+        agreement.proposed_side,
+        _username(agreement.proposed_by),
+        agreement.comment,
+        _targets_key(agreement.targets.all()),
+    )
+
+
+@dataclass
+class _AgreementPlan:
+    spec: _AgreementSpec
+    provider: Department
+    customer: Department | None
+    calendar: BusinessCalendar | None
+    people: dict
+    targets: list[TargetInput]
+    stored: Agreement | None = None
+    content_changed: bool = False
+    decision_changed: bool = False
+
+    def content(self) -> tuple:
+        spec = self.spec
+        return (
+            spec.valid_from,
+            spec.valid_until,
+            spec.calendar,
+            spec.proposed_side,
+            spec.proposed_by,
+            spec.comment,
+            _targets_key(self.targets),
+        )
+
 
 # -- Writing ----------------------------------------------------------------------------
 
@@ -1043,6 +1430,55 @@ class _Writer:
             self.save("targets", plan)
         for plan in self.planner.people:
             self.save_person(plan)
+        for plan in self.planner.agreements:
+            self.save_agreement(plan)
+
+    def save_agreement(self, plan: _AgreementPlan) -> None:
+        """Create a version, change a proposal, or record its answer; an accepted version
+        applies through departments.services.agreement_accepted_apply, as when accepted in
+        the app (from its first day: the file records what was agreed)."""
+        spec, agreement = plan.spec, plan.stored
+        now = timezone.now()
+        is_new = agreement is None
+        if is_new:
+            agreement = Agreement(
+                provider=plan.provider,
+                customer=plan.customer,
+                version=spec.version,
+                proposed_at=now,
+            )
+        if is_new or plan.content_changed:
+            agreement.valid_from, agreement.valid_until = spec.valid_from, spec.valid_until
+            agreement.calendar = plan.calendar
+            agreement.proposed_side = spec.proposed_side
+            agreement.proposed_by = plan.people["proposed_by"]
+            agreement.comment = spec.comment
+            agreement.state = AgreementState.PROPOSED
+            agreement.full_clean(validate_constraints=False)
+            agreement.save()
+            agreement.targets.all().delete()
+            AgreementTarget.objects.bulk_create(
+                AgreementTarget(
+                    agreement=agreement,
+                    service=target.service,
+                    priority=target.priority,
+                    first_response=target.first_response,
+                    resolution=target.resolution,
+                )
+                for target in plan.targets
+            )
+        if (is_new or plan.decision_changed) and spec.state != AgreementState.PROPOSED:
+            agreement.state = spec.state
+            agreement.decided_by = plan.people["decided_by"]
+            agreement.decided_at = now
+            agreement.decision_comment = spec.decision_comment
+            agreement.save(update_fields=["state", "decided_by", "decided_at", "decision_comment"])
+            if spec.state == AgreementState.ACCEPTED:
+                agreement_accepted_apply(
+                    agreement, accepted_at=day_start(agreement, agreement.valid_from)
+                )
+        changed = not is_new and (plan.content_changed or plan.decision_changed)
+        self.counts["agreements"].add(is_new=is_new, changed=changed)
 
     def save_calendar(self, plan: _Plan) -> None:
         calendar, spec = plan.instance, plan.spec

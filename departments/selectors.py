@@ -77,15 +77,6 @@ def effective_targets(*, service: Service) -> list[SLATarget]:
     return targets
 
 
-def sla_target_for(*, service: Service, priority: str) -> SLATarget | None:
-    """The target that applies to a request: the service's own for its priority, else the
-    department default for that priority; None when neither exists."""
-    Priority(priority)  # an unknown priority is a programming error: fail loudly
-    targets = SLATarget.objects.filter(department_id=service.department_id, priority=priority)
-    by_scope = {t.service_id: t for t in targets if t.service_id in (service.pk, None)}
-    return by_scope.get(service.pk) or by_scope.get(None)
-
-
 def departments_managed_by(*, user) -> QuerySet[Department]:
     """Departments where the user is a manager."""
     return Department.objects.filter(memberships__user=user, memberships__role=Role.MANAGER)
@@ -96,3 +87,38 @@ def departments_served_by(*, user) -> QuerySet[Department]:
     return Department.objects.filter(
         memberships__user=user, memberships__role__in=[Role.AGENT, Role.MANAGER]
     ).distinct()
+
+
+def agreements_visible_to(user, *, hr: bool | None = None) -> QuerySet:
+    """Agreements the user may see: those of a department they manage (either side; every
+    manager is on the customer side of an agreement with every customer), all of them for
+    HR; none for anyone else (departments.agreements). `hr`: whether the user is in HR,
+    when the caller knows already."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from .agreements import is_hr
+    from .models import Agreement
+
+    if user is None or not user.is_authenticated:
+        return Agreement.objects.none()
+    agreements = Agreement.objects.select_related(
+        "provider__calendar", "customer", "calendar", "proposed_by", "decided_by", "superseded_by"
+    )
+    if is_hr(user) if hr is None else hr:
+        return agreements
+    managed = Membership.objects.filter(user=user, role=Role.MANAGER)
+    manages_another = Exists(managed.exclude(department_id=OuterRef("provider_id")))
+    return agreements.filter(
+        Q(provider_id__in=managed.values("department_id"))
+        | Q(customer_id__in=managed.values("department_id"))
+        | (Q(customer__isnull=True) & manages_another)
+    )
+
+
+def agreement_pair_versions(*, provider_id: int, customer_id: int | None) -> QuerySet:
+    """Every version of a pair's agreement, newest first."""
+    from .models import Agreement
+
+    return Agreement.objects.filter(provider_id=provider_id, customer_id=customer_id).order_by(
+        "-version"
+    )

@@ -59,3 +59,5 @@ class NotificationKind(models.TextChoices):
     BLOCKER_RESOLVED = "blocker_resolved", "Blocking request resolved"
     # Sent by the surveys app (it may not extend this app's choices itself).
     SURVEY_LOW_RATING = "survey_low_rating", "Low rating"
+    # Told on behalf of departments (departments.signals.agreement_notice).
+    AGREEMENT = "agreement", "Agreement"

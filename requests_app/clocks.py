@@ -92,7 +92,16 @@ COMPUTED_FIELDS = (
 REFRESHED_FIELDS = ("target_seconds", "priority", *COMPUTED_FIELDS)
 
 
-def clocks_start_fields(request, *, department_id: int, calendar_version, targets, now) -> list:
+def clocks_start_fields(
+    request,
+    *,
+    department_id: int,
+    calendar_version,
+    targets,
+    now,
+    source: str = "",
+    agreement_id: int | None = None,
+) -> list:
     """The fields of the two clocks a department's hold of a request starts, one per kind:
     every store creates its clocks from these (services, the demo's replay).
 
@@ -101,6 +110,7 @@ def clocks_start_fields(request, *, department_id: int, calendar_version, target
     service, and it ends the clocks, so the service stays the clock's; a priority change
     while the department holds the request moves the clock to the new priority with the new
     target (`compute_clock`), so a clock counts under the priority it was measured by.
+    `source` and `agreement_id` say where the target came from (departments.targets).
     """
     return [
         {
@@ -111,6 +121,8 @@ def clocks_start_fields(request, *, department_id: int, calendar_version, target
             "priority": request.priority,
             "calendar_version": calendar_version,
             "target_seconds": targets[kind],
+            "target_source": source,
+            "agreement_id": agreement_id,
             "started_at": now,
             "is_current": True,
         }

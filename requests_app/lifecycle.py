@@ -26,6 +26,7 @@ from core.markdown import render_markdown
 
 from . import workflow
 from .choices import EventKind, NotificationKind, Status
+from .selectors import targets_by_kind
 from .workflow import TRANSITIONS
 
 
@@ -37,7 +38,7 @@ class Store(Protocol):
     def is_staff(self, user, request) -> bool: ...
     def manages(self, user, department_id: int) -> bool: ...
     def staff(self, department_id: int, *, agents_only: bool) -> list: ...
-    def targets(self, service, priority: str) -> dict[str, int]: ...
+    def target_for(self, request, priority: str): ...
     def transfer_services(self, department) -> list: ...
     def sees(self, user, request) -> bool: ...
     def blockers_of(self, pks: set[int]) -> set[int]: ...
@@ -57,6 +58,7 @@ class Store(Protocol):
     def link_create(self, request, blocker, *, actor, now): ...
     def link_end(self, link, *, now) -> None: ...
     def clocks_start(self, request, *, department, now) -> None: ...
+    def clocks_retarget(self, request, *, applied) -> None: ...
     def clocks_retire(self, request) -> None: ...
     def recompute(self, request, *, now) -> None: ...
     def resolved(self, request) -> None: ...
@@ -422,21 +424,31 @@ def assign(store: Store, request, *, actor, assignee, now):
 
 
 def priority_change(store: Store, request, *, actor, priority: str, now):
-    """Change the priority; the clocks' due times are recomputed from the new targets."""
+    """Change the priority; the clocks' due times are recomputed from the new priority's
+    targets under the precedence that applied when they started (a version accepted since
+    is not for this request), and the clocks say where the new targets come from."""
     authorize(store, request, actor, "priority")
     workflow.state_check("priority", request, now=now)
     workflow.refuse(workflow.priority_refusal(priority))
     if request.priority == priority:
         return request
     before = request.priority
+    applied = store.target_for(request, priority)
     request.priority = priority
     store.event(
         request,
         actor=actor,
         kind=EventKind.PRIORITY_CHANGED,
         now=now,
-        data=workflow.priority_data(before, priority, store.targets(request.service, priority)),
+        data=workflow.priority_data(
+            before,
+            priority,
+            targets_by_kind(applied),
+            source=applied.source,
+            agreement_id=applied.agreement_id,
+        ),
     )
+    store.clocks_retarget(request, applied=applied)
     store.save(request, fields=["priority"], now=now)
     store.recompute(request, now=now)
     return request

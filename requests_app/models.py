@@ -5,8 +5,8 @@ from django.db import models
 from django.db.models import Case, F, IntegerField, Q, Value, When
 
 from core.markdown import stored_html
-from departments.choices import Priority
-from departments.models import CalendarVersion, Department, Service
+from departments.choices import Priority, TargetSource
+from departments.models import Agreement, CalendarVersion, Department, Service
 
 from .choices import OPEN_STATUSES, ClockKind, ClockState, EventKind, NotificationKind, Status
 
@@ -187,6 +187,13 @@ class SLAClock(models.Model):
         CalendarVersion, on_delete=models.PROTECT, related_name="+"
     )
     target_seconds = models.PositiveIntegerField()
+    # Where the target came from (departments.targets), copied with it: the request page
+    # says "4 business hours under the Sales-IT agreement v3". Blank on clocks started
+    # before agreements existed.
+    target_source = models.CharField(max_length=24, choices=TargetSource.choices, blank=True)
+    agreement = models.ForeignKey(
+        Agreement, null=True, blank=True, on_delete=models.PROTECT, related_name="clocks"
+    )
     started_at = models.DateTimeField()
     # The cache of compute_clock.
     state = models.CharField(max_length=10, choices=ClockState.choices, default=ClockState.RUNNING)

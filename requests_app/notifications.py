@@ -235,3 +235,15 @@ def notifications_mark_read(*, user, ids=None, now=None) -> int:
     if ids is not None:
         rows = rows.filter(pk__in=ids)
     return rows.update(read_at=now or timezone.now())
+
+
+def agreement_notice_write(sender, *, agreement, notice, now, **kwargs) -> None:
+    """departments.signals.agreement_notice: the in-app notifications (and their emails) of
+    an agreement's step, to the users departments.agreements.notice_for chose."""
+    notify(
+        users=notice.users,
+        kind=NotificationKind.AGREEMENT,
+        message=notice.message,
+        dedupe_key=notice.dedupe_key,
+        now=now,
+    )

@@ -2,19 +2,21 @@
 search, notification and export goes through."""
 
 import datetime
+import zoneinfo
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
 )
+from django.utils import timezone
 
 from departments.choices import Role
+from departments.describe import basis_text, calendar_duration, working_day_seconds
 from departments.models import Department, Membership, Service
-from departments.selectors import sla_target_for
+from departments.targets import AppliedTarget, target_applicable
 
 from .choices import ClockKind, Status
 from .live import clock_glance, current_clock_values, sla_summary
@@ -31,18 +33,36 @@ from .models import (
 PROVIDER_ROLES = (Role.AGENT, Role.MANAGER)
 
 
-def clock_targets(service: Service, priority: str) -> dict[str, int]:
-    """Target seconds per clock kind for a new request: the service's targets for the
-    priority, else its department's, else settings.SLA_FALLBACK_TARGET_HOURS. What the
-    lifecycle starts clocks with, the demo plans against and the bench loads."""
-    target = sla_target_for(service=service, priority=priority)
-    if target is not None:
-        return {
-            ClockKind.FIRST_RESPONSE: target.first_response_seconds,
-            ClockKind.RESOLUTION: target.resolution_seconds,
-        }
-    first, resolution = settings.SLA_FALLBACK_TARGET_HOURS[priority]
-    return {ClockKind.FIRST_RESPONSE: first * 3600, ClockKind.RESOLUTION: resolution * 3600}
+def clock_basis(
+    service: Service, priority: str, *, customer_id: int | None, at: datetime.datetime
+) -> AppliedTarget:
+    """The target a request's clocks start with, and why: an agreement between the
+    provider and the customer, the provider's agreement with every customer, the service's
+    targets, its department's, else settings.SLA_FALLBACK_TARGET_HOURS (the precedence of
+    departments.targets). What the lifecycle starts clocks with, the demo plans against and
+    the bench loads. Two queries."""
+    return target_applicable(service=service, priority=priority, customer_id=customer_id, at=at)
+
+
+def targets_by_kind(applied: AppliedTarget) -> dict[str, int]:
+    """Target seconds per clock kind."""
+    return {
+        ClockKind.FIRST_RESPONSE: applied.first_response_seconds,
+        ClockKind.RESOLUTION: applied.resolution_seconds,
+    }
+
+
+def clock_targets(
+    service: Service,
+    priority: str,
+    *,
+    customer_id: int | None = None,
+    at: datetime.datetime | None = None,
+) -> dict[str, int]:
+    """Target seconds per clock kind of `clock_basis` (at now by default)."""
+    return targets_by_kind(
+        clock_basis(service, priority, customer_id=customer_id, at=at or timezone.now())
+    )
 
 
 def _departments_where(user, roles) -> QuerySet:
@@ -308,3 +328,42 @@ def attachments_visible_to(*, user, request: ServiceRequest) -> QuerySet:
     if not is_provider_staff(user=user, department_id=request.provider_department_id):
         attachments = attachments.exclude(comment__internal=True)
     return attachments
+
+
+@dataclass(frozen=True)
+class ClockBasis:
+    """Which target a clock follows and why it is due when it is, in words."""
+
+    target: str  # "4 business hours"
+    text: str  # "4 business hours under the Sales-IT agreement v3; IT works ...; closed ..."
+    day_seconds: int | None  # the clock calendar's business day, for its other durations
+
+
+def clock_bases(*, request: ServiceRequest, now) -> dict[str, ClockBasis]:
+    """The basis of each current clock of the request (one query): the target it copied
+    when it started, where that came from (departments.targets) and the hours it runs in,
+    with the days off between its start and its due time."""
+    clocks = request.clocks.filter(is_current=True).select_related(
+        "calendar_version", "agreement__provider", "agreement__customer"
+    )
+    bases = {}
+    for clock in clocks:
+        calendar = clock.calendar_version
+        zone = zoneinfo.ZoneInfo(calendar.timezone)
+        until = clock.due_at or now
+        bases[clock.kind] = ClockBasis(
+            target=calendar_duration(clock.target_seconds, calendar),
+            text=basis_text(
+                seconds=clock.target_seconds,
+                calendar=calendar,
+                source=clock.target_source,
+                agreement=clock.agreement,
+                department_name=request.provider_department.name,
+                service_name=request.service.name,
+                priority=request.get_priority_display().lower(),
+                first_day=clock.started_at.astimezone(zone).date(),
+                last_day=max(until, clock.started_at).astimezone(zone).date(),
+            ),
+            day_seconds=working_day_seconds(calendar),
+        )
+    return bases

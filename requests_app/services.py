@@ -17,6 +17,7 @@ from departments.business_time import business_seconds_between
 from departments.choices import Role
 from departments.models import Department, Membership, Service
 from departments.services import calendar_version_current
+from departments.targets import AppliedTarget
 
 from . import attachments as attachment_rules
 from . import lifecycle, signals, workflow
@@ -43,10 +44,11 @@ from .models import (
 from .notifications import notify
 from .selectors import (
     PROVIDER_ROLES,
-    clock_targets,
+    clock_basis,
     is_provider_staff,
     provider_staff,
     requests_visible_to,
+    targets_by_kind,
 )
 from .workflow import TRANSITIONS, request_file_authorize
 
@@ -84,15 +86,31 @@ def _event(request, *, actor, kind, now, data=None, internal=False) -> RequestEv
 
 
 def _clocks_start(request: ServiceRequest, *, department: Department, now) -> None:
+    """Both clocks, with the target that applies now and why (selectors.clock_basis), in
+    the agreement's support hours if it has its own, else the department's calendar."""
+    applied = clock_basis(
+        request.service, request.priority, customer_id=request.requesting_department_id, at=now
+    )
     SLAClock.objects.bulk_create(
         SLAClock(**fields)
         for fields in clocks_start_fields(
             request,
             department_id=department.pk,
-            calendar_version=calendar_version_current(calendar=department.calendar),
-            targets=clock_targets(request.service, request.priority),
+            calendar_version=calendar_version_current(
+                calendar=applied.calendar or department.calendar
+            ),
+            targets=targets_by_kind(applied),
+            source=applied.source,
+            agreement_id=applied.agreement_id,
             now=now,
         )
+    )
+
+
+def _clocks_started_at(request: ServiceRequest):
+    return (
+        request.clocks.filter(is_current=True).values_list("started_at", flat=True).first()
+        or request.created_at
     )
 
 
@@ -244,8 +262,15 @@ class DatabaseStore:
         roles = [Role.AGENT] if agents_only else PROVIDER_ROLES
         return list(provider_staff(department_id=department_id, roles=roles))
 
-    def targets(self, service, priority: str) -> dict[str, int]:
-        return clock_targets(service, priority)
+    def target_for(self, request, priority: str) -> AppliedTarget:
+        # The precedence as it stood when the current clocks started: a version accepted
+        # since applies to requests filed after it, not to this one.
+        return clock_basis(
+            request.service,
+            priority,
+            customer_id=request.requesting_department_id,
+            at=_clocks_started_at(request),
+        )
 
     def transfer_services(self, department) -> list:
         return list(department.services.filter(active=True))
@@ -336,6 +361,11 @@ class DatabaseStore:
 
     def clocks_start(self, request, *, department, now) -> None:
         _clocks_start(request, department=department, now=now)
+
+    def clocks_retarget(self, request, *, applied) -> None:
+        request.clocks.filter(is_current=True).update(
+            target_source=applied.source, agreement=applied.agreement
+        )
 
     def clocks_retire(self, request) -> None:
         request.clocks.filter(is_current=True).update(is_current=False)

@@ -380,9 +380,21 @@ def assigned_data(before: str | None, to: str | None) -> dict:
     return {"from": before, "to": to}
 
 
-def priority_data(before: str, to: str, targets: dict[str, int]) -> dict:
-    """A priority change with the targets (seconds per clock kind) the clocks now follow."""
-    return {"from": before, "to": to, "targets": targets}
+def priority_data(
+    before: str,
+    to: str,
+    targets: dict[str, int],
+    *,
+    source: str | None = None,
+    agreement_id: int | None = None,
+) -> dict:
+    """A priority change with the targets (seconds per clock kind) the clocks now follow,
+    and where they come from (departments.targets)."""
+    data = {"from": before, "to": to, "targets": targets}
+    if source is not None:
+        data["source"] = source
+        data["agreement"] = agreement_id
+    return data
 
 
 def promise_data(

@@ -349,7 +349,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for the priority choices, whichever field carries them (`priority`,
     # `default_priority`): otherwise the schema check warns of two names for one set.
-    "ENUM_NAME_OVERRIDES": {"PriorityEnum": "departments.choices.Priority"},
+    "ENUM_NAME_OVERRIDES": {
+        "PriorityEnum": "departments.choices.Priority",
+        # A provider or customer side: a scorecard's role and who proposed an agreement.
+        "RoleEnum": "departments.choices.AgreementSide",
+    },
 }
 
 CACHES = {

@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 
 from departments.choices import Priority, Role
 from departments.models import (
+    Agreement,
+    AgreementTarget,
     BusinessCalendar,
     Department,
     Holiday,
@@ -116,3 +118,66 @@ class SLATargetFactory(factory.django.DjangoModelFactory):
     priority = Priority.NORMAL
     first_response = datetime.timedelta(hours=4)
     resolution = datetime.timedelta(hours=16)
+
+
+class AgreementFactory(factory.django.DjangoModelFactory):
+    """A proposal of the provider, version 1 (decide it through departments.services)."""
+
+    class Meta:
+        model = Agreement
+
+    provider = factory.SubFactory(DepartmentFactory)
+    customer = factory.SubFactory(DepartmentFactory)
+    version = 1
+    valid_from = datetime.date(2026, 1, 1)
+    proposed_side = "provider"
+    proposed_at = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+class AgreementTargetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AgreementTarget
+
+    agreement = factory.SubFactory(AgreementFactory)
+    service = None
+    priority = Priority.NORMAL
+    first_response = datetime.timedelta(hours=1)
+    resolution = datetime.timedelta(hours=4)
+
+
+def agreement_accepted(
+    *,
+    proposer,
+    decider,
+    provider,
+    customer,
+    targets,
+    now,
+    valid_from=None,
+    valid_until=None,
+    calendar=None,
+    accepted_at=None,
+):
+    """An agreement proposed by `proposer` and accepted by `decider` through the services.
+    `targets`: [(service or None, priority, first response hours, resolution hours)]."""
+    from departments import services
+
+    agreement = services.agreement_propose(
+        actor=proposer,
+        provider=provider,
+        customer=customer,
+        valid_from=valid_from or now.date(),
+        valid_until=valid_until,
+        calendar=calendar,
+        targets=[
+            services.TargetInput(
+                service=service,
+                priority=priority,
+                first_response=datetime.timedelta(hours=first),
+                resolution=datetime.timedelta(hours=resolution),
+            )
+            for service, priority, first, resolution in targets
+        ],
+        now=now,
+    )
+    return services.agreement_accept(actor=decider, agreement=agreement, now=accepted_at or now)

@@ -1,6 +1,17 @@
 from rest_framework import serializers
 
-from ..models import Department, Service, SLATarget
+from core.limits import TEXT_MAX_LENGTH, datetime_error
+
+from ..choices import Priority
+from ..models import (
+    TARGET_MAX,
+    Agreement,
+    AgreementTarget,
+    BusinessCalendar,
+    Department,
+    Service,
+    SLATarget,
+)
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
@@ -56,3 +67,150 @@ class ServiceSerializer(serializers.ModelSerializer):
         from ..selectors import effective_targets
 
         return SLATargetSerializer(effective_targets(service=service), many=True).data
+
+
+# --- agreements ----------------------------------------------------------------------------
+
+
+class AgreementTargetSerializer(serializers.ModelSerializer):
+    service = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="Null: every service of the provider."
+    )
+    first_response_seconds = serializers.IntegerField(read_only=True)
+    resolution_seconds = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = AgreementTarget
+        fields = ["service", "priority", "first_response_seconds", "resolution_seconds"]
+        read_only_fields = fields
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    """A version of an agreement as the API shows it (output only)."""
+
+    provider = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    customer = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="Null: every customer."
+    )
+    label = serializers.CharField(read_only=True)
+    calendar = serializers.SlugRelatedField(
+        slug_field="name",
+        read_only=True,
+        allow_null=True,
+        help_text="Support hours of its own; null: the provider's calendar.",
+    )
+    proposed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    superseded_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    targets = AgreementTargetSerializer(many=True, read_only=True)
+    allowed_actions = serializers.SerializerMethodField(
+        help_text="What the caller may do with it now: actions of "
+        "POST /api/v1/agreements/{id}/{action}/ (accept, decline, withdraw)."
+    )
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "id",
+            "label",
+            "provider",
+            "customer",
+            "version",
+            "state",
+            "valid_from",
+            "valid_until",
+            "calendar",
+            "proposed_side",
+            "proposed_by",
+            "proposed_at",
+            "comment",
+            "decided_by",
+            "decided_at",
+            "decision_comment",
+            "effective_from",
+            "effective_until",
+            "superseded_by",
+            "targets",
+            "allowed_actions",
+        ]
+        read_only_fields = fields
+
+    def get_allowed_actions(self, agreement) -> list[str]:
+        from ..agreements import actions_for, standing_on
+
+        context = self.context
+        standing = standing_on(
+            context["user"], agreement, managed=context["managed"], hr=context["is_hr"]
+        )
+        return actions_for(agreement, standing, now=context["now"])
+
+
+class RefusingUnknownFields(serializers.Serializer):
+    def to_internal_value(self, data):
+        # What the server sets (state, version, proposed_by...) is refused, not ignored.
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field cannot be set."] for name in sorted(unknown)}
+                )
+        return super().to_internal_value(data)
+
+
+class AgreementPartiesSerializer(serializers.Serializer):
+    """The two sides of a proposal: read first, to decide whether the caller may propose."""
+
+    provider = serializers.SlugRelatedField(slug_field="slug", queryset=Department.objects.all())
+    customer = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Department.objects.all(),
+        allow_null=True,
+        help_text="Null: every customer of the provider.",
+    )
+
+
+class AgreementTargetInputSerializer(RefusingUnknownFields):
+    service = serializers.PrimaryKeyRelatedField(
+        queryset=Service.objects.all(), allow_null=True, help_text="Null: every service."
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    # The bounds keep a number a duration; what a target may be is the model's to say.
+    first_response_seconds = serializers.IntegerField(
+        min_value=0, max_value=int(TARGET_MAX.total_seconds()) + 1
+    )
+    resolution_seconds = serializers.IntegerField(
+        min_value=0, max_value=int(TARGET_MAX.total_seconds()) + 1
+    )
+
+
+def _bounded_date(value):
+    error = datetime_error(value)
+    if error:
+        raise serializers.ValidationError(error)
+    return value
+
+
+class AgreementProposeSerializer(AgreementPartiesSerializer, RefusingUnknownFields):
+    """A new version of the pair's agreement."""
+
+    valid_from = serializers.DateField(validators=[_bounded_date])
+    valid_until = serializers.DateField(
+        required=False, allow_null=True, validators=[_bounded_date], help_text="The last day."
+    )
+    calendar = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=BusinessCalendar.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Name of a business calendar: support hours of its own.",
+    )
+    comment = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True)
+    targets = AgreementTargetInputSerializer(many=True, max_length=200)
+
+
+class AgreementDecisionSerializer(RefusingUnknownFields):
+    comment = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True)

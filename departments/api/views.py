@@ -1,8 +1,27 @@
-from rest_framework import viewsets
+import datetime
 
-from ..filtersets import DepartmentFilterSet, ServiceFilterSet
-from ..selectors import department_list, service_list
-from .serializers import DepartmentSerializer, ServiceSerializer
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.parsers import JSONDepthSafeParser
+
+from .. import agreements as agreement_rules
+from .. import services
+from ..filtersets import AgreementFilterSet, DepartmentFilterSet, ServiceFilterSet
+from ..models import Agreement
+from ..selectors import agreements_visible_to, department_list, service_list
+from .serializers import (
+    AgreementDecisionSerializer,
+    AgreementPartiesSerializer,
+    AgreementProposeSerializer,
+    AgreementSerializer,
+    DepartmentSerializer,
+    ServiceSerializer,
+)
 
 
 class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
@@ -26,3 +45,109 @@ class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return service_list().prefetch_related("sla_targets", "department__sla_targets")
+
+
+class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Agreements between a provider and a customer department (or every customer): their
+    managers' (either side) and HR's; others answer 404. `POST /agreements/` proposes the next
+    version of a pair (a manager of either side; of the provider for every customer);
+    `accept` and `decline` (with a comment) are for a manager of the other side, `withdraw`
+    for the proposing side. Only an accepted version applies, to requests filed after it
+    takes effect."""
+
+    serializer_class = AgreementSerializer
+    filterset_class = AgreementFilterSet
+    ordering_fields = ["proposed_at", "version"]
+    ordering = ["provider__name", "customer__name", "-version"]
+    lookup_value_regex = r"\d+"
+    # A proposal's targets are a list of objects, which only JSON carries.
+    parser_classes = [JSONDepthSafeParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Agreement.objects.none()
+        return agreements_visible_to(self.request.user).prefetch_related("targets")
+
+    def get_serializer_context(self):
+        user = self.request.user
+        return {
+            **super().get_serializer_context(),
+            "user": user,
+            "now": timezone.now(),
+            "managed": agreement_rules.managed_department_ids(user),
+            "is_hr": agreement_rules.is_hr(user),
+        }
+
+    def _respond(self, agreement, code=status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=agreement.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    @extend_schema(request=AgreementProposeSerializer, responses={201: AgreementSerializer})
+    def create(self, request, *args, **kwargs):
+        # Who may propose is decided before the proposal is read: a manager of some
+        # department first, then of one of the two sides named.
+        if not agreement_rules.managed_department_ids(request.user):
+            raise PermissionDenied("Only a department's managers propose agreements.")
+        parties = AgreementPartiesSerializer(data=request.data)
+        parties.is_valid(raise_exception=True)
+        provider, customer = parties.validated_data["provider"], parties.validated_data["customer"]
+        standing = agreement_rules.standing_for(
+            request.user, provider_id=provider.pk, customer_id=customer.pk if customer else None
+        )
+        refusal = agreement_rules.propose_refusal(standing, provider=provider, customer=customer)
+        if refusal:
+            raise PermissionDenied(refusal)
+        data = AgreementProposeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        agreement = services.agreement_propose(
+            actor=request.user,
+            provider=provider,
+            customer=customer,
+            valid_from=values["valid_from"],
+            valid_until=values.get("valid_until"),
+            calendar=values.get("calendar"),
+            comment=values.get("comment", ""),
+            targets=[
+                services.TargetInput(
+                    service=target["service"],
+                    priority=target["priority"],
+                    first_response=datetime.timedelta(seconds=target["first_response_seconds"]),
+                    resolution=datetime.timedelta(seconds=target["resolution_seconds"]),
+                )
+                for target in values["targets"]
+            ],
+        )
+        return self._respond(agreement, status.HTTP_201_CREATED)
+
+    def _decide(self, action_name: str, decide):
+        agreement = self.get_object()  # 404 unless visible
+        services.agreement_decide_authorize(
+            actor=self.request.user, agreement=agreement, action=action_name
+        )
+        data = AgreementDecisionSerializer(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        decided = decide(
+            actor=self.request.user,
+            agreement=agreement,
+            comment=data.validated_data.get("comment", ""),
+        )
+        return self._respond(decided)
+
+    @extend_schema(request=AgreementDecisionSerializer, responses=AgreementSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        """Accept a proposal (a manager of the other side); an optional comment."""
+        return self._decide("accept", services.agreement_accept)
+
+    @extend_schema(request=AgreementDecisionSerializer, responses=AgreementSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        """Decline a proposal (a manager of the other side), saying why in `comment`."""
+        return self._decide("decline", services.agreement_decline)
+
+    @extend_schema(request=AgreementDecisionSerializer, responses=AgreementSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        """Withdraw a proposal nobody has answered (a manager of the proposing side)."""
+        return self._decide("withdraw", services.agreement_withdraw)

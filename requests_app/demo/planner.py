@@ -17,9 +17,10 @@ from departments.business_time import add_business_seconds, business_seconds_bet
 from departments.choices import Priority, Role
 from departments.models import Department, Membership, Service
 from departments.services import calendar_version_current
+from departments.targets import AppliedTarget, target_candidates, target_choose
 
 from ..choices import ClockKind
-from ..selectors import clock_targets
+from ..selectors import targets_by_kind
 from .stories import (
     ANSWER_HOURS,
     ANSWERS,
@@ -141,7 +142,8 @@ class HistoryPlanner:
         self.start = now - datetime.timedelta(weeks=weeks)
         self.weeks = weeks
         self.plans: list[Plan] = []
-        self._targets: dict = {}
+        self._candidates: dict = {}
+        self._agreement_calendars: dict = {}
         self._load_org()
 
     # --- the organisation --------------------------------------------------------------------
@@ -218,12 +220,31 @@ class HistoryPlanner:
             )
         self.provider_of = {p.department.pk: p for p in self.providers}
 
-    def targets(self, service: Service, priority: str) -> dict[str, int]:
-        """selectors.clock_targets, looked up once per service and priority."""
-        key = (service.pk, priority)
-        if key not in self._targets:
-            self._targets[key] = clock_targets(service, priority)
-        return self._targets[key]
+    def basis(self, service: Service, priority: str, *, customer_id: int, at) -> AppliedTarget:
+        """selectors.clock_basis (the same precedence, departments.targets.target_choose),
+        from what may apply to each provider and customer, read once."""
+        key = (service.department_id, customer_id)
+        candidates = self._candidates.get(key)
+        if candidates is None:
+            candidates = self._candidates[key] = target_candidates(
+                provider_id=service.department_id, customer_id=customer_id
+            )
+        return target_choose(candidates, service_id=service.pk, priority=priority, at=at)
+
+    def targets(self, service: Service, priority: str, *, customer_id: int, at) -> dict[str, int]:
+        """Target seconds per clock kind of `basis`."""
+        return targets_by_kind(self.basis(service, priority, customer_id=customer_id, at=at))
+
+    def clock_calendar(self, applied: AppliedTarget, department_id: int):
+        """The calendar version a clock runs in: the agreement's support hours, else the
+        department's calendar (as services._clocks_start)."""
+        if applied.calendar is None:
+            return self.calendar_of[department_id]
+        version = self._agreement_calendars.get(applied.calendar.pk)
+        if version is None:
+            version = calendar_version_current(calendar=applied.calendar)
+            self._agreement_calendars[applied.calendar.pk] = version
+        return version
 
     # --- random pieces -----------------------------------------------------------------------
 
@@ -409,9 +430,11 @@ class HistoryPlanner:
         plan.add(filed_at, "create")
         right_provider = self.provider_of[right_service.department_id]
         agent = self.pick(wrong_provider.agents, wrong_provider.agent_weights)
-        fr_target = self.targets(wrong_service, plan.priority)[ClockKind.FIRST_RESPONSE]
+        customer_id = person.department.pk
+        basis = self.basis(wrong_service, plan.priority, customer_id=customer_id, at=filed_at)
+        fr_target = targets_by_kind(basis)[ClockKind.FIRST_RESPONSE]
         answered = self.later(
-            wrong_provider.calendar,
+            self.clock_calendar(basis, wrong_provider.department.pk),
             filed_at,
             fr_target * self.on_time_fraction(wrong_provider.behaviour.pace),
         )
@@ -450,7 +473,12 @@ class HistoryPlanner:
         """
         rng = self.rng
         behaviour = provider.behaviour
-        calendar = provider.calendar
+        customer_id = person.department.pk
+        # The clocks' calendar: the agreement's support hours, if the target comes from one.
+        calendar = self.clock_calendar(
+            self.basis(service, plan.priority, customer_id=customer_id, at=start),
+            provider.department.pk,
+        )
         department_slug = provider.department.slug
         agent = self.pick(provider.agents, provider.agent_weights)
         manager = self.pick(provider.managers)
@@ -461,7 +489,7 @@ class HistoryPlanner:
             position = PRIORITY_ORDER.index(priority)
             step = 1 if position == 0 or (position < 3 and rng.random() < 0.7) else -1
             priority = PRIORITY_ORDER[position + step]
-        targets = self.targets(service, priority)
+        targets = self.targets(service, priority, customer_id=customer_id, at=start)
         first_late = rng.random() < behaviour.first_late
         if late is None:
             late = rng.random() < behaviour.resolution_late

@@ -33,7 +33,7 @@ from ..models import (
     WaitPeriod,
 )
 from ..scanner import sla_clocks_scan
-from ..selectors import PROVIDER_ROLES, provider_staff, visible_by_rule
+from ..selectors import PROVIDER_ROLES, provider_staff, targets_by_kind, visible_by_rule
 from ..workflow import clock_crossing, sla_recipients
 from .planner import HistoryPlanner, Plan, Step
 
@@ -337,8 +337,17 @@ class FastReplay:
     def staff(self, department_id: int, *, agents_only: bool) -> list:
         return self._people(department_id, [Role.AGENT] if agents_only else PROVIDER_ROLES)
 
-    def targets(self, service, priority: str) -> dict[str, int]:
-        return self.planner.targets(service, priority)
+    def target_for(self, request, priority: str):
+        started_at = next(
+            (clock.started_at for clock in self._sim(request).current_clocks()),
+            request.created_at,
+        )
+        return self.planner.basis(
+            request.service,
+            priority,
+            customer_id=request.requesting_department_id,
+            at=started_at,
+        )
 
     def transfer_services(self, department) -> list:
         return self.planner.services_by_department.get(department.pk, [])
@@ -450,14 +459,27 @@ class FastReplay:
 
     def clocks_start(self, request, *, department, now) -> None:
         simulated = self._sim(request)
+        applied = self.planner.basis(
+            request.service,
+            request.priority,
+            customer_id=request.requesting_department_id,
+            at=now,
+        )
         for fields in clocks_start_fields(
             request,
             department_id=department.pk,
-            calendar_version=self.planner.calendar_of[department.pk],
-            targets=self.planner.targets(request.service, request.priority),
+            calendar_version=self.planner.clock_calendar(applied, department.pk),
+            targets=targets_by_kind(applied),
+            source=applied.source,
+            agreement_id=applied.agreement_id,
             now=now,
         ):
             simulated.clocks.append(self._new(SLAClock, **fields))
+
+    def clocks_retarget(self, request, *, applied) -> None:
+        for clock in self._sim(request).current_clocks():
+            clock.target_source = applied.source
+            clock.agreement_id = applied.agreement_id
 
     def clocks_retire(self, request) -> None:
         for clock in self._sim(request).current_clocks():

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from core.html import html_format
+from departments import describe
 from departments.choices import Priority
 
 from ..choices import ClockKind, ClockState, EventKind, Status
@@ -41,8 +42,10 @@ def duration_text(seconds) -> str:
 
 
 @register.filter
-def business_duration(seconds) -> str:
-    return duration_text(seconds)
+def business_duration(seconds, day_seconds=None) -> str:
+    """Business seconds in words ("4 business hours"; in business days with the calendar's
+    `day_seconds`): departments.describe.business_duration, the one way pages say them."""
+    return describe.business_duration(seconds, day_seconds=day_seconds or None)
 
 
 def _wall_duration(seconds: int) -> str:

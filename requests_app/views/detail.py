@@ -27,6 +27,7 @@ from ..models import Notification, RequestLink, ServiceRequest
 from ..notifications import notifications_mark_read
 from ..selectors import (
     attachments_visible_to,
+    clock_bases,
     comments_visible_to,
     is_provider_staff,
     provider_staff,
@@ -174,6 +175,7 @@ def _detail_context(http_request, service_request, *, bound=None) -> dict:
     is_staff = is_provider_staff(user=user, department_id=service_request.provider_department_id)
     can = _can(user, service_request, is_staff=is_staff, now=now)
     clocks = current_clocks(service_request, now=now)
+    bases = clock_bases(request=service_request, now=now)
     timeline, attachments, lookups = _timeline(user, service_request)
 
     blocked_by = list(
@@ -228,6 +230,10 @@ def _detail_context(http_request, service_request, *, bound=None) -> dict:
         "is_staff": is_staff,
         "can": can,
         "clocks": [clocks[kind] for kind in ClockKind.values if kind in clocks],
+        # Each clock with the basis of its target: which applied, and why it is due then.
+        "clock_panels": [
+            (clocks[kind], bases.get(kind)) for kind in ClockKind.values if kind in clocks
+        ],
         "timeline": timeline,
         "lookups": lookups,
         "attachments": attachments,

@@ -2,7 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
-from departments.api.views import DepartmentViewSet, ServiceViewSet
+from departments.api.views import AgreementViewSet, DepartmentViewSet, ServiceViewSet
 from requests_app.api.urls import routes as request_routes
 from scorecards.api.urls import routes as scorecard_routes
 from scorecards.reports.api.urls import routes as report_routes
@@ -11,6 +11,7 @@ from surveys.api.urls import routes as survey_routes
 router = DefaultRouter()
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("services", ServiceViewSet, basename="service")
+router.register("agreements", AgreementViewSet, basename="agreement")
 for prefix, viewset, basename in [
     *request_routes,
     *survey_routes,

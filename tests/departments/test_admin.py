@@ -210,6 +210,7 @@ def test_it_accepts_a_replacement_for_a_deleted_interval(admin_client, db):
         "/admin/departments/service/",
         "/admin/departments/slatarget/",
         "/admin/departments/membership/",
+        "/admin/departments/agreement/",
     ],
 )
 def test_it_renders_the_admin_pages(admin_client, url):
@@ -402,3 +403,24 @@ def test_it_refuses_a_slug_that_a_page_uses(db):
     with pytest.raises(ValidationError) as error:
         department.full_clean()
     assert "reserved" in str(error.value.message_dict["slug"])
+
+
+def test_the_admin_shows_an_agreement_but_changes_nothing(admin_client, org):
+    from tests.factories import agreement_accepted
+
+    agreement = agreement_accepted(
+        proposer=org.provider_manager,
+        decider=org.customer_manager,
+        provider=org.provider,
+        customer=org.customer,
+        targets=[(None, "normal", 1, 4)],
+        now=datetime.datetime(2026, 11, 23, 10, tzinfo=datetime.UTC),
+    )
+    url = f"/admin/departments/agreement/{agreement.pk}/change/"
+
+    assertContains(admin_client.get(url), "Sales-IT agreement v1")
+    admin_client.post(url, {"state": "declined"})
+    admin_client.post(f"/admin/departments/agreement/{agreement.pk}/delete/", {"post": "yes"})
+    agreement.refresh_from_db()
+    assert agreement.state == "accepted"
+    assert admin_client.get("/admin/departments/agreement/add/").status_code == 403

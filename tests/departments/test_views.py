@@ -81,8 +81,13 @@ def test_it_shows_a_department_with_the_targets_of_each_service(client, org, cat
     assertContains(response, "New laptop")
     assertContains(response, "Ordered for you")
     # The laptop inherits the department default; the outage has its own HIGH target.
-    assertContains(response, '<span class="pill">Normal: 4:00:00 / 16:00:00</span>', count=2)
-    assertContains(response, '<span class="pill">High: 0:30:00 / 2:00:00</span>', count=1)
+    # In business time, in words: IT works 8 hours a day.
+    assertContains(
+        response, '<span class="pill">Normal: 4 business hours / 2 business days</span>', count=2
+    )
+    assertContains(
+        response, '<span class="pill">High: 30 business minutes / 2 business hours</span>', count=1
+    )
     assertContains(response, '<a href="/departments/it-support/">IT Support</a>')
 
 
@@ -118,7 +123,7 @@ def test_it_links_a_division_to_its_parent(client, org):
 
     response = client.get("/departments/it-support/")
 
-    assertContains(response, 'part of <a href="/departments/it/">IT</a>')
+    assertContains(response, 'Part of <a href="/departments/it/">IT</a>')
 
 
 def test_it_answers_404_for_an_unknown_department(client, org):
@@ -136,9 +141,9 @@ def test_it_shows_a_department_in_a_constant_number_of_queries(
         ServiceFactory(department=org.provider, name=f"Extra {n}")
     client.force_login(org.requester)
 
-    # session, user, navigation (2), unread badge, waiting surveys, department, targets,
-    # children, services, own targets
-    with django_assert_max_num_queries(11):
+    # session, user, navigation (2), unread badge, waiting surveys, department, children,
+    # working hours, holidays, services, agreement targets, service and department targets
+    with django_assert_max_num_queries(13):
         response = client.get("/departments/it/")
 
     assert response.status_code == 200

@@ -307,8 +307,9 @@ def test_it_shows_the_request_with_its_clocks_and_timeline(client, org, service,
     assertContains(response, "<strong>broken</strong>", html=True)
     assertContains(response, "Account executive")
     assertContains(response, "First response")
-    assertContains(response, "2 h of business time")
-    assertContains(response, "8 h of business time")
+    # Targets in words: 8 business hours are IT's working day.
+    assertContains(response, "<dt>Target</dt><dd>2 business hours</dd>", html=True)
+    assertContains(response, "<dt>Target</dt><dd>1 business day</dd>", html=True)
     # Due at 11:00 and 17:00 Berlin (the default timezone), one hour / seven hours from now.
     assertContains(response, 'data-due="2026-11-23T11:00:00+01:00"')
     assertContains(response, "in 1 h")

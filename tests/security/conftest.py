@@ -1,6 +1,7 @@
 """A populated organisation for the attack tests: one object of every kind, so that ids exist.
 
 IT (`org.provider`) serves Sales (`org.customer`) and Legal (`org.other`); Legal serves both.
+IT has proposed an agreement to Sales (`world.agreement`), which Sales has not answered.
 Every role of the shared cast (tests/conftest.py `org`) has an API token. The clock stands
 still at NOW, a Monday morning in Berlin, in every test of this folder.
 """
@@ -14,6 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
 from core.periods import parse_period
+from departments import services as department_services
+from departments.models import Agreement
 from requests_app import services as request_services
 from requests_app.models import Attachment, ServiceRequest
 from scorecards.reports import services as report_services
@@ -60,6 +63,7 @@ class World:
     rating: RequestQualityRating
     invitations: dict[str, RelationshipInvitation]
     report: QuarterlyReport
+    agreement: Agreement  # IT's proposal to Sales, waiting for Sales' answer
     tokens: dict[str, str] = field(default_factory=dict)
 
 
@@ -136,6 +140,23 @@ def world(org, django_capture_on_commit_callbacks) -> World:
     report_services.report_generate(report_id=report.pk, now=NOW)
     report.refresh_from_db()
 
+    # Proposed after the requests were filed: their clocks keep the targets of then.
+    agreement = department_services.agreement_propose(
+        actor=org.provider_manager,
+        provider=org.provider,
+        customer=org.customer,
+        valid_from=NOW.date(),
+        targets=[
+            department_services.TargetInput(
+                service=laptop,
+                priority="normal",
+                first_response=datetime.timedelta(hours=1),
+                resolution=datetime.timedelta(hours=4),
+            )
+        ],
+        comment="Quicker laptops",
+        now=YESTERDAY,
+    )
     attachments = Attachment.objects.filter(request=requests["sales_to_it"])
     return World(
         org=org,
@@ -151,5 +172,6 @@ def world(org, django_capture_on_commit_callbacks) -> World:
             for invitation in RelationshipInvitation.objects.select_related("user")
         },
         report=report,
+        agreement=agreement,
         tokens={role: Token.objects.create(user=getattr(org, role)).key for role in ROLES},
     )

@@ -64,6 +64,7 @@ def seeded_ids(world) -> dict[str, list]:
         "reports": [world.report.pk],
         "services": [world.laptop.pk, world.contract.pk],
         "departments": ["it", "sales", "legal"],
+        "agreements": [world.agreement.pk],
     }
 
 

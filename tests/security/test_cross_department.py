@@ -16,7 +16,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from departments.choices import Role
-from departments.models import Department, Membership, Service
+from departments.models import Agreement, Department, Membership, Service
 from requests_app.models import Comment, RequestEvent, ServiceRequest
 from requests_app.selectors import PROVIDER_ROLES, requests_visible_to, visible_by_rule
 from scorecards.reports.models import QuarterlyReport
@@ -41,6 +41,8 @@ TARGETS = {
         ["outsider", "requester", "customer_manager", "hr"],
     ),
     "reports": (lambda w: w.report.pk, ["outsider", "agent", "customer_manager"]),
+    # IT's proposal to Sales: for the managers of IT and Sales, and HR.
+    "agreements": (lambda w: w.agreement.pk, ["requester", "colleague", "agent", "outsider"]),
 }
 # The directory and the service catalogue are everyone's.
 PUBLIC = {
@@ -60,6 +62,7 @@ def test_every_endpoint_with_an_id_is_in_the_tables():
 
 def state(world) -> tuple:
     return (
+        list(Agreement.objects.order_by("pk").values()),
         list(ServiceRequest.objects.order_by("pk").values()),
         RequestEvent.objects.count(),
         Comment.objects.count(),
@@ -134,6 +137,22 @@ def test_an_agent_cannot_block_by_the_id_or_reference_of_a_request_they_cannot_s
 # link is itself the key, and a signed-in stranger is told that it was sent to someone else.
 PAGES = {
     "departments/<slug:slug>/": (lambda w: ["it"], [], 200),
+    # Agreements: their two sides' managers and HR (read-only); only managers propose.
+    "departments/<slug:slug>/agreements/new/": (
+        lambda w: ["it"],
+        ["requester", "colleague", "agent", "outsider", "hr"],
+        403,
+    ),
+    "departments/<slug:slug>/agreements/<int:pk>/": (
+        lambda w: ["it", w.agreement.pk],
+        ["requester", "colleague", "agent", "outsider"],
+        404,
+    ),
+    "departments/<slug:slug>/agreements/<int:pk>/<slug:action>/": (
+        lambda w: ["it", w.agreement.pk, "accept"],
+        ["requester", "colleague", "agent", "outsider"],
+        404,
+    ),
     "requests/queue/<slug:slug>/": (lambda w: ["it"], ["outsider", "hr", "requester"], 404),
     "requests/queue/<slug:slug>/assign/": (lambda w: ["it"], ["outsider", "hr"], 404),
     "requests/<int:pk>/": (lambda w: [w.requests["sales_to_it"].pk], ["outsider", "hr"], 404),
@@ -215,6 +234,7 @@ ALL_OBJECTS = {
         RequestQualityRating.objects.values_list("pk", flat=True)
     ),
     "reports": lambda: set(QuarterlyReport.objects.values_list("pk", flat=True)),
+    "agreements": lambda: set(Agreement.objects.values_list("pk", flat=True)),
 }
 # Requests: tests/requests_app/test_permissions.py, the list agrees with the details.
 ELSEWHERE = {"requests"}

@@ -31,6 +31,7 @@ def page_urls(route: str, world) -> list[str]:
         "request_pk": survey_request,
         "surveys/quarterly/<int:pk>": world.invitations["requester"].pk,
         "reports/<int:pk>": world.report.pk,
+        "departments/<slug:slug>/agreements/<int:pk>": world.agreement.pk,
         "slug": "it",
         "customer_slug": "sales",
     }

@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from departments.models import Agreement
 from requests_app.models import Comment, Notification, ServiceRequest
 from scorecards.reports.models import QuarterlyReport
 from surveys.models import (
@@ -268,11 +269,16 @@ def test_no_stored_object_can_be_updated_or_deleted_through_the_api(world):
         "reports": world.report.pk,
         "services": world.laptop.pk,
         "departments": "it",
+        "agreements": world.agreement.pk,
     }
     details = [path for method, path in api_operations() if method == "GET" and "{" in path]
     assert {method for method, _ in api_operations()} <= {"GET", "POST"}
     # An owner of each object: the one most likely to be allowed to change it.
-    owners = {"surveys/request-ratings": "agent", "reports": "hr"}
+    owners = {
+        "surveys/request-ratings": "agent",
+        "reports": "hr",
+        "agreements": "provider_manager",
+    }
     for path in details:
         collection = collection_of(path)
         url = fill(path, targets[collection])
@@ -304,3 +310,35 @@ def test_a_page_action_sets_only_what_it_is_about(world):
         world.org.requester,
         False,
     )
+
+
+@pytest.mark.parametrize(
+    "extra", ["id", "state", "version", "proposed_by", "decided_by", "effective_from"]
+)
+def test_proposing_an_agreement_refuses_the_fields_the_server_sets(world, extra):
+    before = Agreement.objects.count()
+    response = api(world, "customer_manager").post(
+        "/api/v1/agreements/",
+        {
+            "provider": "it",
+            "customer": "sales",
+            "valid_from": "2027-01-01",
+            "targets": [],
+            extra: "2027-01-01" if extra == "effective_from" else 1,
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {extra: ["This field cannot be set."]}
+    assert Agreement.objects.count() == before
+
+
+def test_answering_an_agreement_sets_only_what_the_answer_is_about(world):
+    response = api(world, "customer_manager").post(
+        f"/api/v1/agreements/{world.agreement.pk}/accept/",
+        {"comment": "Fine", "version": 9, "customer": "legal"},
+        format="json",
+    )
+    assert response.status_code == 400
+    world.agreement.refresh_from_db()
+    assert (world.agreement.state, world.agreement.version) == ("proposed", 1)

@@ -18,6 +18,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
+from departments import services as department_services
+from departments.models import Agreement, AgreementTarget
 from requests_app import services as request_services
 from requests_app.models import Attachment, Comment, RequestEvent, ServiceRequest, WaitPeriod
 from scorecards.reports import services as report_services
@@ -128,6 +130,31 @@ REFUSED = {
             ("requester", "customer_manager", "agent", "provider_manager", "outsider"), 404
         ),
     ),
+    # Only managers propose agreements: everyone else, whatever the body.
+    ("POST", "/api/v1/agreements/"): (
+        None,
+        dict.fromkeys(("requester", "colleague", "agent", "outsider", "hr"), 403),
+    ),
+    # IT proposed it: Sales' managers answer, IT's withdraw; HR only reads.
+    **{
+        ("POST", f"/api/v1/agreements/{{id}}/{action}/"): (
+            lambda w: w.agreement.pk,
+            {
+                "provider_manager": 403,
+                "hr": 403,
+                **dict.fromkeys(("requester", "colleague", "agent", "outsider"), 404),
+            },
+        )
+        for action in ("accept", "decline")
+    },
+    ("POST", "/api/v1/agreements/{id}/withdraw/"): (
+        lambda w: w.agreement.pk,
+        {
+            "customer_manager": 403,
+            "hr": 403,
+            **dict.fromkeys(("requester", "colleague", "agent", "outsider"), 404),
+        },
+    ),
 }
 # Writes everyone may make, on their own things only.
 EVERYONE = {("POST", "/api/v1/notifications/mark-read/")}
@@ -177,6 +204,8 @@ def api(world, role) -> APIClient:
 
 def state() -> tuple:
     return (
+        list(Agreement.objects.order_by("pk").values()),
+        AgreementTarget.objects.count(),
         list(ServiceRequest.objects.order_by("pk").values()),
         RequestEvent.objects.count(),
         Comment.objects.count(),
@@ -370,6 +399,22 @@ SERVICE_CALLS = {
     ),
     "report": lambda w: report_services.report_request(
         quarter="2099-Q9", format="pdf", user=w.org.provider_manager
+    ),
+    "propose": lambda w: department_services.agreement_propose(
+        actor=w.org.agent,
+        provider=w.org.provider,
+        customer=w.org.provider,
+        valid_from=datetime.date(1, 1, 1),
+        targets=[],
+    ),
+    "accept": lambda w: department_services.agreement_accept(
+        actor=w.org.provider_manager, agreement=w.agreement
+    ),
+    "decline": lambda w: department_services.agreement_decline(
+        actor=w.org.hr, agreement=w.agreement, comment=""
+    ),
+    "withdraw": lambda w: department_services.agreement_withdraw(
+        actor=w.org.customer_manager, agreement=w.agreement
     ),
 }
 

@@ -1,14 +1,25 @@
 """The demo organisation (data/demo_org.yaml) and `manage.py seed_demo`."""
 
+import datetime
+import zoneinfo
+
 import pytest
 import yaml
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.test import RequestFactory
 
-from departments.choices import HR_GROUP, Priority, Role
-from departments.models import BusinessCalendar, Department, Membership, Service, SLATarget
+from departments.choices import HR_GROUP, AgreementState, Priority, Role
+from departments.models import (
+    Agreement,
+    BusinessCalendar,
+    Department,
+    Membership,
+    Service,
+    SLATarget,
+)
 from departments.org_import import org_import
+from requests_app.models import SLAClock
 from servicedesk.management.commands import seed_demo
 
 User = get_user_model()
@@ -168,3 +179,35 @@ def test_seed_demo_calls_every_app_demo_in_the_order_of_the_layers():
         f"{name}.demo" for name in with_demo
     ]
     assert with_demo == ["requests_app", "surveys", "scorecards"]
+
+
+@pytest.mark.clock(datetime.datetime(2026, 11, 23, 10, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")))
+def test_the_demo_has_agreements_in_every_state_and_its_history_runs_under_them(
+    db, settings, capsys
+):
+    # Back to early August: Sales' requests to IT before and after v2 took effect (1 Sep).
+    settings.DEMO_HISTORY_WEEKS = 16
+    settings.DEMO_HISTORY_REQUESTS_PER_WEEK = 30
+    call_command("seed_demo")
+
+    assert {a.label: a.state for a in Agreement.objects.all()} == {
+        "Sales-IT agreement v1": AgreementState.SUPERSEDED,
+        "Sales-IT agreement v2": AgreementState.ACCEPTED,
+        "Legal-IT agreement v1": AgreementState.DECLINED,
+        "Facilities agreement with every customer v1": AgreementState.PROPOSED,
+    }
+    v1, v2 = Agreement.objects.filter(customer__slug="sales").order_by("version")
+    clocks = SLAClock.objects.filter(
+        department__slug="it", request__requesting_department__slug="sales"
+    )
+    assert clocks.filter(agreement=v1, started_at__lt=v2.effective_from).exists()
+    assert not clocks.filter(agreement=v1, started_at__gte=v2.effective_from).exists()
+    under_v2 = clocks.filter(agreement=v2)
+    assert under_v2.exists()
+    assert {c.calendar_version.calendar.name for c in under_v2} == {"IT extended support"}
+    # Nobody else's requests to IT run under the Sales agreement.
+    assert (
+        not SLAClock.objects.filter(agreement__isnull=False)
+        .exclude(request__requesting_department__slug="sales")
+        .exists()
+    )
