@@ -279,7 +279,8 @@ def _decide(*, actor, agreement: Agreement, action: str, comment: str, now) -> A
     agreement_decide_authorize(actor=actor, agreement=agreement, action=action)
     with transaction.atomic():
         locked = (
-            Agreement.objects.select_for_update()
+            # Only the agreement's row: PostgreSQL locks no nullable side of a join.
+            Agreement.objects.select_for_update(of=("self",))
             .select_related("provider__calendar", "customer", "calendar")
             .get(pk=agreement.pk)
         )
