@@ -199,31 +199,53 @@ class FigureCard:
     change: Change | None
 
 
+def count_of_text(value: float | None, n: int | None) -> str:
+    """A rate as a count of its sample: "2 of 3"."""
+    if value is None or not n:
+        return "no data"
+    return f"{round(value * n)} of {n}"
+
+
 def figure_card(figure: Figure, current: dict, previous: dict) -> FigureCard:
     value = current.get(figure.name)
     n = sample_of(current, figure.name) if figure.card_count else None
     hidden = is_hidden(current, figure.name)
+    if hidden:
+        text = f"hidden (under {anonymity_min()} answers)"
+    elif figure.card_as_count:
+        text = count_of_text(value, sample_of(current, figure.name))
+    else:
+        text = format_value(figure.unit, value)
     return FigureCard(
         name=figure.name,
         label=figure.label,
-        help=figure.help,
-        value=f"hidden (under {anonymity_min()} answers)"
-        if hidden
-        else format_value(figure.unit, value),
+        help=figure.help_text,
+        value=text,
         has_value=value is not None,
         n=n,
         small=n is not None and n < SMALL_SAMPLE,
         hidden=hidden,
+        # A count ("2 of 3") says how sure it is itself.
         interval=interval_text(current.get(f"{figure.name}_interval"))
-        if figure.unit == RATE
+        if figure.unit == RATE and not figure.card_as_count
         else "",
         change=change_of(figure.unit, value, previous.get(figure.name), figure.lower_is_better),
     )
 
 
 def headline_cards(*, role: str, current: dict, previous: dict) -> list[FigureCard]:
-    """The headline figures of a role with their change from the previous period."""
-    return [figure_card(figure, current, previous) for figure in HEADLINE if role in figure.roles]
+    """The headline figures of a role with their change from the previous period (an
+    optional card only where it has a figure in either)."""
+    return [
+        figure_card(figure, current, previous)
+        for figure in HEADLINE
+        if role in figure.roles
+        and (
+            not figure.card_optional
+            or current.get(figure.name) is not None
+            or previous.get(figure.name) is not None
+        )
+    ]
 
 
 def figure_text(figures: dict, name: str) -> str:
