@@ -171,6 +171,14 @@ class MatrixCellSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Why there is no value.",
     )
+    agreements_kept = serializers.FloatField(
+        allow_null=True,
+        help_text="Of the pair's agreements measured in the period, the share kept (null: "
+        "none measured, or a cell the caller may not see).",
+    )
+    agreements_n = serializers.IntegerField(
+        allow_null=True, help_text="How many of the pair's agreements were measured."
+    )
 
 
 class MatrixRowSerializer(serializers.Serializer):

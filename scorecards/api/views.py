@@ -98,7 +98,9 @@ class ScorecardViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     def matrix(self, request):
         """Providers x customers for one figure: HR sees every cell, a manager the row and
-        column of the departments they manage (other cells hidden, without values)."""
+        column of the departments they manage (other cells hidden, without values). Each
+        visible cell carries its pair's agreements measured in the period
+        (agreements_n) and the share of them kept (agreements_kept)."""
         access = scorecard_access(user=request.user)
         if not access.sees_overview:
             raise NotFound("No such page.")
