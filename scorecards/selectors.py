@@ -22,11 +22,11 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from core.periods import Period, last_periods
 from departments.choices import HR_GROUP, Role
-from departments.models import Department, Membership
+from departments.models import AgreementTarget, Department, Membership
 from departments.selectors import agreements_visible_to
 
 from .choices import ScoreRole
@@ -189,7 +189,7 @@ def pair_scorecards(
 
 # What the pair page reads of an agreement to show its terms in business days.
 AGREEMENT_TERMS = (
-    "targets__service",
+    Prefetch("targets", queryset=AgreementTarget.objects.select_related("service")),
     "calendar__working_hours",
     "calendar__holidays",
     "provider__calendar__working_hours",

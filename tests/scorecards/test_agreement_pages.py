@@ -154,6 +154,19 @@ def test_the_pair_page_reads_the_agreements_in_constant_queries(client, org, com
     assert queries() == three_versions
 
 
+def test_the_terms_cost_the_pair_page_five_queries(client, org, computed):
+    client.force_login(org.provider_manager)
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(url).status_code == 200
+        return len(context.captured_queries)
+
+    # Whether the viewer is in HR, the agreements, their targets with their services, the
+    # hours and the days off of IT's calendar (their business day).
+    assert queries(PAIR) - queries("/scorecards/it/pair/sales/?period=2026-W47") == 5
+
+
 # --- the department scorecard ---------------------------------------------------------------
 
 
