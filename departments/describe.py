@@ -16,7 +16,7 @@ import re
 from collections import Counter
 
 from .business_time import business_schedule
-from .choices import TargetSource
+from .choices import Priority, TargetSource
 from .targets import AGREEMENT_SOURCES
 
 DURATION_PATTERN = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?$")
@@ -249,3 +249,39 @@ def basis_text(
         if closed:
             parts.append(f"closed {date_ranges_text(closed)}")
     return "; ".join(parts)
+
+
+# --- an agreement's terms ------------------------------------------------------------------
+
+
+def target_key(service_id: int | None, priority: str) -> str:
+    """How a target row is named where results are stored against it (the scorecards'
+    `by_agreement`): "12:normal" for a service's, "all:normal" for every service's."""
+    return f"{service_id if service_id is not None else 'all'}:{priority}"
+
+
+def agreement_target_rows(agreement) -> list[dict]:
+    """An agreement's targets in words, in its support hours' (else the provider's) business
+    days: every service first, then by service and priority. Reads `agreement.targets`
+    with their services, so prefetching `targets__service` (and the calendars' hours) costs
+    no query per agreement."""
+    day = working_day_seconds(agreement.calendar or agreement.provider.calendar)
+    order = {priority: n for n, priority in enumerate(Priority.values)}
+    rows = sorted(
+        agreement.targets.all(),
+        key=lambda t: (
+            t.service is not None,
+            t.service.name if t.service else "",
+            order[t.priority],
+        ),
+    )
+    return [
+        {
+            "key": target_key(target.service_id, target.priority),
+            "service": target.service.name if target.service else "Every service",
+            "priority": target.get_priority_display(),
+            "first_response": business_duration(target.first_response_seconds, day_seconds=day),
+            "resolution": business_duration(target.resolution_seconds, day_seconds=day),
+        }
+        for target in rows
+    ]

@@ -18,6 +18,7 @@ from . import agreements as agreement_rules
 from . import services
 from .choices import AgreementState, Priority, TargetSource
 from .describe import (
+    agreement_target_rows,
     business_duration,
     next_days_off,
     working_day_seconds,
@@ -194,28 +195,6 @@ def _visible_agreement(user, slug, pk) -> Agreement:
     return agreement
 
 
-def _target_rows(agreement) -> list[dict]:
-    day = working_day_seconds(agreement.calendar or agreement.provider.calendar)
-    order = {priority: n for n, priority in enumerate(Priority.values)}
-    rows = sorted(
-        agreement.targets.all(),
-        key=lambda t: (
-            t.service is not None,
-            t.service.name if t.service else "",
-            order[t.priority],
-        ),
-    )
-    return [
-        {
-            "service": target.service.name if target.service else "Every service",
-            "priority": target.get_priority_display(),
-            "first_response": business_duration(target.first_response_seconds, day_seconds=day),
-            "resolution": business_duration(target.resolution_seconds, day_seconds=day),
-        }
-        for target in rows
-    ]
-
-
 def _agreement_page(request, agreement, *, forms=None, status=200):
     now = timezone.now()
     standing = agreement_rules.standing_on(request.user, agreement)
@@ -237,7 +216,7 @@ def _agreement_page(request, agreement, *, forms=None, status=200):
         {
             "agreement": agreement,
             "status": agreement_rules.status_text(agreement, now=now),
-            "targets": _target_rows(agreement),
+            "targets": agreement_target_rows(agreement),
             "hours": working_hours_text(hours_calendar),
             "hours_zone": hours_calendar.timezone,
             "versions": versions,

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 
 from core.periods import Period
-from departments.choices import Priority
-from departments.models import Service
+from departments.choices import Priority, TargetSource
+from departments.describe import target_key
+from departments.models import Agreement, Service
 from requests_app.choices import ClockKind, ClockState, EventKind, Status
 from requests_app.models import RequestEvent, RequestLink, ServiceRequest, SLAClock, WaitPeriod
 
@@ -39,7 +42,12 @@ Figures = dict[Key, dict]
 # request's time with the first department stays under that department's service. Survey
 # figures are published per month and quarter only, once final, with primary and
 # complementary suppression over everything a quarter publishes (surveys/disclosure.py).
-METHODOLOGY_VERSION = "2026.3"
+# 2026.4: agreements between departments: the share of its agreements a provider kept
+# (`agreements_kept`: each kind of clock measured under an agreement met its target at least
+# AGREEMENT_KEPT_RATE of the time), the timeliness of the clocks under them
+# (`agreement_timeliness`) and each agreement's figures (`by_agreement`), per provider and
+# per pair. No earlier figure changes.
+METHODOLOGY_VERSION = "2026.4"
 
 
 def _role_sets(provider: str = "provider", customer: str = "customer") -> dict:
@@ -94,27 +102,30 @@ CLOCK_MEASURES = {
 }
 
 
+def scored_clocks(period: Period, now) -> QuerySet:
+    """The clocks the scores count for the period: those settled in it, less a cancelled
+    request's clocks, except those already breached when it was cancelled (withdrawing a
+    request never erases the late work on it)."""
+    return SLAClock.objects.filter(settled_clocks(period, now)).exclude(
+        Q(request__status=Status.CANCELLED) & ~Q(state=ClockState.BREACHED)
+    )
+
+
 def _clock_groups(period: Period, now) -> dict:
-    """The settled clocks, read once and grouped by kind and provider, customer, pair,
-    provider and service, provider and priority. A cancelled request's clocks leave the
-    scores, except those already breached when it was cancelled: withdrawing a request
-    never erases the late work on it. The service and priority are the clock's own, those
-    its department held the request as (a transfer changes the request's, not the clock's):
-    so a provider's breakdown lists only its own services."""
-    rows = (
-        SLAClock.objects.filter(settled_clocks(period, now))
-        .exclude(Q(request__status=Status.CANCELLED) & ~Q(state=ClockState.BREACHED))
-        .values(
-            "service",
-            # Kind and priority as integers: the groupings sort the rows by them.
-            kind_code=coded("kind", CLOCK_KINDS),
-            priority_code=coded("priority", PRIORITIES),
-            provider=F("department_id"),
-            customer=F("request__requesting_department_id"),
-            used=F("used_seconds"),
-            met=flag(Q(state=ClockState.MET)),
-            completed=flag(Q(completed_at__isnull=False)),
-        )
+    """The scored clocks, read once and grouped by kind and provider, customer, pair,
+    provider and service, provider and priority. The service and priority are the clock's
+    own, those its department held the request as (a transfer changes the request's, not
+    the clock's): so a provider's breakdown lists only its own services."""
+    rows = scored_clocks(period, now).values(
+        "service",
+        # Kind and priority as integers: the groupings sort the rows by them.
+        kind_code=coded("kind", CLOCK_KINDS),
+        priority_code=coded("priority", PRIORITIES),
+        provider=F("department_id"),
+        customer=F("request__requesting_department_id"),
+        used=F("used_seconds"),
+        met=flag(Q(state=ClockState.MET)),
+        completed=flag(Q(completed_at__isnull=False)),
     )
     codes = {"kind": "kind_code", "priority": "priority_code"}
     sets = {grouping: tuple(codes.get(name, name) for name in grouping) for grouping in CLOCK_SETS}
@@ -291,7 +302,6 @@ def blocking_figures(period: Period, now) -> Figures:
     return figures
 
 
-# Sources of figures, in order; surveys and the relationship survey add theirs.
 def decline_figures(period: Period, now) -> Figures:
     """Of the requests a provider finished in the period (resolved or declined, each time
     it did), the share it declined: every decline counts, even one reopened later."""
@@ -311,12 +321,164 @@ def decline_figures(period: Period, now) -> Figures:
     )
 
 
+# --- agreements: the clocks measured under each, and whether it was kept --------------------
+#
+# What "kept" means (README, "Agreements kept"): the clocks of an agreement are the scored
+# clocks whose target came from it (SLAClock.agreement: the clock copied it when it
+# started), each met or breached against its own version's target. An agreement is a
+# provider's agreement with one customer, or with every customer, over all its versions: a
+# version superseded in the period and the one after it are one agreement, each clock
+# judged by the version it started under. It is kept in the period when, for each kind of
+# clock measured under it (first response, resolution), at least AGREEMENT_KEPT_RATE of
+# them met their target; an agreement no clock was measured under in the period is neither
+# kept nor broken, and is not counted. The agreements carry no agreed rate of their own.
+
+AGREEMENT_EVERY_CUSTOMER = "all"  # the key of the provider's agreement with every customer
+# Clocks whose target was the agreement's for their service (else: for every service).
+SERVICE_TARGET_SOURCES = (TargetSource.AGREEMENT_PAIR_SERVICE, TargetSource.AGREEMENT_ALL_SERVICE)
+AGREEMENT_GROUPING = ("kind_code", "provider", "customer", "agreement", "scope", "priority_code")
+
+
+def agreement_kept(by_kind: dict[str, dict], rate: float) -> bool:
+    """Each kind of clock measured ({kind: {met, settled}}) met its target at least `rate`
+    of the time."""
+    return all(row["met"] / row["settled"] >= rate for row in by_kind.values() if row["settled"])
+
+
+def _tally() -> dict:
+    return {"met": 0, "settled": 0}
+
+
+def _kinds() -> defaultdict:
+    return defaultdict(_tally)
+
+
+@dataclass
+class _AgreementTally:
+    """The clocks of one agreement (all its versions) for a provider or a pair."""
+
+    customer: int | None
+    kinds: defaultdict = field(default_factory=_kinds)
+    versions: defaultdict = field(default_factory=lambda: defaultdict(_kinds))
+    # version -> target row (describe.target_key) -> kind -> tally; pairs only
+    targets: defaultdict = field(default_factory=lambda: defaultdict(lambda: defaultdict(_kinds)))
+
+
+def _agreement_groups(period: Period, now) -> list[dict]:
+    """The scored clocks with an agreement, counted by kind, provider, customer, agreement
+    version, target row (the service's, or every service's) and priority: one query."""
+    rows = (
+        scored_clocks(period, now)
+        .filter(agreement__isnull=False)
+        .values(
+            "agreement",
+            kind_code=coded("kind", CLOCK_KINDS),
+            priority_code=coded("priority", PRIORITIES),
+            provider=F("department_id"),
+            customer=F("request__requesting_department_id"),
+            scope=Case(
+                When(target_source__in=SERVICE_TARGET_SOURCES, then=F("service_id")),
+                default=Value(None),
+                output_field=IntegerField(),
+            ),
+            met=flag(Q(state=ClockState.MET)),
+        )
+    )
+    measures = {"settled": Measure(COUNT), "met": Measure(COUNT, where="met")}
+    return grouped_aggregates(rows, sets=[AGREEMENT_GROUPING], measures=measures)[
+        AGREEMENT_GROUPING
+    ]
+
+
+def _kind_rates(by_kind: dict) -> dict:
+    """Each clock kind's timeliness and count, without intervals (a target row's)."""
+    values = {}
+    for kind in ClockKind.values:
+        row = by_kind.get(kind) or _tally()
+        rate = rate_figures(f"{kind}_timeliness", row["met"], row["settled"])
+        values.update({name: value for name, value in rate.items() if "interval" not in name})
+    return values
+
+
+def _agreement_item(tally: _AgreementTally, *, rate: float, pair: bool) -> dict:
+    item = {
+        "customer": tally.customer,
+        "versions": sorted(tally.versions),
+        "kept": agreement_kept(tally.kinds, rate),
+        **_timeliness(tally.kinds),
+    }
+    if pair:
+        item["by_version"] = {
+            str(version): {
+                **_timeliness(kinds),
+                "targets": {
+                    key: _kind_rates(by_kind)
+                    for key, by_kind in sorted(tally.targets[version].items())
+                },
+            }
+            for version, kinds in sorted(tally.versions.items())
+        }
+    return item
+
+
+def agreement_figures(period: Period, now) -> Figures:
+    """For each provider, and each provider x customer pair: the share of its agreements it
+    kept (`agreements_kept`, of those measured), the timeliness of the clocks under them
+    (`agreement_timeliness`), and per agreement (`by_agreement`, keyed by the customer's id
+    or "all") its timeliness, whether it was kept and, for a pair, per version and target
+    row. One grouped query and a look-up of the versions."""
+    groups = _agreement_groups(period, now)
+    if not groups:
+        return {}
+    versions = {
+        pk: (customer, version)
+        for pk, customer, version in Agreement.objects.filter(
+            pk__in={group["agreement"] for group in groups}
+        ).values_list("pk", "customer_id", "version")
+    }
+    tallies: dict[Key, dict[str, _AgreementTally]] = defaultdict(dict)
+    for group in groups:
+        customer, version = versions[group["agreement"]]
+        kind = decoded(group["kind_code"], CLOCK_KINDS)
+        line = str(customer) if customer is not None else AGREEMENT_EVERY_CUSTOMER
+        target = target_key(group["scope"], decoded(group["priority_code"], PRIORITIES))
+        provider = group["provider"]
+        for key in ((PROVIDER, provider, None), (PROVIDER, provider, group["customer"])):
+            tally = tallies[key].setdefault(line, _AgreementTally(customer=customer))
+            for counts in (
+                tally.kinds[kind],
+                tally.versions[version][kind],
+                tally.targets[version][target][kind],
+            ):
+                counts["met"] += group["met"]
+                counts["settled"] += group["settled"]
+    rate = settings.AGREEMENT_KEPT_RATE
+    figures: Figures = {}
+    for key, lines in tallies.items():
+        items = {
+            line: _agreement_item(tally, rate=rate, pair=key[2] is not None)
+            for line, tally in sorted(lines.items())
+        }
+        met = sum(t.kinds[k]["met"] for t in lines.values() for k in t.kinds)
+        settled = sum(t.kinds[k]["settled"] for t in lines.values() for k in t.kinds)
+        figures[key] = {
+            **rate_figures(
+                "agreements_kept", sum(item["kept"] for item in items.values()), len(items)
+            ),
+            **rate_figures("agreement_timeliness", met, settled),
+            "by_agreement": items,
+        }
+    return figures
+
+
+# Sources of figures, in order; surveys and the relationship survey add theirs.
 SOURCES: list[Callable[[Period, object], Figures]] = [
     clock_figures,
     promise_figures,
     decline_figures,
     responsiveness_figures,
     blocking_figures,
+    agreement_figures,
 ]
 
 

@@ -17,7 +17,11 @@ from django.utils.safestring import SafeString, mark_safe
 
 from core.html import html_format
 from core.periods import KINDS, MONTH, QUARTER, WEEK, Period, last_periods, period_containing
+from departments.agreements import status_text
 from departments.choices import Priority
+from departments.describe import agreement_target_rows
+from departments.models import Agreement
+from requests_app.choices import ClockKind
 
 from .figures import (
     DIMENSION_NAMES,
@@ -149,36 +153,70 @@ def matrix_cell_html(*, provider, cell, heat: str, url: str) -> SafeString:
         return MATRIX_SELF
     if cell.reason == "not_visible":
         return MATRIX_HIDDEN
+    marker, said = agreement_marker(cell)
     minimum = anonymity_min()
     if cell.reason == "anonymity":
         return html_format(
-            '<td class="matrix-cell heat-none matrix-hidden" title="Fewer than {} answers">'
-            '<a href="{}"><span class="cell-label">&lt; {} answers</span></a></td>',
+            '<td class="matrix-cell heat-none matrix-hidden" title="Fewer than {} answers{}">'
+            '<a href="{}"><span class="cell-label">&lt; {} answers</span>{}</a></td>',
             minimum,
+            said,
             url,
             minimum,
+            marker,
         )
     if cell.reason == "no_data":
         return html_format(
-            '<td class="matrix-cell heat-none"><a href="{}">'
-            '<span class="cell-label">no data</span></a></td>',
+            '<td class="matrix-cell heat-none"{}><a href="{}">'
+            '<span class="cell-label">no data</span>{}</a></td>',
+            html_format(' title="{}"', said.removeprefix("; ")) if said else "",
             url,
+            marker,
         )
     text = percent(cell.value)
     interval = interval_text(cell.interval)
     small = cell.n is not None and cell.n < SMALL_SAMPLE
     return html_format(
-        '<td class="matrix-cell {}{}" title="{} \u2192 {}: {}{}"><a href="{}"><strong>{}</strong>'
-        '<span class="cell-n">n={}</span></a></td>',
+        '<td class="matrix-cell {}{}" title="{} \u2192 {}: {}{}{}"><a href="{}"><strong>{}</strong>'
+        '<span class="cell-n">n={}</span>{}</a></td>',
         heat,
         " matrix-small" if small else "",
         provider.name,
         cell.customer.name,
         text,
         f", {interval}" if interval else "",
+        said,
         url,
         text,
         cell.n,
+        marker,
+    )
+
+
+NO_MARKER = (mark_safe(""), "")  # nosec B308 B703: constant
+
+
+def agreement_marker(cell) -> tuple[SafeString, str]:
+    """The mark of a pair's agreements measured in the period, and its words for the cell's
+    title: "✓ kept", "✗ not kept", "✗ 1 of 2 kept"; none without an agreement."""
+    if not cell.agreements_n or cell.agreements_kept is None:
+        return NO_MARKER
+    kept = round(cell.agreements_kept * cell.agreements_n)
+    every = kept == cell.agreements_n
+    if cell.agreements_n == 1:
+        words = "kept" if every else "not kept"
+        said = f"; agreement {words}"
+    else:
+        words = f"{kept} of {cell.agreements_n} kept"
+        said = f"; agreements {words}"
+    return (
+        html_format(
+            '<span class="cell-agreement {}">{} {}</span>',
+            "agreement-kept" if every else "agreement-broken",
+            "\u2713" if every else "\u2717",
+            words,
+        ),
+        said,
     )
 
 
@@ -199,31 +237,53 @@ class FigureCard:
     change: Change | None
 
 
+def count_of_text(value: float | None, n: int | None) -> str:
+    """A rate as a count of its sample: "2 of 3"."""
+    if value is None or not n:
+        return "no data"
+    return f"{round(value * n)} of {n}"
+
+
 def figure_card(figure: Figure, current: dict, previous: dict) -> FigureCard:
     value = current.get(figure.name)
     n = sample_of(current, figure.name) if figure.card_count else None
     hidden = is_hidden(current, figure.name)
+    if hidden:
+        text = f"hidden (under {anonymity_min()} answers)"
+    elif figure.card_as_count:
+        text = count_of_text(value, sample_of(current, figure.name))
+    else:
+        text = format_value(figure.unit, value)
     return FigureCard(
         name=figure.name,
         label=figure.label,
-        help=figure.help,
-        value=f"hidden (under {anonymity_min()} answers)"
-        if hidden
-        else format_value(figure.unit, value),
+        help=figure.help_text,
+        value=text,
         has_value=value is not None,
         n=n,
         small=n is not None and n < SMALL_SAMPLE,
         hidden=hidden,
+        # A count ("2 of 3") says how sure it is itself.
         interval=interval_text(current.get(f"{figure.name}_interval"))
-        if figure.unit == RATE
+        if figure.unit == RATE and not figure.card_as_count
         else "",
         change=change_of(figure.unit, value, previous.get(figure.name), figure.lower_is_better),
     )
 
 
 def headline_cards(*, role: str, current: dict, previous: dict) -> list[FigureCard]:
-    """The headline figures of a role with their change from the previous period."""
-    return [figure_card(figure, current, previous) for figure in HEADLINE if role in figure.roles]
+    """The headline figures of a role with their change from the previous period (an
+    optional card only where it has a figure in either)."""
+    return [
+        figure_card(figure, current, previous)
+        for figure in HEADLINE
+        if role in figure.roles
+        and (
+            not figure.card_optional
+            or current.get(figure.name) is not None
+            or previous.get(figure.name) is not None
+        )
+    ]
 
 
 def figure_text(figures: dict, name: str) -> str:
@@ -348,6 +408,112 @@ def weakest_link_rows(seconds_by_department: dict | None, departments: dict, vis
 
 def department_ids_in(*mappings) -> set[int]:
     return {int(key) for mapping in mappings for key in (mapping or {})}
+
+
+# --- agreements ----------------------------------------------------------------------------
+
+
+def agreement_label(provider, customer, version: int) -> str:
+    """The agreement's name as its own pages say it ("Sales-IT agreement v2"), from the
+    departments and the version a snapshot records, without reading the agreement."""
+    return Agreement(provider=provider, customer=customer, version=version).label
+
+
+def _kind_cells(item: dict) -> dict:
+    """An agreement's (or a version's, or a target row's) on-time rates per clock kind."""
+    cells = {}
+    for kind in ClockKind.values:
+        n = item.get(f"{kind}_timeliness_n") or 0
+        cells[kind] = {
+            "rate": percent(item.get(f"{kind}_timeliness")) if n else "no clocks",
+            "n": n,
+            "small": 0 < n < SMALL_SAMPLE,
+            "interval": interval_text(item.get(f"{kind}_timeliness_interval")),
+        }
+    return cells
+
+
+def agreement_customer_ids(by_agreement: dict | None) -> set[int]:
+    """The customer departments of a snapshot's agreements (not the "every customer" one)."""
+    return {
+        int(item["customer"])
+        for item in (by_agreement or {}).values()
+        if item.get("customer") is not None
+    }
+
+
+def _line_customer(item: dict, departments: dict):
+    """The customer department of a `by_agreement` item (None: every customer)."""
+    customer_id = item.get("customer")
+    return departments.get(int(customer_id)) if customer_id is not None else None
+
+
+def agreement_rows(by_agreement: dict | None, *, provider, departments: dict) -> list[dict]:
+    """A provider's agreements measured in the period (`by_agreement`), for its scorecard:
+    the agreement with each customer by name, the one with every customer last."""
+    rows = []
+    for key, item in (by_agreement or {}).items():
+        customer = _line_customer(item, departments)
+        if item.get("customer") is not None and customer is None:
+            continue  # a department deleted since (agreements protect theirs: not expected)
+        versions = item.get("versions") or []
+        rows.append(
+            {
+                "key": key,
+                "customer": customer,
+                "label": agreement_label(provider, customer, versions[-1]) if versions else key,
+                "versions": ", ".join(f"v{version}" for version in versions),
+                "several_versions": len(versions) > 1,
+                "kept": bool(item.get("kept")),
+                "kinds": _kind_cells(item),
+            }
+        )
+    return sorted(rows, key=lambda row: (row["customer"] is None, row["label"].lower()))
+
+
+def pair_agreement_sections(
+    by_agreement: dict | None, *, serving, served, agreements: dict, now
+) -> list[dict]:
+    """How `serving` kept its agreements with `served` (its own, and its agreement with
+    every customer) in the period: per agreement its verdict and rates, per version its
+    rates and, where the viewer may see the agreement (`agreements`: {(customer id or None,
+    version): Agreement}), its terms, each target beside the results measured under it."""
+    sections = []
+    for key, item in (by_agreement or {}).items():
+        customer = served if item.get("customer") is not None else None
+        versions = []
+        for version in item.get("versions") or []:
+            measured = (item.get("by_version") or {}).get(str(version)) or {}
+            agreement = agreements.get((customer.pk if customer else None, version))
+            results = measured.get("targets") or {}
+            targets = [
+                {**row, "kinds": _kind_cells(results.get(row["key"]) or {})}
+                for row in (agreement_target_rows(agreement) if agreement is not None else [])
+            ]
+            versions.append(
+                {
+                    "version": version,
+                    "label": agreement_label(serving, customer, version),
+                    "agreement": agreement,
+                    "status": status_text(agreement, now=now) if agreement is not None else "",
+                    "targets": targets,
+                    "kinds": _kind_cells(measured),
+                }
+            )
+        if not versions:
+            continue
+        sections.append(
+            {
+                "key": key,
+                "label": versions[-1]["label"],
+                "every_customer": customer is None,
+                "kept": bool(item.get("kept")),
+                "kinds": _kind_cells(item),
+                "versions": versions,
+                "terms_shown": any(version["agreement"] is not None for version in versions),
+            }
+        )
+    return sorted(sections, key=lambda section: section["every_customer"])
 
 
 # --- the period picker --------------------------------------------------------------------

@@ -58,6 +58,11 @@ class Figure:
     count_label: str = ""  # the report's column of its count; "" none
     short_label: str = ""  # in the narrow trend table; default `label`
     matrix_label: str = ""  # in the matrix's figure picker; "" not offered there
+    # A rate whose card reads as a count of its sample ("2 of 3"), not a percentage.
+    card_as_count: bool = False
+    # A card only where the figure has data (this period or the previous): most departments
+    # have no agreement, and a card saying so on every scorecard says nothing.
+    card_optional: bool = False
 
     def __post_init__(self):
         if self.unit not in UNITS or self.better not in (HIGHER, LOWER):
@@ -69,6 +74,11 @@ class Figure:
     @property
     def lower_is_better(self) -> bool:
         return self.better == LOWER
+
+    @property
+    def help_text(self) -> str:
+        """The card's explanation, with the setting it depends on filled in."""
+        return self.help.replace("{kept_rate}", kept_rate_text())
 
     @property
     def count(self) -> str | None:
@@ -245,6 +255,29 @@ FIGURES: tuple[Figure, ...] = (
     ),
     _weakest_link("blocked_by_late", "Time held up by late requests of other departments"),
     _weakest_link("caused_delay", "Delay its late requests caused other departments"),
+    # Agreements between departments (scorecards.compute.agreement_figures).
+    _rate(
+        "agreements_kept",
+        "Agreements kept",
+        roles=(PROVIDER,),
+        help="Agreements whose first responses and resolutions each met the agreed targets "
+        "at least {kept_rate} of the time, of the agreements clocks were measured under.",
+        card_as_count=True,
+        card_optional=True,
+        card_count=False,
+        report_label="Agreements kept, of those measured",
+        count_label="Agreements measured (count)",
+    ),
+    _rate(
+        "agreement_timeliness",
+        "On time under agreements",
+        roles=(PROVIDER,),
+        help="Clocks met of those settled under an agreement's targets, both clocks.",
+        card=False,
+        report_label="On time under agreements, both clocks",
+        count_label="Clocks settled under agreements (count)",
+        matrix_label="On time under agreements",
+    ),
 )
 FIGURE: dict[str, Figure] = {figure.name: figure for figure in FIGURES}
 
@@ -258,12 +291,22 @@ BREAKDOWN_FIGURES = (
     "resolution_median_seconds",
 )
 
+# Each agreement of a provider (or of a pair) measured in the period, keyed by the
+# customer's id or "all" (compute.agreement_figures).
+AGREEMENT_BREAKDOWN = "by_agreement"
+
 FIGURE_NAMES: list[str] = [
     *(name for figure in FIGURES for name in (figure.name, *figure.details)),
     *BREAKDOWNS,
+    AGREEMENT_BREAKDOWN,
 ]
 DIMENSION_NAMES = [f"{dimension.value}_mean" for dimension in Dimension]
 SURVEY_FIGURES = [figure for figure in FIGURES if figure.survey]
+
+
+def kept_rate_text() -> str:
+    """AGREEMENT_KEPT_RATE as people read it: "90%"."""
+    return f"{settings.AGREEMENT_KEPT_RATE * 100:g}%"
 
 
 def anonymity_min() -> int:

@@ -8,6 +8,11 @@ Who sees what (every page and API call goes through `scorecard_access`):
 - The matrix: HR in full; a manager sees the row of each department they manage (as
   provider) and its column (as customer), every other cell hidden. The organisation league
   table: HR and department managers. Nobody else sees either page.
+- Agreements: how a provider did under its agreements (kept or not, the on-time rates) is a
+  scorecard figure, shown as the scorecard is; every viewer of a matrix cell manages one of
+  its two sides or is HR, so each visible cell marks its pair's agreements. An agreement's
+  terms (its targets, its page) are shown beside the figures only to those who may see the
+  agreement (`pair_agreements_visible`: departments.selectors.agreements_visible_to).
 
 Dashboards only read snapshots: nothing here computes a figure.
 """
@@ -17,11 +22,12 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from core.periods import Period, last_periods
 from departments.choices import HR_GROUP, Role
-from departments.models import Department, Membership
+from departments.models import AgreementTarget, Department, Membership
+from departments.selectors import agreements_visible_to
 
 from .choices import ScoreRole
 from .figures import FIGURE, FIGURES, figures_shown, is_hidden, sample_of
@@ -30,6 +36,8 @@ from .models import ScoreSnapshot
 PROVIDER, CUSTOMER = ScoreRole.PROVIDER.value, ScoreRole.CUSTOMER.value
 VIEW_ALL_PERMISSION = "scorecards.view_all_scorecards"
 MATRIX_FIGURES = tuple(figure.name for figure in FIGURES if figure.matrix_label)
+# Every cell of the matrix marks the pair's agreements, kept or not, whatever the figure.
+MATRIX_AGREEMENT_FIGURES = ("agreements_kept", "agreements_kept_n")
 
 
 # --- access --------------------------------------------------------------------------------
@@ -179,6 +187,43 @@ def pair_scorecards(
     return result
 
 
+# What the pair page reads of an agreement to show its terms in business days.
+AGREEMENT_TERMS = (
+    Prefetch("targets", queryset=AgreementTarget.objects.select_related("service")),
+    "calendar__working_hours",
+    "calendar__holidays",
+    "provider__calendar__working_hours",
+    "provider__calendar__holidays",
+)
+
+
+def pair_agreements_visible(*, user, by_agreement_of: dict) -> dict[int, dict]:
+    """The agreements a pair's snapshots measured ({serving department: its `by_agreement`})
+    that the user may see, with their targets and calendars: {provider id: {(customer id or
+    None, version): Agreement}}. Who may see one is departments.selectors'
+    `agreements_visible_to` (the two sides' managers and HR); the rest see the figures
+    only. No query when the snapshots measured none; a constant few when they did."""
+    wanted = Q()
+    for serving, by_agreement in by_agreement_of.items():
+        for item in (by_agreement or {}).values():
+            versions = item.get("versions") or []
+            customer = item.get("customer")
+            if versions:
+                wanted |= Q(
+                    provider_id=serving.pk,
+                    version__in=versions,
+                    **({"customer_id": customer} if customer is not None else {"customer": None}),
+                )
+    if not wanted:
+        return {}
+    found: dict[int, dict] = {}
+    visible = agreements_visible_to(user).filter(wanted).prefetch_related(*AGREEMENT_TERMS)
+    for agreement in visible:
+        key = (agreement.customer_id, agreement.version)
+        found.setdefault(agreement.provider_id, {})[key] = agreement
+    return found
+
+
 # --- the matrix ----------------------------------------------------------------------------
 
 
@@ -191,6 +236,10 @@ class MatrixCell:
     interval: list | None = None
     # Why there is no value: "not_visible", "anonymity" (too few answers), "no_data".
     reason: str | None = None
+    # The pair's agreements measured in the period: the share kept and how many (None: no
+    # agreement measured, or a cell the viewer may not see).
+    agreements_kept: float | None = None
+    agreements_n: int | None = None
 
     @property
     def hidden(self) -> bool:
@@ -216,7 +265,11 @@ def matrix_get(*, period: Period, figure: str, access: ScorecardAccess) -> Matri
         raise ValueError(f"The matrix shows one of: {', '.join(MATRIX_FIGURES)}.")
     departments = list(Department.objects.order_by("name"))
     providers = [department for department in departments if department.is_provider]
-    wanted = [figure, f"{figure}_interval", *FIGURE[figure].sample]
+    wanted = list(
+        dict.fromkeys(
+            [figure, f"{figure}_interval", *FIGURE[figure].sample, *MATRIX_AGREEMENT_FIGURES]
+        )
+    )
     rows = ScoreSnapshot.objects.filter(
         period=period.key, role=PROVIDER, counterpart__isnull=False
     ).values("department_id", "counterpart_id", *(f"figures__{name}" for name in wanted))
@@ -237,7 +290,12 @@ def matrix_get(*, period: Period, figure: str, access: ScorecardAccess) -> Matri
             figures = stored.get((provider.pk, customer.pk), {})
             if not access.sees_matrix_cell(provider.pk, customer.pk):
                 cell.reason = "not_visible"
-            elif is_hidden(figures, figure):
+                cells.append(cell)
+                continue
+            if figures.get("agreements_kept_n"):
+                cell.agreements_kept = figures.get("agreements_kept")
+                cell.agreements_n = figures["agreements_kept_n"]
+            if is_hidden(figures, figure):
                 cell.reason = "anonymity"
             elif figures.get(figure) is None:
                 cell.reason = "no_data"

@@ -21,13 +21,14 @@ from departments.models import Department
 
 from . import display
 from .choices import ScoreRole
-from .figures import FIGURE, anonymity_min
+from .figures import FIGURE, anonymity_min, kept_rate_text
 from .forms import FIGURE_LABELS, MatrixForm, PeriodForm, ScorecardForm
 from .selectors import (
     ScorecardAccess,
     departments_with_visible_scorecards,
     league_get,
     matrix_get,
+    pair_agreements_visible,
     pair_scorecards,
     scorecard_access,
     scorecard_history,
@@ -115,7 +116,8 @@ def department_scorecard(request, slug):
 
     blocked = figures.get("blocked_by_late_departments")
     caused = figures.get("caused_delay_departments")
-    ids = display.department_ids_in(blocked, caused)
+    by_agreement = figures.get("by_agreement") if role == PROVIDER else None
+    ids = display.department_ids_in(blocked, caused) | display.agreement_customer_ids(by_agreement)
     names = Department.objects.in_bulk(ids) if ids else {}
     services = display.service_rows(figures)
     others = (
@@ -143,6 +145,10 @@ def department_scorecard(request, slug):
         "blocked_seconds": display.hours(figures.get("blocked_by_late_seconds") or 0),
         "caused": display.weakest_link_rows(caused, names, access.sees_department),
         "caused_seconds": display.hours(figures.get("caused_delay_seconds") or 0),
+        "agreement_rows": display.agreement_rows(
+            by_agreement, provider=department, departments=names
+        ),
+        "kept_rate": kept_rate_text(),
         "other_departments": others,
         "sees_matrix": access.sees_overview,
         "small_sample": display.SMALL_SAMPLE,
@@ -171,7 +177,9 @@ def _picker(period, now) -> dict:
 @login_required
 @require_GET
 def pair_scorecard(request, slug, customer_slug):
-    """A provider x customer pair, both ways round and from both sides."""
+    """A provider x customer pair, both ways round and from both sides: each direction's
+    results beside the targets of the agreements they were measured under (the terms for
+    those who may see the agreements)."""
     access = _access(request)
     provider = _department_or_404(slug)
     customer = _department_or_404(customer_slug)
@@ -183,6 +191,13 @@ def pair_scorecard(request, slug, customer_slug):
     previous_key = period.previous().key
     scorecards = pair_scorecards(
         provider=provider, customer=customer, periods=[period.previous(), period]
+    )
+    agreements = pair_agreements_visible(
+        user=request.user,
+        by_agreement_of={
+            serving: scorecards[(PROVIDER, serving.slug, period.key)].figures.get("by_agreement")
+            for serving in (provider, customer)
+        },
     )
     directions = []
     for serving, served in ((provider, customer), (customer, provider)):
@@ -207,6 +222,13 @@ def pair_scorecard(request, slug, customer_slug):
                 "computed_at": provider_side.computed_at or customer_side.computed_at,
                 "serving_visible": access.sees_department(serving.pk),
                 "served_visible": access.sees_department(served.pk),
+                "agreements": display.pair_agreement_sections(
+                    provider_side.figures.get("by_agreement"),
+                    serving=serving,
+                    served=served,
+                    agreements=agreements.get(serving.pk, {}),
+                    now=now,
+                ),
             }
         )
     context = {
@@ -220,6 +242,7 @@ def pair_scorecard(request, slug, customer_slug):
         "customer_visible": access.sees_department(customer.pk),
         "sees_matrix": access.sees_overview,
         "small_sample": display.SMALL_SAMPLE,
+        "kept_rate": kept_rate_text(),
     }
     return _render(request, "scorecards/pair.html", "scorecards/partials/pair_body.html", context)
 
@@ -234,7 +257,8 @@ def _heat_class(value: float | None) -> str:
 @login_required
 @require_GET
 def matrix(request):
-    """Providers x customers for timeliness or CSAT; hidden and empty cells say why."""
+    """Providers x customers for one figure (timeliness, CSAT, on time under agreements),
+    each visible cell marked with its pair's agreements; hidden and empty cells say why."""
     access, form, now = _overview(request, MatrixForm)
     period = form.chosen_period()
     figure = form.chosen_figure()
@@ -270,6 +294,7 @@ def matrix(request):
         "form": form,
         "picker": _picker(period, now),
         "anonymity_min": anonymity_min(),
+        "kept_rate": kept_rate_text(),
         "small_sample": display.SMALL_SAMPLE,
         "sees_all": access.sees_all,
         "legend": [f"heat-{step}" for step in range(11)],

@@ -478,3 +478,12 @@ SCORE_WEIGHTS = {
     "mean_rating": envfloat("SCORE_WEIGHT_RATING", 40),
     "hire_back": envfloat("SCORE_WEIGHT_HIRE_BACK", 20),
 }
+# An agreement between departments is kept in a period when each kind of clock measured
+# under it (first response, resolution) met its target at least this share of the time
+# (scorecards.compute.agreement_kept): the agreements hold targets, not an agreed rate.
+AGREEMENT_KEPT_RATE = envfloat("AGREEMENT_KEPT_RATE", 0.9)
+if not 0 < AGREEMENT_KEPT_RATE <= 1:
+    raise ImproperlyConfigured(
+        f"AGREEMENT_KEPT_RATE={AGREEMENT_KEPT_RATE:g} must be a share above 0 and at most 1 "
+        "(0.9: nine clocks in ten on time)."
+    )

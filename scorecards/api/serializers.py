@@ -9,7 +9,16 @@ from core.periods import QUARTER, parse_period, period_containing
 from departments.models import Department
 
 from ..choices import ScoreRole
-from ..figures import FIGURE, FIGURE_NAMES, HIRE_BACK, RATE, RATING, SCORE, SECONDS
+from ..figures import (
+    AGREEMENT_BREAKDOWN,
+    FIGURE,
+    FIGURE_NAMES,
+    HIRE_BACK,
+    RATE,
+    RATING,
+    SCORE,
+    SECONDS,
+)
 from ..selectors import MATRIX_FIGURES
 
 # The schema's word for each unit of the registry (scorecards.figures.UNITS), as stored.
@@ -108,6 +117,20 @@ def _figure_field(name: str) -> serializers.Field:
                 "resolution_median_seconds}}."
             ),
         )
+    if name == AGREEMENT_BREAKDOWN:
+        return serializers.DictField(
+            child=serializers.DictField(),
+            allow_null=True,
+            help_text=(
+                "The agreements clocks settled under in the period, keyed by the customer "
+                "department's id or \"all\" (the provider's agreement with every customer): "
+                "{customer (id or null), versions, kept, timeliness(_n, _interval), "
+                "first_response_timeliness(_n, _interval), resolution_timeliness(_n, "
+                "_interval)}; for a pair also by_version {version: {the same rates, targets: "
+                '{"<service id or all>:<priority>": {first_response_timeliness(_n), '
+                "resolution_timeliness(_n)}}}}."
+            ),
+        )
     return serializers.FloatField(allow_null=True, help_text=UNIT_HELP[FIGURE[name].unit])
 
 
@@ -147,6 +170,14 @@ class MatrixCellSerializer(serializers.Serializer):
         choices=["not_visible", "anonymity", "no_data"],
         allow_null=True,
         help_text="Why there is no value.",
+    )
+    agreements_kept = serializers.FloatField(
+        allow_null=True,
+        help_text="Of the pair's agreements measured in the period, the share kept (null: "
+        "none measured, or a cell the caller may not see).",
+    )
+    agreements_n = serializers.IntegerField(
+        allow_null=True, help_text="How many of the pair's agreements were measured."
     )
 
 

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from ..selectors import league_get, matrix_get, scorecard_access, scorecard_get
+from ..selectors import MATRIX_FIGURES, league_get, matrix_get, scorecard_access, scorecard_get
 from .serializers import (
     LeagueSerializer,
     MatrixQuerySerializer,
@@ -89,8 +89,8 @@ class ScorecardViewSet(viewsets.ViewSet):
             OpenApiParameter(
                 "figure",
                 OpenApiTypes.STR,
-                enum=["timeliness", "csat"],
-                description="default timeliness",
+                enum=[*MATRIX_FIGURES],  # not list(): the class body has its own `list`
+                description=f"default {MATRIX_FIGURES[0]}",
             ),
         ],
         responses=MatrixSerializer,
@@ -98,7 +98,9 @@ class ScorecardViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     def matrix(self, request):
         """Providers x customers for one figure: HR sees every cell, a manager the row and
-        column of the departments they manage (other cells hidden, without values)."""
+        column of the departments they manage (other cells hidden, without values). Each
+        visible cell carries its pair's agreements measured in the period
+        (agreements_n) and the share of them kept (agreements_kept)."""
         access = scorecard_access(user=request.user)
         if not access.sees_overview:
             raise NotFound("No such page.")

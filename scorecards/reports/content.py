@@ -28,7 +28,7 @@ from surveys.disclosure import Family, period_cells
 from surveys.models import RelationshipSurvey
 from surveys.selectors import hire_back_of
 
-from ..figures import BREAKDOWN_FIGURES, CUSTOMER, PROVIDER, figures_shown
+from ..figures import BREAKDOWN_FIGURES, CUSTOMER, PROVIDER, figures_shown, kept_rate_text
 from ..models import ScoreSnapshot
 from .columns import CHANGE_FIGURES, COUNT, FigureColumn, column_named, columns_for
 from .selectors import snapshots_computed_at
@@ -179,6 +179,14 @@ class ReportContent:
             ],
             ["Methodology version of the score definitions", self.methodology_version],
             ["Service score weights", weights],
+            [
+                "Agreements kept",
+                "A provider's agreement with a customer (or with every customer), all its "
+                "versions, is kept in a quarter when its first responses and its resolutions "
+                f"each met the agreed targets at least {kept_rate_text()} of the time; each "
+                "request counts under the version in effect when it was filed, and an "
+                "agreement no request settled under in the quarter counts neither way.",
+            ],
             [f"Figures of {self.period.key} computed at", when(self.figures_computed_at)],
             [f"Figures of {self.previous.key} computed at", when(self.previous_computed_at)],
             [

@@ -43,3 +43,15 @@ def test_its_breakdowns_by_service_list_only_each_providers_own_services(db, set
     ).exclude(service=F("request__service"))
     assert handed_on.exists()
     assert assert_breakdowns_list_own_services() > 0
+
+
+def test_the_demo_reads_it_against_its_agreement_with_sales(db):
+    call_command("seed_demo", stdout=io.StringIO())
+    quarter = period_containing(timezone.now(), "quarter").key
+    sales = ScoreSnapshot.objects.get(
+        department__slug="it", role="provider", period=quarter, counterpart__slug="sales"
+    )
+    item = sales.figures["by_agreement"][str(sales.counterpart_id)]
+    assert sales.figures["agreements_kept_n"] >= 1
+    assert 2 in item["versions"]  # the version with IT's extended support hours
+    assert sales.figures["agreement_timeliness_n"] > 0

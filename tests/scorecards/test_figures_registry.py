@@ -37,7 +37,9 @@ API_NAMES = [
     *("customer_responsiveness_seconds", "customer_responsiveness_n"),
     *("blocked_by_late_seconds", "blocked_by_late_departments"),
     *("caused_delay_seconds", "caused_delay_departments"),
-    *("by_service", "by_priority"),
+    *("agreements_kept", "agreements_kept_n", "agreements_kept_interval"),
+    *("agreement_timeliness", "agreement_timeliness_n", "agreement_timeliness_interval"),
+    *("by_service", "by_priority", "by_agreement"),
 ]
 
 
@@ -53,9 +55,14 @@ def test_it_draws_every_headline_card_from_the_registry():
     for role in figures.BOTH:
         cards = display.headline_cards(role=role, current=current, previous=current)
         shown = [FIGURE[card.name] for card in cards]
-        assert shown == [f for f in FIGURES if f.card and role in f.roles], role
+        # An optional card (agreements kept) only where it has a figure.
+        assert shown == [f for f in FIGURES if f.card and not f.card_optional and role in f.roles]
         assert all(card.label == FIGURE[card.name].label for card in cards)
-        assert all(card.help == FIGURE[card.name].help for card in cards)
+        assert all(card.help == FIGURE[card.name].help_text for card in cards)
+        with_all = {f.name: 0.5 for f in FIGURES}
+        cards = display.headline_cards(role=role, current=with_all, previous=current)
+        shown = [FIGURE[card.name] for card in cards]
+        assert shown == [f for f in FIGURES if f.card and role in f.roles], role
 
 
 def test_it_draws_every_report_column_from_the_registry():
@@ -147,7 +154,11 @@ def test_it_takes_the_dimension_labels_from_the_surveys():
 
 
 def test_it_offers_the_matrix_figures_of_the_registry():
-    assert forms.FIGURE_LABELS == {"timeliness": "Timeliness", "csat": "CSAT"}
+    assert forms.FIGURE_LABELS == {
+        "timeliness": "Timeliness",
+        "csat": "CSAT",
+        "agreement_timeliness": "On time under agreements",
+    }
 
 
 def test_it_has_a_way_to_show_every_unit_in_every_reader():

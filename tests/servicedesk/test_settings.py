@@ -32,6 +32,7 @@ SETTINGS_VARIABLES = (
     "AXES_COOLOFF_MINUTES",
     "TRUSTED_PROXY_COUNT",
     "SLA_SCAN_LOOKBACK_HOURS",
+    "AGREEMENT_KEPT_RATE",
 )
 
 PRINT_DATABASE = (
@@ -266,3 +267,18 @@ def test_it_reads_how_far_back_the_scanner_looks():
     assert (default.stdout.strip(), configured.stdout.strip()) == ("86400.0", "259200.0")
     assert not_at_all.returncode != 0
     assert "SLA_SCAN_LOOKBACK_HOURS=0 must be a number of hours >= 1." in not_at_all.stderr
+
+
+def test_it_reads_the_rate_at_which_an_agreement_is_kept():
+    code = "from django.conf import settings; print(settings.AGREEMENT_KEPT_RATE)"
+
+    default = run("-c", code, **production())
+    configured = run("-c", code, **production(AGREEMENT_KEPT_RATE="0.95"))
+    percent = run("manage.py", "check", **production(AGREEMENT_KEPT_RATE="90"))
+    not_a_number = run("manage.py", "check", **production(AGREEMENT_KEPT_RATE="most"))
+
+    assert (default.stdout.strip(), configured.stdout.strip()) == ("0.9", "0.95")
+    assert percent.returncode != 0
+    assert "AGREEMENT_KEPT_RATE=90 must be a share above 0 and at most 1" in percent.stderr
+    assert not_a_number.returncode != 0
+    assert "AGREEMENT_KEPT_RATE='most' is not a number." in not_a_number.stderr
