@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from .choices import AgreementSide, AgreementState, Priority, Role, Weekday
 from .validators import minutes_of, validate_holiday_country, validate_timezone
@@ -405,6 +406,9 @@ class Agreement(models.Model):
 
     def __str__(self):
         return self.label
+
+    def get_absolute_url(self) -> str:
+        return reverse("departments:agreement", args=[self.provider.slug, self.pk])
 
     @property
     def label(self) -> str:

@@ -29,6 +29,10 @@ class LiveClock:
     completed_at: datetime.datetime | None
     started_at: datetime.datetime
     department_id: int
+    # Where the target came from (departments.choices.TargetSource) and, under an agreement,
+    # the version whose target it is.
+    target_source: str = ""
+    agreement_id: int | None = None
 
     @property
     def remaining_seconds(self) -> int:
@@ -54,6 +58,8 @@ class LiveClock:
             "state": self.state,
             "warned_at": self.warned_at,
             "breached_at": self.breached_at,
+            "target_source": self.target_source,
+            "agreement": self.agreement_id,
         }
 
 
@@ -96,6 +102,8 @@ def clock_live(clock: SLAClock, *, now=None) -> LiveClock:
         completed_at=clock.completed_at,
         started_at=clock.started_at,
         department_id=clock.department_id,
+        target_source=clock.target_source,
+        agreement_id=clock.agreement_id,
     )
 
 
@@ -117,6 +125,8 @@ CLOCK_VALUES = (
     "started_at",
     "department_id",
     "calendar_version_id",
+    "target_source",
+    "agreement_id",
 )
 
 

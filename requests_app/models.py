@@ -3,6 +3,7 @@ import re
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.urls import reverse
 
 from core.markdown import stored_html
 from departments.choices import Priority, TargetSource
@@ -407,6 +408,9 @@ class Notification(models.Model):
     )
     kind = models.CharField(max_length=24, choices=NotificationKind.choices)
     message = models.CharField(max_length=300)
+    # Where a notification about something other than a request is handled (a path on the
+    # site, such as an agreement's page); a request's notification links to the request.
+    link = models.CharField(max_length=300, blank=True, default="")
     # Makes "notify once per event" a constraint: the same key cannot be inserted twice.
     dedupe_key = models.CharField(max_length=120)
     created_at = models.DateTimeField()
@@ -442,3 +446,9 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.user_id} {self.kind}"
+
+    def get_absolute_url(self) -> str:
+        """Where it is handled: the request's page, or its own link ("" when none)."""
+        if self.request_id:
+            return reverse("requests:detail", args=[self.request_id])
+        return self.link

@@ -30,7 +30,6 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from .choices import NotificationKind
@@ -56,6 +55,7 @@ class Notice:
     message: str
     dedupe_key: str
     request: ServiceRequest | None = None
+    link: str = ""  # without a request: the path where it is handled
 
 
 def notify(
@@ -65,13 +65,21 @@ def notify(
     message: str,
     dedupe_key: str,
     request: ServiceRequest | None = None,
+    link: str = "",
     exclude=None,
     now=None,
 ) -> int:
     """Notify each user once per `dedupe_key`; returns how many were new."""
     exclude_ids = {u.pk for u in (exclude or []) if u is not None}
     users = [u for u in users if u is not None and u.pk not in exclude_ids]
-    notice = Notice(users=users, kind=kind, message=message, dedupe_key=dedupe_key, request=request)
+    notice = Notice(
+        users=users,
+        kind=kind,
+        message=message,
+        dedupe_key=dedupe_key,
+        request=request,
+        link=link,
+    )
     return notify_many([notice], now=now)
 
 
@@ -97,6 +105,7 @@ def notify_many(notices: list[Notice], *, now=None) -> int:
             request=notice.request,
             kind=notice.kind,
             message=notice.message[:300],
+            link=notice.link,
             dedupe_key=dedupe_key,
             created_at=now,
         )
@@ -137,9 +146,11 @@ def _email_for(notification: Notification) -> tuple[str, str]:
     reference = notification.request.reference if notification.request_id else ""
     subject = f"[servicedesk] {reference + ': ' if reference else ''}{notification.message}"
     lines = [notification.message, ""]
+    url = notification.get_absolute_url()
     if notification.request_id:
-        url = settings.SITE_URL + reverse("requests:detail", args=[notification.request_id])
-        lines += [f"{reference}: {notification.request.title}", url, ""]
+        lines += [f"{reference}: {notification.request.title}", settings.SITE_URL + url, ""]
+    elif url:
+        lines += [settings.SITE_URL + url, ""]
     lines.append("You get this because of your role in servicedesk.")
     return subject[:200], "\n".join(lines)
 
@@ -245,5 +256,6 @@ def agreement_notice_write(sender, *, agreement, notice, now, **kwargs) -> None:
         kind=NotificationKind.AGREEMENT,
         message=notice.message,
         dedupe_key=notice.dedupe_key,
+        link=agreement.get_absolute_url(),
         now=now,
     )

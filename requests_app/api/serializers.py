@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.limits import MAX_ID, TEXT_MAX_LENGTH
-from departments.choices import Priority
+from departments.choices import Priority, TargetSource
 from departments.models import Department, Service
 
 from ..live import current_clocks
@@ -18,6 +18,24 @@ class ClockSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["running", "paused", "met", "breached", "stopped"])
     warned_at = serializers.DateTimeField(allow_null=True)
     breached_at = serializers.DateTimeField(allow_null=True)
+    target_source = serializers.ChoiceField(
+        choices=TargetSource.choices,
+        allow_blank=True,
+        help_text=(
+            "Where the target came from when the clock started, most specific first: an "
+            "agreement with the customer (for the service, or all services), an agreement "
+            "with every customer, the service's target, the department's default, the "
+            "company fallback. Blank for clocks started before this was recorded."
+        ),
+    )
+    agreement = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "The agreement version whose target the clock follows (GET /api/v1/agreements/"
+            "{id}/ shows its terms to the two sides' managers and HR); null when no agreement "
+            "applied."
+        ),
+    )
 
 
 class ClocksSerializer(serializers.Serializer):
@@ -223,14 +241,30 @@ class BlockSerializer(serializers.Serializer):
 class NotificationSerializer(serializers.ModelSerializer):
     request = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     reference = serializers.SerializerMethodField()
+    link = serializers.SerializerMethodField(
+        help_text="The page where it is handled: the request's, or (an agreement's step) the "
+        "agreement's. A path on this site."
+    )
 
     class Meta:
         model = Notification
-        fields = ["id", "kind", "message", "request", "reference", "created_at", "read_at"]
+        fields = [
+            "id",
+            "kind",
+            "message",
+            "request",
+            "reference",
+            "link",
+            "created_at",
+            "read_at",
+        ]
         read_only_fields = fields
 
     def get_reference(self, notification) -> str | None:
         return notification.request.reference if notification.request_id else None
+
+    def get_link(self, notification) -> str | None:
+        return notification.get_absolute_url() or None
 
 
 class MarkReadSerializer(serializers.Serializer):

@@ -72,6 +72,28 @@ def test_a_provider_manager_proposes_and_the_customers_managers_are_told(org):
     assert notified(org.provider_manager) == []  # not told of their own step
 
 
+def test_the_notice_links_to_the_agreement_in_the_app_the_email_and_the_api(
+    org, client, api_client, mailoutbox, settings
+):
+    from requests_app.notifications import notifications_deliver
+
+    settings.SITE_URL = "https://desk.example"
+    org.customer_manager.email = "sam@example.com"
+    org.customer_manager.save()
+    agreement = propose(org)
+    page = f"/departments/it/agreements/{agreement.pk}/"
+
+    notice = Notification.objects.get(user=org.customer_manager, kind="agreement")
+    assert notice.get_absolute_url() == page
+    client.force_login(org.customer_manager)
+    assert f'href="{page}"' in client.get("/requests/notifications/").content.decode()
+    api_client.force_login(org.customer_manager)
+    assert api_client.get("/api/v1/notifications/").json()["results"][0]["link"] == page
+    notifications_deliver()
+    assert f"https://desk.example{page}" in mailoutbox[0].body
+    assert client.get(page).status_code == 200
+
+
 def test_a_customer_manager_proposes_for_their_department(org):
     agreement = propose(org, actor=org.customer_manager)
 

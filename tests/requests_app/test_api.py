@@ -45,7 +45,16 @@ REQUEST_FIELDS = {
     "clocks",
     "allowed_actions",
 }
-CLOCK_FIELDS = {"target_seconds", "due_at", "used_seconds", "state", "warned_at", "breached_at"}
+CLOCK_FIELDS = {
+    "target_seconds",
+    "due_at",
+    "used_seconds",
+    "state",
+    "warned_at",
+    "breached_at",
+    "target_source",
+    "agreement",
+}
 ACTIONS = [
     "acknowledge",
     "assign",
@@ -176,6 +185,8 @@ def test_it_files_a_request_with_the_documented_fields(org, service, client_as):
         "state": "running",
         "warned_at": None,
         "breached_at": None,
+        "target_source": "department",
+        "agreement": None,
     }
     assert parse(clocks["first_response"]["due_at"]) == at(0, 11)
     assert clocks["resolution"]["target_seconds"] == 8 * HOUR
@@ -726,11 +737,13 @@ def test_it_lists_notifications_with_the_unread_count_and_marks_them_read(org, s
         "message",
         "request",
         "reference",
+        "link",
         "created_at",
         "read_at",
     }
     newest = listed["results"][0]
     assert (newest["kind"], newest["reference"]) == ("request_assigned", first.reference)
+    assert newest["link"] == f"/requests/{first.pk}/"
 
     marked = agent.post("/api/v1/notifications/mark-read/", {"ids": [newest["id"]]})
     assert marked.json() == {"marked": 1}
