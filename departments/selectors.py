@@ -37,13 +37,19 @@ class Navigation:
         return bool(self.managed_departments)
 
 
-def user_navigation(*, user) -> Navigation:
-    """The roles of a user across departments, in one query plus the group check."""
-    memberships = list(
+def memberships_of(*, user) -> QuerySet[Membership]:
+    """The user's memberships, primary first, then by department name: the order in which
+    their departments are offered, and the first is the one they file for by default."""
+    return (
         Membership.objects.filter(user=user)
         .select_related("department")
         .order_by("-is_primary", "department__name")
     )
+
+
+def user_navigation(*, user) -> Navigation:
+    """The roles of a user across departments, in one query plus the group check."""
+    memberships = list(memberships_of(user=user))
     is_hr = user.groups.filter(name=HR_GROUP).exists()
     return Navigation(memberships=memberships, is_hr=is_hr, is_superuser=user.is_superuser)
 

@@ -18,7 +18,8 @@ never apply. A clock copies the target, its source and the agreement when it sta
 (requests_app), so a later version changes only requests filed after it takes effect.
 
 `target_candidates` reads what may apply (two queries, whatever the number of services and
-versions); `target_choose` picks from them without a query, so a page of many services
+versions; `target_candidates_by_provider` the same for several providers at once);
+`target_choose` picks from them without a query, so a page of many services
 (the department page) or the demo's months of history cost the same two queries.
 """
 
@@ -86,10 +87,30 @@ def target_candidates(
 ) -> TargetCandidates:
     """The agreement and SLA targets that may apply (two queries). With `service_id`,
     `priority` or `at`, only those that may apply to that service, priority or instant."""
+    return target_candidates_by_provider(
+        provider_ids=[provider_id],
+        customer_id=customer_id,
+        service_id=service_id,
+        priority=priority,
+        at=at,
+    )[provider_id]
+
+
+def target_candidates_by_provider(
+    *,
+    provider_ids,
+    customer_id: int | None,
+    service_id: int | None = None,
+    priority: str | None = None,
+    at: datetime.datetime | None = None,
+) -> dict[int, TargetCandidates]:
+    """`target_candidates` of several providers for one customer, in the same two queries
+    (a page of services of many departments)."""
+    provider_ids = list(provider_ids)
     agreement_targets = AgreementTarget.objects.filter(
-        agreement__provider_id=provider_id, agreement__effective_from__isnull=False
+        agreement__provider_id__in=provider_ids, agreement__effective_from__isnull=False
     ).filter(Q(agreement__customer_id=customer_id) | Q(agreement__customer__isnull=True))
-    sla_targets = SLATarget.objects.filter(department_id=provider_id)
+    sla_targets = SLATarget.objects.filter(department_id__in=provider_ids)
     if service_id is not None:
         agreement_targets = agreement_targets.filter(
             Q(service_id=service_id) | Q(service__isnull=True)
@@ -103,16 +124,17 @@ def target_candidates(
         agreement_targets = agreement_targets.filter(agreement__effective_from__lte=at).filter(
             Q(agreement__effective_until__isnull=True) | Q(agreement__effective_until__gt=at)
         )
-    return TargetCandidates(
-        provider_id=provider_id,
-        customer_id=customer_id,
-        agreement_targets=list(
-            agreement_targets.select_related(
-                "agreement__provider", "agreement__customer", "agreement__calendar"
-            ).order_by()
-        ),
-        sla_targets=list(sla_targets.order_by()),
-    )
+    candidates = {
+        provider_id: TargetCandidates(provider_id=provider_id, customer_id=customer_id)
+        for provider_id in provider_ids
+    }
+    for target in agreement_targets.select_related(
+        "agreement__provider", "agreement__customer", "agreement__calendar"
+    ).order_by():
+        candidates[target.agreement.provider_id].agreement_targets.append(target)
+    for target in sla_targets.order_by():
+        candidates[target.department_id].sla_targets.append(target)
+    return candidates
 
 
 def _agreement_source(target: AgreementTarget) -> str:

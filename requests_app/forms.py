@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from core.limits import TEXT_MAX_LENGTH
 from departments.choices import Priority
-from departments.models import Department, Membership, Service
+from departments.models import Department, Service
+from departments.selectors import memberships_of
 
 from .choices import Status
 from .filtersets import SLA_STATES
@@ -124,11 +125,7 @@ class RequestCreateForm(forms.Form):
     def __init__(self, *args, user, department: Department | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        memberships = list(
-            Membership.objects.filter(user=user)
-            .select_related("department")
-            .order_by("-is_primary", "department__name")
-        )
+        memberships = list(memberships_of(user=user))
         if len(memberships) > 1:
             field = self.fields["requesting_department"]
             field.queryset = Department.objects.filter(

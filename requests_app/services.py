@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from departments.business_time import business_seconds_between
 from departments.choices import Role
-from departments.models import Department, Membership, Service
+from departments.models import Department, Service
+from departments.selectors import memberships_of
 from departments.services import calendar_version_current
 from departments.targets import AppliedTarget
 
@@ -188,7 +189,7 @@ def _after_change(request: ServiceRequest, *, now) -> None:
 
 def requesting_department_for(*, user, department: Department | None = None) -> Department:
     """The department a user files for: the given one if they belong to it, else their primary."""
-    memberships = Membership.objects.filter(user=user).select_related("department")
+    memberships = memberships_of(user=user)
     if department is not None:
         membership = memberships.filter(department=department).first()
         if membership is None:
@@ -196,7 +197,7 @@ def requesting_department_for(*, user, department: Department | None = None) -> 
                 {"requesting_department": "You can only file for a department you belong to."}
             )
         return membership.department
-    membership = memberships.order_by("-is_primary", "department__name").first()
+    membership = memberships.first()
     if membership is None:
         raise ValidationError(
             {

@@ -1,8 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.limits import TEXT_MAX_LENGTH, datetime_error
 
-from ..choices import Priority
+from ..choices import Priority, TargetSource
 from ..models import (
     TARGET_MAX,
     Agreement,
@@ -10,8 +11,8 @@ from ..models import (
     BusinessCalendar,
     Department,
     Service,
-    SLATarget,
 )
+from ..targets import target_choose
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
@@ -35,19 +36,29 @@ class DepartmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SLATargetSerializer(serializers.ModelSerializer):
-    first_response_seconds = serializers.IntegerField(read_only=True)
-    resolution_seconds = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = SLATarget
-        fields = ["priority", "first_response_seconds", "resolution_seconds"]
-        read_only_fields = fields
+class AppliedTargetSerializer(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    first_response_seconds = serializers.IntegerField(help_text="Business seconds.")
+    resolution_seconds = serializers.IntegerField(help_text="Business seconds.")
+    source = serializers.ChoiceField(
+        choices=TargetSource.choices,
+        help_text="Where the target comes from (the precedence in README, 'Which target applies').",
+    )
+    agreement = serializers.IntegerField(
+        allow_null=True, help_text="The agreement version whose target it is, if any."
+    )
 
 
 class ServiceSerializer(serializers.ModelSerializer):
     department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    sla_targets = serializers.SerializerMethodField()
+    sla_targets = serializers.SerializerMethodField(
+        help_text=(
+            "For each priority, the targets a request you file now would get: your primary "
+            "department's agreement with the provider, else the provider's agreement with "
+            "every customer, the service's own target, the department default or the company "
+            "fallback (the provider's own people see what every customer gets)."
+        )
+    )
 
     class Meta:
         model = Service
@@ -62,11 +73,23 @@ class ServiceSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(AppliedTargetSerializer(many=True))
     def get_sla_targets(self, service) -> list[dict]:
-        """The effective target for every priority (own, else the department default)."""
-        from ..selectors import effective_targets
-
-        return SLATargetSerializer(effective_targets(service=service), many=True).data
+        candidates = self.context["target_candidates"](service.department_id)
+        now = self.context["now"]
+        rows = []
+        for priority in Priority.values:
+            applied = target_choose(candidates, service_id=service.pk, priority=priority, at=now)
+            rows.append(
+                {
+                    "priority": priority,
+                    "first_response_seconds": applied.first_response_seconds,
+                    "resolution_seconds": applied.resolution_seconds,
+                    "source": applied.source,
+                    "agreement": applied.agreement_id,
+                }
+            )
+        return AppliedTargetSerializer(rows, many=True).data
 
 
 # --- agreements ----------------------------------------------------------------------------

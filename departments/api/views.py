@@ -13,7 +13,13 @@ from .. import agreements as agreement_rules
 from .. import services
 from ..filtersets import AgreementFilterSet, DepartmentFilterSet, ServiceFilterSet
 from ..models import Agreement
-from ..selectors import agreements_visible_to, department_list, service_list
+from ..selectors import (
+    agreements_visible_to,
+    department_list,
+    memberships_of,
+    service_list,
+)
+from ..targets import target_candidates_by_provider
 from .serializers import (
     AgreementDecisionSerializer,
     AgreementPartiesSerializer,
@@ -44,7 +50,40 @@ class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["name", "department__name"]
 
     def get_queryset(self):
-        return service_list().prefetch_related("sla_targets", "department__sla_targets")
+        return service_list()
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "now": timezone.now(),
+            "target_candidates": self._candidates,
+        }
+
+    def list(self, request, *args, **kwargs):
+        """A page of services; the targets of all its providers read in two queries."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        services_ = list(page if page is not None else queryset)
+        self._candidates_read({service.department_id for service in services_})
+        data = self.get_serializer(services_, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def _candidates_read(self, provider_ids) -> None:
+        # The caller's primary department is the customer. A provider's own people get what
+        # every customer gets: no agreement has the same department on both sides.
+        customer_id = (
+            memberships_of(user=self.request.user).values_list("department_id", flat=True).first()
+        )
+        self._by_provider = target_candidates_by_provider(
+            provider_ids=provider_ids,
+            customer_id=customer_id,
+            at=timezone.now(),
+        )
+
+    def _candidates(self, provider_id: int):
+        if provider_id not in getattr(self, "_by_provider", {}):
+            self._candidates_read([provider_id])  # one service (retrieve)
+        return self._by_provider[provider_id]
 
 
 class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

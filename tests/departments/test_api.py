@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from departments.choices import Priority
@@ -20,6 +21,20 @@ def hours(n: int) -> datetime.timedelta:
 def signed_in(api_client, org):
     api_client.force_login(org.requester)
     return api_client
+
+
+def target_row(priority, first_hours, resolution_hours, source) -> dict:
+    return {
+        "priority": priority,
+        "first_response_seconds": first_hours * 3600,
+        "resolution_seconds": resolution_hours * 3600,
+        "source": source,
+        "agreement": None,
+    }
+
+
+def fallback(priority) -> dict:
+    return target_row(priority, *settings.SLA_FALLBACK_TARGET_HOURS[priority], "fallback")
 
 
 def slugs(response) -> list[str]:
@@ -221,7 +236,8 @@ def test_it_shows_a_service(signed_in, org):
         "department": "it",
         "default_priority": "normal",
         "active": True,
-        "sla_targets": [],
+        # No target anywhere: the company fallback, for every priority.
+        "sla_targets": [fallback(priority) for priority in Priority.values],
     }
 
 
@@ -283,13 +299,16 @@ def test_it_gives_each_service_its_effective_targets_per_priority(signed_in, org
 
     targets = {row["name"]: row["sla_targets"] for row in response.json()["results"]}
     assert targets["Outage"] == [
-        {"priority": "normal", "first_response_seconds": 4 * 3600, "resolution_seconds": 16 * 3600},
-        {"priority": "high", "first_response_seconds": 3600, "resolution_seconds": 3 * 3600},
-        {"priority": "urgent", "first_response_seconds": 3600, "resolution_seconds": 2 * 3600},
+        fallback("low"),
+        target_row("normal", 4, 16, "department"),
+        target_row("high", 1, 3, "service"),
+        target_row("urgent", 1, 2, "service"),
     ]
     assert targets["Laptop"] == [
-        {"priority": "normal", "first_response_seconds": 4 * 3600, "resolution_seconds": 16 * 3600},
-        {"priority": "high", "first_response_seconds": 2 * 3600, "resolution_seconds": 8 * 3600},
+        fallback("low"),
+        target_row("normal", 4, 16, "department"),
+        target_row("high", 2, 8, "department"),
+        fallback("urgent"),
     ]
     assert inheriting.sla_targets.count() == 0
 
@@ -300,7 +319,7 @@ def test_it_never_uses_another_departments_defaults(signed_in, org):
 
     response = signed_in.get(f"{SERVICES_URL}{service.pk}/")
 
-    assert response.json()["sla_targets"] == []
+    assert response.json()["sla_targets"] == [fallback(p) for p in Priority.values]
 
 
 def _services_with_targets(department, count: int) -> None:
@@ -314,8 +333,8 @@ def _services_with_targets(department, count: int) -> None:
 def test_it_lists_services_in_a_constant_number_of_queries(
     signed_in, org, django_assert_max_num_queries
 ):
-    # session, user, count, services, own targets, department targets
-    max_queries = 6
+    # session, user, count, services, the caller's memberships, agreement targets, SLA targets
+    max_queries = 7
     _services_with_targets(org.provider, 5)
     with django_assert_max_num_queries(max_queries) as few:
         response = signed_in.get(SERVICES_URL)
