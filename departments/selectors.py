@@ -2,8 +2,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from .choices import HR_GROUP, Priority, Role
-from .models import Department, Membership, Service, SLATarget
+from .choices import HR_GROUP, Role
+from .models import Department, Membership, Service
 
 
 @dataclass(frozen=True)
@@ -65,22 +65,6 @@ def service_list(*, active_only: bool = False) -> QuerySet[Service]:
     if active_only:
         services = services.filter(active=True, department__is_provider=True)
     return services
-
-
-def effective_targets(*, service: Service) -> list[SLATarget]:
-    """The target for each priority: the service's own, else the department default.
-
-    Reads `service.sla_targets` and `service.department.sla_targets`, so a list that
-    prefetches both costs no query per service.
-    """
-    own = {t.priority: t for t in service.sla_targets.all()}
-    defaults = {t.priority: t for t in service.department.sla_targets.all() if t.service_id is None}
-    targets = []
-    for priority in Priority.values:
-        target = own.get(priority) or defaults.get(priority)
-        if target is not None:
-            targets.append(target)
-    return targets
 
 
 def departments_managed_by(*, user) -> QuerySet[Department]:

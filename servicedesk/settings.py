@@ -353,6 +353,7 @@ SPECTACULAR_SETTINGS = {
         "PriorityEnum": "departments.choices.Priority",
         # A provider or customer side: a scorecard's role and who proposed an agreement.
         "RoleEnum": "departments.choices.AgreementSide",
+        "TargetSourceEnum": "departments.choices.TargetSource",
     },
 }
 
