@@ -475,9 +475,10 @@ def pulse_visible(*, user, department: Department) -> bool:
     """Whether the user may see a department's team pulse: its members (any role) and HR."""
     if user is None or not user.is_authenticated:
         return False
-    if is_hr(user) or user.has_perm(VIEW_ALL_PULSE_PERMISSION):
+    # Members first: one query for the department's own people, who read it most.
+    if Membership.objects.filter(user=user, department=department).exists():
         return True
-    return Membership.objects.filter(user=user, department=department).exists()
+    return is_hr(user) or user.has_perm(VIEW_ALL_PULSE_PERMISSION)
 
 
 @dataclass
