@@ -11,16 +11,18 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
 from core.periods import parse_quarter
 from departments.choices import Role
-from surveys import services
+from surveys import services, tasks
 from surveys.models import PulseAnswer, PulseInvitationItem, RelationshipInvitation
 from surveys.selectors import department_pulse
 from tests.factories import MembershipFactory, UserFactory
 
 from .conftest import Q3_OPENED
+from .test_services import _at_once, postgres_only
 
 Q3 = parse_quarter("2026-Q3")
 CLOSES = Q3_OPENED + datetime.timedelta(days=services.RELATIONSHIP_OPEN_DAYS)
@@ -282,3 +284,32 @@ def test_the_quarterly_page_takes_the_pulse_and_says_what_is_wrong(client, opene
     assert PulseAnswer.objects.get().department == org.provider
     invitation.refresh_from_db()
     assert invitation.completed_at is not None  # no more reminders
+
+
+# Time travel through the beat task, and real concurrency
+
+
+def test_the_daily_task_closes_the_quarter_and_then_its_pulse_is_out(opened, org):
+    for user in (org.requester, org.colleague, org.customer_manager):
+        answer(user, 3, 4)
+    with time_machine.travel(CLOSES - datetime.timedelta(hours=1), tick=False):
+        assert tasks.send_survey_reminders.delay().get()["closed"] == 0
+        assert latest(org.customer, now=timezone.now()).released is False
+    with time_machine.travel(CLOSES + datetime.timedelta(hours=3), tick=False):
+        assert tasks.send_survey_reminders.delay().get()["closed"] == 1
+        out = latest(org.customer, now=timezone.now())
+    assert out.released is True
+    assert out.figures["collaboration"].value == pytest.approx(4.0)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_answers_of_one_member_leave_exactly_one(org, service):
+    from .conftest import file_request
+
+    file_request(org.requester, service)
+    services.relationship_survey_open(quarter="2026-Q3", now=Q3_OPENED, email=False)
+    results = _at_once(10, lambda: answer(org.requester, 5, 5))
+    assert [kind for kind, _ in results].count("ok") == 1
+    assert all(isinstance(value, ValidationError) for kind, value in results if kind == "error")
+    assert PulseAnswer.objects.count() == 1
