@@ -170,7 +170,9 @@ def relationship_invitations_of(*, user) -> QuerySet[RelationshipInvitation]:
     return (
         RelationshipInvitation.objects.filter(user=user)
         .select_related("survey")
-        .prefetch_related("items__provider_department", "items__customer_department")
+        .prefetch_related(
+            "items__provider_department", "items__customer_department", "pulse_items__department"
+        )
         .order_by("-survey__period_start")
     )
 
