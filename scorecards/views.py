@@ -126,10 +126,16 @@ def department_scorecard(request, slug):
         if access.sees_all or len(access.member_of) > 1
         else []
     )
-    # The department's own health, beside its service figures: for its members and HR.
+    # The department's own health, beside its service figures: for its members and HR. Read
+    # as released (compute_scores makes the releases that are due): the page computes nothing.
     pulse = (
         display.pulse_panel(
-            department_pulse(department=department, last=quarter_containing(period.start), now=now)
+            department_pulse(
+                department=department,
+                last=quarter_containing(period.start),
+                now=now,
+                make_due=False,
+            )
         )
         if pulse_visible(user=request.user, department=department)
         else None

@@ -395,13 +395,17 @@ def period_cells(family: str, period: Period, *, now=None) -> PeriodCells:
     return PeriodCells(cells, last_day - datetime.timedelta(days=1))
 
 
-def quarterly_cells(family: str, quarter_keys: list[str], *, now=None) -> dict[str, PeriodCells]:
+def quarterly_cells(
+    family: str, quarter_keys: list[str], *, now=None, make_due: bool = True
+) -> dict[str, PeriodCells]:
     """What each quarter shows of a family released once per quarter (the relationship
     survey, the team pulse), for a trend: quarter key -> its cells (NOTHING before its
-    release). One read of the releases for all of them."""
+    release). One read of the releases for all of them; with `make_due` False, of those
+    made already (a dashboard that only reads: compute_scores makes them every 15 minutes)."""
     if SPECS[family].monthly:
         raise ValueError(f"{family} is released by month: use period_cells.")
-    release_due(now)
+    if make_due:
+        release_due(now)
     found = dict.fromkeys(quarter_keys, NOTHING)
     for release in Release.objects.filter(family=family, quarter__in=quarter_keys, stage=0):
         quarter = parse_quarter(release.quarter)

@@ -520,12 +520,18 @@ def _pulse_quarter(department: Department, quarter: Period, asked: dict, release
 
 
 def department_pulse(
-    *, department: Department, last: Period, length: int = PULSE_TREND_LENGTH, now=None
+    *,
+    department: Department,
+    last: Period,
+    length: int = PULSE_TREND_LENGTH,
+    now=None,
+    make_due: bool = True,
 ) -> list[PulseQuarter]:
     """A department's team pulse for `length` quarters up to `last`, oldest first: only
     what disclosure.py released (whole quarters once the survey closed; nothing from fewer
     than ANONYMITY_MIN answers). The quarter's pulse is asked after it ends, with its
-    relationship survey."""
+    relationship survey. `make_due` False reads the releases made already, nothing more
+    (the scorecard page, which only reads, as it reads snapshots)."""
     now = now or timezone.now()
     quarters = [last]
     while len(quarters) < length:
@@ -540,7 +546,7 @@ def department_pulse(
         .order_by()
         .annotate(invited=Count("id"), answered=Count("id", filter=Q(answered=True)))
     }
-    released = quarterly_cells(Family.PULSE, keys, now=now)
+    released = quarterly_cells(Family.PULSE, keys, now=now, make_due=make_due)
     return [
         _pulse_quarter(department, quarter, asked, released[quarter.key]) for quarter in quarters
     ]

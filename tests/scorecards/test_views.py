@@ -438,6 +438,7 @@ def test_it_links_the_pages_from_the_navigation(client, org, user, expected, abs
 
 
 def _pulse_quarter(quarter, department, ratings):
+    from surveys.disclosure import release_due
     from surveys.models import PulseAnswer, RelationshipSurvey
 
     period = parse_period(quarter)
@@ -453,6 +454,8 @@ def _pulse_quarter(quarter, department, ratings):
         PulseAnswer.objects.create(
             survey=survey, department=department, morale=morale, collaboration=collaboration
         )
+    # What compute_scores does every 15 minutes: the page reads releases, it makes none.
+    release_due()
 
 
 def pulse_data(response) -> dict:
@@ -487,3 +490,13 @@ def test_it_hides_a_team_pulse_of_fewer_than_three(client, org):
     body = response.content.decode()
     assert "fewer than 3 answers: hidden" in body
     assert pulse_data(response)["pulse"][0]["values"][-1] is None
+
+
+def test_the_page_reads_the_pulse_as_released_and_makes_no_release(client, org):
+    from surveys.models import SurveyRelease
+
+    _pulse_quarter("2026-Q3", org.customer, [(4, 2), (5, 2), (3, 5)])
+    SurveyRelease.objects.filter(family="pulse").delete()
+    response = page(client, org.requester, "/scorecards/sales/", period="2026-Q4")
+    assert "No team pulse has been released" in response.content.decode()
+    assert not SurveyRelease.objects.filter(family="pulse").exists()

@@ -313,3 +313,16 @@ def test_ten_concurrent_answers_of_one_member_leave_exactly_one(org, service):
     assert [kind for kind, _ in results].count("ok") == 1
     assert all(isinstance(value, ValidationError) for kind, value in results if kind == "error")
     assert PulseAnswer.objects.count() == 1
+
+
+def test_computing_the_scores_makes_the_pulse_release_the_scorecard_reads(opened, org):
+    from scorecards.services import scores_compute
+    from surveys.models import SurveyRelease
+
+    for user in (org.requester, org.colleague, org.customer_manager):
+        answer(user, 3, 4)
+    scores_compute(period=parse_quarter("2026-Q4"), now=CLOSES - datetime.timedelta(hours=1))
+    assert not SurveyRelease.objects.filter(family="pulse").exists()
+    scores_compute(period=parse_quarter("2026-Q4"), now=CLOSES)
+    release = SurveyRelease.objects.get(family="pulse", quarter="2026-Q3")
+    assert [cell["totals"]["n"] for cell in release.cells] == [3]
