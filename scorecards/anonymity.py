@@ -3,9 +3,11 @@ small groups of answers it gives away (`manage.py audit_anonymity`).
 
 It reads what the readers show, not how they were decided: the scorecards (as the pages, the
 API and the HR reports read them, through `figures_shown`) for the quarter, its months and
-its weeks, and the survey results of every department as HR sees them. Each shown figure is
-the total of a known set of answers (those of its department or pair in its period); the
-answers are split into atoms (answers that every shown figure treats alike), and
+its weeks, the survey results of every department as HR sees them, and every department's
+team pulse as HR sees it (the widest view: a department's members see only their own).
+Each shown figure is the total of a known set of answers (those of its department or pair in
+its period); the answers are split into atoms (answers that every shown figure treats
+alike), and
 `core.disclosure.small_groups` finds every group of fewer than ANONYMITY_MIN answers that
 some sum or difference of the shown figures isolates.
 """
@@ -21,9 +23,9 @@ from django.conf import settings
 from core.disclosure import small_groups
 from core.periods import MONTH, QUARTER, WEEK, Period, company_zone, period_for_date
 from departments.models import Department
-from surveys.choices import DIMENSIONS
-from surveys.models import RelationshipAnswer, RequestQualityRating, SurveyResponse
-from surveys.selectors import department_survey_summary
+from surveys.choices import DIMENSIONS, PULSE_QUESTIONS
+from surveys.models import PulseAnswer, RelationshipAnswer, RequestQualityRating, SurveyResponse
+from surveys.selectors import department_pulse, department_survey_summary
 
 from .choices import ScoreRole
 from .figures import figures_shown
@@ -90,7 +92,19 @@ def _answers(quarter: Period, periods: list[Period]) -> dict[str, list[Answer]]:
             "id", "provider_department_id", "customer_department_id", *DIMENSIONS
         )
     ]
-    return {"request": request, "quality": quality, "relationship": relationship}
+    # The team pulse: `provider` is the department the answer is about.
+    pulse = [
+        Answer(row["id"], row["department_id"], None, None, frozenset(PULSE_QUESTIONS))
+        for row in PulseAnswer.objects.filter(survey__quarter=quarter.key).values(
+            "id", "department_id"
+        )
+    ]
+    return {
+        "request": request,
+        "quality": quality,
+        "relationship": relationship,
+        "pulse": pulse,
+    }
 
 
 # Snapshot figure -> (family, the figure of the family whose answers it sums).
@@ -171,6 +185,12 @@ def shown_cells(quarter: Period) -> dict[tuple[str, str], list[frozenset]]:
             for d, value in request["dimensions"].items():
                 if value.value is not None:
                     add("request", f"{d}_mean", quarter, department.pk, None, through)
+        # Every quarter of the pulse trend that ends at this one shows this one's figures too;
+        # reading the quarter alone reads them all.
+        (pulse,) = department_pulse(department=department, last=quarter, length=1)
+        for question, figure in pulse.figures.items():
+            if figure.value is not None:
+                add("pulse", question, None, department.pk, None)
     return cells
 
 

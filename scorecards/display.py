@@ -22,6 +22,7 @@ from departments.choices import Priority
 from departments.describe import agreement_target_rows
 from departments.models import Agreement
 from requests_app.choices import ClockKind
+from surveys.choices import PULSE_LABELS, PULSE_QUESTIONS
 
 from .figures import (
     DIMENSION_NAMES,
@@ -583,3 +584,70 @@ def sparkline(
             run.append(point)
     last = next((point for point in reversed(points) if point is not None), None)
     return {"lines": lines, "last": (f"{last[0]:.1f}", f"{last[1]:.1f}") if last else None}
+
+
+# --- the team pulse ------------------------------------------------------------------------
+
+
+def _pulse_mean(figure) -> str:
+    return "no data" if figure.value is None else f"{figure.value:.1f}"
+
+
+def pulse_panel(quarters) -> dict:
+    """The team pulse beside the service figures: the latest released quarter's means and
+    distribution against the one before, the trend as chart data (static/js/scorecards.js)
+    and as table rows. `quarters` are surveys.selectors.PulseQuarter, oldest first."""
+    released = [quarter for quarter in quarters if quarter.released]
+    latest = released[-1] if released else None
+    before = released[-2] if len(released) > 1 else None
+    cards = []
+    if latest is not None:
+        for question, label in PULSE_LABELS.items():
+            figure = latest.figures[question]
+            earlier = before.figures[question] if before else None
+            change = (
+                figure.value - earlier.value
+                if earlier is not None and figure.value is not None and earlier.value is not None
+                else None
+            )
+            distribution = (latest.distributions or {}).get(question)
+            cards.append(
+                {
+                    "label": label,
+                    "question": PULSE_QUESTIONS[question],
+                    "value": _pulse_mean(figure),
+                    "hidden": figure.hidden,
+                    "count": figure.count,
+                    "change": None if change is None else f"{change:+.1f}",
+                    "distribution": [
+                        {"rating": rating, "count": count}
+                        for rating, count in (distribution or {}).items()
+                    ],
+                }
+            )
+    return {
+        "latest": latest,
+        "before": before,
+        "cards": cards,
+        "rows": [
+            {
+                "quarter": quarter.quarter,
+                "invited": quarter.invited,
+                "answered": quarter.answered,
+                "released": quarter.released,
+                "hidden": quarter.hidden,
+                **{q: _pulse_mean(quarter.figures[q]) for q in PULSE_QUESTIONS},
+            }
+            for quarter in quarters
+        ],
+        "chart": {
+            "labels": [quarter.quarter for quarter in quarters],
+            "pulse": [
+                {
+                    "label": f"{label} (1-5)",
+                    "values": [quarter.figures[question].value for quarter in quarters],
+                }
+                for question, label in PULSE_LABELS.items()
+            ],
+        },
+    }

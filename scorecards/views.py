@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core.htmx import htmx_render
-from core.periods import last_periods
+from core.periods import last_periods, quarter_containing
 from departments.models import Department
+from surveys.selectors import department_pulse, pulse_visible
 
 from . import display
 from .choices import ScoreRole
@@ -125,8 +126,24 @@ def department_scorecard(request, slug):
         if access.sees_all or len(access.member_of) > 1
         else []
     )
+    # The department's own health, beside its service figures: for its members and HR. Read
+    # as released (compute_scores makes the releases that are due): the page computes nothing.
+    pulse = (
+        display.pulse_panel(
+            department_pulse(
+                department=department,
+                last=quarter_containing(period.start),
+                now=now,
+                make_due=False,
+            )
+        )
+        if pulse_visible(user=request.user, department=department)
+        else None
+    )
     context = {
         "department": department,
+        "pulse": pulse,
+        "anonymity_min": anonymity_min(),
         "role": role,
         "period": period,
         "previous": previous,

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.db.models import Count
 
 from .models import (
+    PulseInvitationItem,
     RelationshipInvitation,
     RelationshipInvitationItem,
     RelationshipSurvey,
@@ -89,6 +90,16 @@ class RelationshipInvitationItemInline(admin.TabularInline):
     can_delete = False
 
 
+class PulseInvitationItemInline(admin.TabularInline):
+    """Whether the invitee answered the team pulse of a department; the answers themselves
+    are not in the admin (like the relationship answers): one by one they are nobody's."""
+
+    model = PulseInvitationItem
+    extra = 0
+    readonly_fields = ["department", "answered"]
+    can_delete = False
+
+
 @admin.register(RelationshipInvitation)
 class RelationshipInvitationAdmin(admin.ModelAdmin):
     list_display = ["user", "survey", "invited_at", "reminders_sent", "completed_at"]
@@ -96,4 +107,4 @@ class RelationshipInvitationAdmin(admin.ModelAdmin):
     search_fields = ["user__username"]
     raw_id_fields = ["user"]
     readonly_fields = ["invited_at", "last_reminded_at", "completed_at"]
-    inlines = [RelationshipInvitationItemInline]
+    inlines = [RelationshipInvitationItemInline, PulseInvitationItemInline]

@@ -32,6 +32,13 @@ HIRE_BACK_QUESTION = (
     "If you could pick any provider for this service, would you keep this department?"
 )
 
+# The team pulse: each member about their own department, 1 (worst) to 5 (best).
+PULSE_QUESTIONS = {
+    "morale": "How do you feel about working in this department?",
+    "collaboration": "How well does this department work with the other departments?",
+}
+PULSE_LABELS = {"morale": "Morale", "collaboration": "Collaboration"}
+
 RATING_LABELS = {1: "Very poor", 2: "Poor", 3: "OK", 4: "Good", 5: "Excellent"}
 
 

@@ -3,7 +3,8 @@
 Works on whatever requests exist: about two thirds of the resolved requests get an answer,
 rated lower when the resolution clock was breached; agents rate a share of the requests;
 the relationship survey of the last two complete quarters is opened and answered, with some
-customer/provider pairs of only one or two respondents so that the anonymity rule shows.
+customer/provider pairs of only one or two respondents so that the anonymity rule shows, and
+so is its team pulse (each department's mood its own, one department with too few answers).
 Everything goes through the services (no email, no links) with the time it would have
 happened, and each request decides with its own seeded random draw, so a second run adds
 nothing. Notifications it causes are marked emailed: starting the worker sends no flood.
@@ -31,6 +32,9 @@ QUALITY_SHARE = 0.45
 RELATIONSHIP_ANSWER_SHARE = 0.85
 # Every fifth customer/provider pair gets only one or two answers: hidden on every page.
 FEW_ANSWERS_EVERY = 5
+PULSE_ANSWER_SHARE = 0.8
+# Every fourth department's team pulse gets only one or two answers: hidden too.
+FEW_PULSE_ANSWERS_EVERY = 4
 NOTIFICATIONS_UNREAD_FOR = datetime.timedelta(days=2)
 
 # Overall ratings: mostly good when the SLA was met, spread lower when it was breached.
@@ -209,7 +213,7 @@ def _relationship_survey(quarter: Period, now) -> str:
         return ""
     report = services.relationship_survey_open(quarter=quarter, now=opened_at, email=False)
     if not report.invitations_created:
-        return f"{quarter}: no requests in the quarter, nobody to ask."
+        return f"{quarter}: nobody to ask."
     timeliness = _timeliness_by_pair(quarter)
     rng = random.Random(f"{SEED}-{quarter}")  # noqa: S311 - demo data  # nosec B311
     pairs = sorted(
@@ -225,14 +229,41 @@ def _relationship_survey(quarter: Period, now) -> str:
         if index % FEW_ANSWERS_EVERY == FEW_ANSWERS_EVERY - 1
     }
     given: dict[tuple[int, int], int] = {}
-    answers_total = 0
+    answers_total = pulse_total = 0
     invitations = (
         RelationshipInvitation.objects.filter(survey=report.survey)
         .select_related("user", "survey")
-        .prefetch_related("items")
+        .prefetch_related("items", "pulse_items")
         .order_by("user_id")
     )
+    pulse_departments = sorted(
+        {item.department_id for invitation in invitations for item in invitation.pulse_items.all()}
+    )
+    # Each department's mood this quarter, and the few with too few answers to show.
+    moods = {department: rng.choice([2, 3, 3, 4, 4, 5]) for department in pulse_departments}
+    pulse_caps = {
+        department: rng.choice([1, 2])
+        for index, department in enumerate(pulse_departments)
+        if index % FEW_PULSE_ANSWERS_EVERY == FEW_PULSE_ANSWERS_EVERY - 1
+    }
+    pulse_given: dict[int, int] = {}
     for invitation in invitations:
+        pulse = []
+        for item in invitation.pulse_items.all():
+            department = item.department_id
+            if department in pulse_caps:
+                if pulse_given.get(department, 0) >= pulse_caps[department]:
+                    continue
+            elif rng.random() > PULSE_ANSWER_SHARE:
+                continue
+            pulse.append(
+                {
+                    "item": item.pk,
+                    "morale": rating_near(rng, moods[department]),
+                    "collaboration": rating_near(rng, moods[department]),
+                }
+            )
+            pulse_given[department] = pulse_given.get(department, 0) + 1
         answers = []
         for item in invitation.items.all():
             pair = (item.customer_department_id, item.provider_department_id)
@@ -253,17 +284,29 @@ def _relationship_survey(quarter: Period, now) -> str:
                 }
             )
             given[pair] = given.get(pair, 0) + 1
-        if answers:
+        if answers or pulse:
             answered_at = min(
                 now - datetime.timedelta(minutes=1),
                 opened_at + datetime.timedelta(hours=rng.randint(1, 12 * 24)),
             )
-            answers_total += services.relationship_answer(
-                invitation=invitation, respondent=invitation.user, answers=answers, now=answered_at
+            recorded, pulsed = services.quarterly_survey_answer(
+                invitation=invitation,
+                respondent=invitation.user,
+                answers=answers,
+                pulse=pulse,
+                now=answered_at,
             )
+            answers_total += recorded
+            pulse_total += pulsed
     if report.survey.closes_at <= now:
         services.relationship_surveys_close(now=report.survey.closes_at)
+    rated = (
+        f"{answers_total} answers ({len(caps)} pairs with only 1-2 answers, hidden)"
+        if pairs
+        else "no requests in the quarter, no provider to rate"
+    )
     return (
-        f"{quarter}: relationship survey, {report.invitations_created} people asked, "
-        f"{answers_total} answers ({len(caps)} pairs with only 1-2 answers, hidden)."
+        f"{quarter}: relationship survey, {report.invitations_created} people asked, {rated}; "
+        f"team pulse: {pulse_total} answers ({len(pulse_caps)} departments with only 1-2 "
+        "answers, hidden)."
     )

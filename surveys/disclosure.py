@@ -9,7 +9,12 @@ figure. Three families of answers give figures:
 - the provider's ratings of requests (`RequestQualityRating`, by the month rated): the
   customer's request_quality, by customer and by pair;
 - the quarterly relationship survey (`RelationshipAnswer`): hire-back (yes, not sure, no) and
-  the dimension means, by provider, by customer and by pair.
+  the dimension means, by provider, by customer and by pair;
+- the team pulse (`PulseAnswer`), asked with it: morale and collaboration, their means and
+  distributions (how many gave each of 1-5), by department only (the whole department: no
+  sub-teams, no divisions summing their departments, which subtraction would open), released
+  with the relationship survey when it closes, never to date. A cell's `provider` is the
+  department the pulse is about.
 
 How it holds:
 
@@ -47,12 +52,20 @@ from django.utils import timezone
 from core.disclosure import suppress
 from core.periods import MONTH, QUARTER, Period, parse_quarter, period_for_date, quarter_containing
 
-from .choices import DIMENSIONS, HireBack
-from .models import RelationshipAnswer, RelationshipSurvey, RequestQualityRating, SurveyResponse
+from .choices import DIMENSIONS, PULSE_QUESTIONS, HireBack
+from .models import (
+    PulseAnswer,
+    RelationshipAnswer,
+    RelationshipSurvey,
+    RequestQualityRating,
+    SurveyResponse,
+)
 from .models import SurveyRelease as Release
 
 Family = Release.Family
 PROVIDER, CUSTOMER, PAIR = "provider", "customer", "pair"
+DEPARTMENT = "department"  # the team pulse: a department about itself
+PULSE_SCALE = (1, 2, 3, 4, 5)
 # Answers can be changed for this many days (services.RESPONSE_EDIT_DAYS): a month is
 # released once they are final.
 SETTLE_DAYS = 7
@@ -72,6 +85,14 @@ def _dimension_figures() -> dict:
     return {d: (f"{d}_n", (f"{d}_sum",)) for d in DIMENSIONS}
 
 
+def _pulse_figures() -> dict:
+    # Both questions are required: one count. The distribution is shown with the mean.
+    return {
+        question: ("n", (f"{question}_sum", *(f"{question}_{v}" for v in PULSE_SCALE)))
+        for question in PULSE_QUESTIONS
+    }
+
+
 SPECS = {
     Family.REQUEST: Spec(
         groups=(PROVIDER, CUSTOMER, PAIR),
@@ -86,6 +107,7 @@ SPECS = {
         figures={"hire_back": ("n", HireBack.values), **_dimension_figures()},
         monthly=False,
     ),
+    Family.PULSE: Spec(groups=(DEPARTMENT,), figures=_pulse_figures(), monthly=False),
 }
 
 
@@ -101,6 +123,27 @@ def _atoms(family: str, quarter: Period, months: list[Period]) -> dict[tuple, di
     """(provider, customer, month index) -> totals of the family's answers; month index 0
     for the relationship survey."""
     found: dict[tuple, dict] = {}
+    if family == Family.PULSE:
+        rows = (
+            PulseAnswer.objects.filter(survey__quarter=quarter.key)
+            .values(d=F("department_id"))
+            .order_by()
+            .annotate(
+                n=Count("id"),
+                **{
+                    name: aggregate
+                    for question in PULSE_QUESTIONS
+                    for name, aggregate in [
+                        (f"{question}_sum", Sum(question)),
+                        *(
+                            (f"{question}_{v}", Count("id", filter=Q(**{question: v})))
+                            for v in PULSE_SCALE
+                        ),
+                    ]
+                },
+            )
+        )
+        return {(row.pop("d"), None, 0): row for row in rows}
     if family == Family.RELATIONSHIP:
         rows = (
             RelationshipAnswer.objects.filter(survey__quarter=quarter.key)
@@ -158,6 +201,8 @@ def _atoms(family: str, quarter: Period, months: list[Period]) -> dict[tuple, di
 
 def _group_key(group: str, atom: tuple) -> tuple:
     provider, customer, _ = atom
+    if group == DEPARTMENT:
+        return (group, provider, None)
     return (
         group,
         provider if group in (PROVIDER, PAIR) else None,
@@ -284,9 +329,10 @@ def release_due(now=None) -> int:
         Q(closed_at__isnull=False) | Q(closes_at__lte=now)
     ).values_list("quarter", flat=True)
     for key in sorted(closed):
-        if (Family.RELATIONSHIP, key, 0) not in existing:
-            _release(Family.RELATIONSHIP, parse_quarter(key), 0, now)
-            made += 1
+        for family in (Family.RELATIONSHIP, Family.PULSE):
+            if (family, key, 0) not in existing:
+                _release(family, parse_quarter(key), 0, now)
+                made += 1
     return made
 
 
@@ -319,7 +365,7 @@ NOTHING = PeriodCells({}, None)
 def period_cells(family: str, period: Period, *, now=None) -> PeriodCells:
     """What a month or a quarter shows of a family: a month its own release; a quarter the
     latest quarter to date (all three months once the last is released); the relationship
-    survey its quarter only. Weeks show nothing."""
+    survey and the team pulse their quarter only, once closed. Weeks show nothing."""
     if period.kind not in (MONTH, QUARTER):
         return NOTHING
     monthly = SPECS[family].monthly
@@ -347,3 +393,24 @@ def period_cells(family: str, period: Period, *, now=None) -> PeriodCells:
         if c["months"] == span
     }
     return PeriodCells(cells, last_day - datetime.timedelta(days=1))
+
+
+def quarterly_cells(
+    family: str, quarter_keys: list[str], *, now=None, make_due: bool = True
+) -> dict[str, PeriodCells]:
+    """What each quarter shows of a family released once per quarter (the relationship
+    survey, the team pulse), for a trend: quarter key -> its cells (NOTHING before its
+    release). One read of the releases for all of them; with `make_due` False, of those
+    made already (a dashboard that only reads: compute_scores makes them every 15 minutes)."""
+    if SPECS[family].monthly:
+        raise ValueError(f"{family} is released by month: use period_cells.")
+    if make_due:
+        release_due(now)
+    found = dict.fromkeys(quarter_keys, NOTHING)
+    for release in Release.objects.filter(family=family, quarter__in=quarter_keys, stage=0):
+        quarter = parse_quarter(release.quarter)
+        cells = {(c["group"], c["provider"], c["customer"]): c["totals"] for c in release.cells}
+        found[release.quarter] = PeriodCells(
+            cells, quarter.next_first_day - datetime.timedelta(days=1)
+        )
+    return found

@@ -7,6 +7,7 @@ from .choices import (
     DIMENSION_QUESTIONS,
     DIMENSIONS,
     HIRE_BACK_QUESTION,
+    PULSE_QUESTIONS,
     RATING_LABELS,
     Dimension,
     HireBack,
@@ -117,6 +118,45 @@ class RelationshipItemForm(forms.Form):
 
 def relationship_forms(items, data=None) -> list[RelationshipItemForm]:
     return [RelationshipItemForm(data, item=item) for item in items]
+
+
+class PulseItemForm(forms.Form):
+    """The team pulse about one of the invitee's own departments; left blank, it is skipped,
+    but half an answer is not taken (both questions make one answer)."""
+
+    morale = _rating(
+        PULSE_QUESTIONS["morale"], required=False, help_text="1 (not good at all) to 5 (great)."
+    )
+    collaboration = _rating(
+        PULSE_QUESTIONS["collaboration"],
+        required=False,
+        help_text="1 (not well at all) to 5 (very well).",
+    )
+
+    def __init__(self, *args, item, **kwargs):
+        kwargs.setdefault("prefix", f"pulse-{item.pk}")
+        super().__init__(*args, **kwargs)
+        self.item = item
+
+    def clean(self):
+        data = super().clean()
+        given = [name for name in PULSE_QUESTIONS if data.get(name) is not None]
+        if given and len(given) < len(PULSE_QUESTIONS):
+            for name in PULSE_QUESTIONS:
+                if data.get(name) is None and name not in self.errors:
+                    self.add_error(name, "Answer both questions, or neither.")
+        return data
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.is_bound and self.is_valid() and self.cleaned_data.get("morale"))
+
+    def answer(self) -> dict:
+        return {"item": self.item.pk, **self.cleaned_data}
+
+
+def pulse_forms(items, data=None) -> list[PulseItemForm]:
+    return [PulseItemForm(data, item=item) for item in items]
 
 
 class QualityRatingForm(forms.Form):

@@ -9,6 +9,11 @@ requests they got.
   asked to rate for each of their departments. `RelationshipAnswer` is stored without any
   link to a person or an invitation (random id, the day only): the item is marked answered
   and the answer written in one transaction, so nothing in the database says who answered.
+- The team pulse, asked with the relationship survey: each member rates their own department
+  (morale, collaboration with the other departments). `PulseInvitationItem` says that an
+  invitee was asked about a department and whether they answered (no time); `PulseAnswer`
+  holds the answer with the department and the quarter only (random id, no time, no person),
+  and its rows are rewritten in random order when the survey closes (see PulseAnswer).
 - `SurveyToken`: the single-use links sent by email. Only the sha256 of a token is stored;
   the raw token exists in memory at creation and in the email task's arguments.
 """
@@ -263,6 +268,64 @@ class RelationshipAnswer(Ratings):
         return f"{self.survey_id}: {self.hire_back}"
 
 
+class PulseInvitationItem(models.Model):
+    """One of the invitee's own departments, to rate in the team pulse (one per invitation
+    and department, so one answer per member, department and quarter).
+
+    `answered` is a flag, not a time: a time could be matched with anything else that has
+    one (the invitation's completed_at aside, which says when they were done, not what)."""
+
+    invitation = models.ForeignKey(
+        RelationshipInvitation, on_delete=models.CASCADE, related_name="pulse_items"
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    answered = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["invitation", "department__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["invitation", "department"], name="pulse_item_once")
+        ]
+        indexes = [models.Index(fields=["department", "invitation"], name="pulse_item_idx")]
+
+    def __str__(self):
+        return f"Pulse of {self.department_id} by invitation {self.invitation_id}"
+
+
+class PulseAnswer(models.Model):
+    """An anonymous team pulse answer: a department, a quarter (the survey) and two ratings.
+
+    Nothing else: no person, no invitation, no time, no comment (free text can say who
+    wrote it), and a random primary key, so that neither a row nor the order of the rows can
+    be matched with the items marked answered. The database itself still keeps the order
+    of writing for a while (the physical order of rows, PostgreSQL's transaction ids): when
+    the survey closes, `services.relationship_surveys_close` rewrites the quarter's answers
+    in random order in one transaction, and touches its items in the same one, so that after
+    the close not even those tie an answer to a person.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    survey = models.ForeignKey(
+        RelationshipSurvey, on_delete=models.CASCADE, related_name="pulse_answers"
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    morale = _rating_field("How do you feel about working in this department? 1 to 5.", null=False)
+    collaboration = _rating_field(
+        "How well does it work with the other departments? 1 to 5.", null=False
+    )
+
+    class Meta:
+        ordering = ["survey", "department", "id"]
+        constraints = [
+            _rating_check("morale", nullable=False),
+            _rating_check("collaboration", nullable=False),
+        ]
+        indexes = [models.Index(fields=["survey", "department"], name="pulse_answer_idx")]
+
+    def __str__(self):
+        return f"Pulse {self.survey_id}: {self.morale}/{self.collaboration}"
+
+
 class SurveyToken(models.Model):
     """A single-use link to one survey. Only the sha256 of the token is stored.
 
@@ -311,11 +374,12 @@ class SurveyRelease(models.Model):
         REQUEST = "request", "Request surveys"
         QUALITY = "quality", "Ratings of requests"
         RELATIONSHIP = "relationship", "Relationship survey"
+        PULSE = "pulse", "Team pulse"
 
     family = models.CharField(max_length=12, choices=Family.choices)
     quarter = models.CharField(max_length=7, help_text="Like 2026-Q3.")
     stage = models.PositiveSmallIntegerField(
-        help_text="Months of the quarter it covers (1-3); 0 for the relationship survey."
+        help_text="Months of the quarter it covers (1-3); 0: relationship survey, pulse."
     )
     released_at = models.DateTimeField()
     cells = models.JSONField(default=list)

@@ -10,6 +10,9 @@
   decide once for everything a quarter publishes what may be shown: nothing about fewer than
   ANONYMITY_MIN answers, alone or by subtraction.
 - Department summaries: the department's managers and HR.
+- A department's team pulse (how its own people feel, released figures only): its members
+  in any role and HR (`pulse_visible`). Not other departments: it is the department's own
+  health, not a service figure.
 """
 
 from dataclasses import dataclass, field
@@ -23,11 +26,13 @@ from departments.choices import HR_GROUP, Role
 from departments.models import Department, Membership
 from requests_app.selectors import PROVIDER_ROLES
 
-from .choices import DIMENSIONS, HireBack, SurveyStatus
+from .choices import DIMENSIONS, PULSE_QUESTIONS, HireBack, SurveyStatus
 from .disclosure import CUSTOMER as CUSTOMER_GROUP
-from .disclosure import PAIR, Family, period_cells
+from .disclosure import DEPARTMENT as DEPARTMENT_GROUP
+from .disclosure import PAIR, PULSE_SCALE, Family, period_cells, quarterly_cells
 from .disclosure import PROVIDER as PROVIDER_GROUP
 from .models import (
+    PulseInvitationItem,
     RelationshipAnswer,
     RelationshipInvitation,
     RelationshipInvitationItem,
@@ -165,7 +170,9 @@ def relationship_invitations_of(*, user) -> QuerySet[RelationshipInvitation]:
     return (
         RelationshipInvitation.objects.filter(user=user)
         .select_related("survey")
-        .prefetch_related("items__provider_department", "items__customer_department")
+        .prefetch_related(
+            "items__provider_department", "items__customer_department", "pulse_items__department"
+        )
         .order_by("-survey__period_start")
     )
 
@@ -176,6 +183,15 @@ def relationship_items_open(invitation: RelationshipInvitation) -> list[Relation
         invitation.items.filter(answered_at__isnull=True)
         .select_related("provider_department", "customer_department")
         .order_by("provider_department__name", "customer_department__name")
+    )
+
+
+def pulse_items_open(invitation: RelationshipInvitation) -> list[PulseInvitationItem]:
+    """The invitee's own departments still to answer the team pulse for."""
+    return list(
+        invitation.pulse_items.filter(answered=False)
+        .select_related("department")
+        .order_by("department__name")
     )
 
 
@@ -447,3 +463,90 @@ def request_quality_for_member(*, user, now=None) -> list[dict]:
             )
         rows.append({"department": department, **figures})
     return rows
+
+
+# --- the team pulse ------------------------------------------------------------------------
+
+# Who sees every department's pulse (HR); as scorecards.selectors.VIEW_ALL_PERMISSION, named
+# here as a string because surveys does not import scorecards.
+VIEW_ALL_PULSE_PERMISSION = "scorecards.view_all_scorecards"
+PULSE_TREND_LENGTH = 6
+
+
+def pulse_visible(*, user, department: Department) -> bool:
+    """Whether the user may see a department's team pulse: its members (any role) and HR."""
+    if user is None or not user.is_authenticated:
+        return False
+    # Members first: one query for the department's own people, who read it most.
+    if Membership.objects.filter(user=user, department=department).exists():
+        return True
+    return is_hr(user) or user.has_perm(VIEW_ALL_PULSE_PERMISSION)
+
+
+@dataclass
+class PulseQuarter:
+    """A department's team pulse of one quarter: how many were asked and answered, and the
+    released figures (None while the survey runs, or when withheld)."""
+
+    quarter: str
+    invited: int
+    answered: int
+    released: bool
+    hidden: bool
+    figures: dict[str, Figure] = field(default_factory=dict)
+    distributions: dict[str, dict[int, int]] | None = None
+
+
+def _pulse_quarter(department: Department, quarter: Period, asked: dict, released) -> PulseQuarter:
+    totals = released.get(DEPARTMENT_GROUP, department.pk)
+    invited, answered = asked.get(quarter.key, (0, 0))
+    figures = {q: _released_figure(totals, "n", f"{q}_sum") for q in PULSE_QUESTIONS}
+    hidden = any(figure.hidden for figure in figures.values())
+    distributions = None
+    if totals and not hidden:
+        distributions = {
+            q: {value: totals[f"{q}_{value}"] for value in PULSE_SCALE} for q in PULSE_QUESTIONS
+        }
+    return PulseQuarter(
+        quarter=quarter.key,
+        invited=invited,
+        # Once released, the count of the answers the figures hold.
+        answered=totals["n"] if totals else answered,
+        released=released.through is not None,
+        hidden=hidden,
+        figures=figures,
+        distributions=distributions,
+    )
+
+
+def department_pulse(
+    *,
+    department: Department,
+    last: Period,
+    length: int = PULSE_TREND_LENGTH,
+    now=None,
+    make_due: bool = True,
+) -> list[PulseQuarter]:
+    """A department's team pulse for `length` quarters up to `last`, oldest first: only
+    what disclosure.py released (whole quarters once the survey closed; nothing from fewer
+    than ANONYMITY_MIN answers). The quarter's pulse is asked after it ends, with its
+    relationship survey. `make_due` False reads the releases made already, nothing more
+    (the scorecard page, which only reads, as it reads snapshots)."""
+    now = now or timezone.now()
+    quarters = [last]
+    while len(quarters) < length:
+        quarters.insert(0, quarters[0].previous())
+    keys = [quarter.key for quarter in quarters]
+    asked = {
+        row["invitation__survey__quarter"]: (row["invited"], row["answered"])
+        for row in PulseInvitationItem.objects.filter(
+            department=department, invitation__survey__quarter__in=keys
+        )
+        .values("invitation__survey__quarter")
+        .order_by()
+        .annotate(invited=Count("id"), answered=Count("id", filter=Q(answered=True)))
+    }
+    released = quarterly_cells(Family.PULSE, keys, now=now, make_due=make_due)
+    return [
+        _pulse_quarter(department, quarter, asked, released[quarter.key]) for quarter in quarters
+    ]

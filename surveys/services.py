@@ -8,6 +8,7 @@ a concurrent caller does nothing twice.
 
 import datetime
 import logging
+import random
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -31,10 +32,13 @@ from requests_app.selectors import is_provider_staff, provider_staff
 from .choices import (
     DIMENSIONS,
     NOTIFICATION_LOW_RATING,
+    PULSE_QUESTIONS,
     HireBack,
     TokenState,
 )
 from .models import (
+    PulseAnswer,
+    PulseInvitationItem,
     RelationshipAnswer,
     RelationshipInvitation,
     RelationshipInvitationItem,
@@ -147,7 +151,8 @@ def survey_link_email_send(*, raw_token: str, reminder: bool = False, now=None) 
         subject = f"[servicedesk] {opening}rate the departments you worked with in {quarter}"
         lines = [
             f"{opening}Which departments would you keep if you could pick any provider? "
-            f"Tell us about {quarter}; it takes two minutes.",
+            f"Tell us about {quarter}, and how it feels to work in your own department "
+            "(the team pulse); it takes two minutes.",
             "",
             url,
             "",
@@ -397,11 +402,13 @@ class OpenReport:
     invitations_created: int
     items_created: int
     emails_queued: int
+    pulse_items_created: int = 0
 
     def summary(self) -> str:
         return (
             f"{self.survey.quarter}: {self.invitations_created} new invitation(s), "
             f"{self.items_created} new department rating(s) asked, "
+            f"{self.pulse_items_created} new team pulse(s) asked, "
             f"{self.emails_queued} email(s) queued; closes {_when(self.survey.closes_at)}."
         )
 
@@ -434,11 +441,23 @@ def _invitees(pairs: set[tuple[int, int]]) -> dict[int, set[tuple[int, int]]]:
     return wanted
 
 
+def _pulse_invitees() -> dict[int, set[int]]:
+    """user id -> the departments they are asked about in the team pulse: every department
+    each active user belongs to, in any role (a member of two answers for each)."""
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for user_id, department_id in Membership.objects.filter(user__is_active=True).values_list(
+        "user_id", "department_id"
+    ):
+        wanted[user_id].add(department_id)
+    return wanted
+
+
 def relationship_survey_open(
     *, quarter: str | Period | None = None, now=None, email: bool = True
 ) -> OpenReport:
     """Open the relationship survey of a quarter (default: the one that just ended) and invite
-    every member of each department to rate each provider their department used in it.
+    every member of each department to rate each provider their department used in it, and
+    every member to rate their own departments in the team pulse.
 
     Idempotent: a second run invites only people and pairs that are new since (no one gets a
     second email); a closed survey is left alone.
@@ -468,14 +487,15 @@ def relationship_survey_open(
         if not survey.is_open(now):
             return OpenReport(survey, 0, 0, 0)
         wanted = _invitees(relationship_pairs_used(quarter=quarter))
+        pulse_wanted = _pulse_invitees()
         existing = set(survey.invitations.values_list("user_id", flat=True))
-        new_users = sorted(set(wanted) - existing)
+        new_users = sorted((set(wanted) | set(pulse_wanted)) - existing)
         RelationshipInvitation.objects.bulk_create(
             [RelationshipInvitation(survey=survey, user_id=u, invited_at=now) for u in new_users]
         )
         invitations = {
             invitation.user_id: invitation
-            for invitation in survey.invitations.filter(user_id__in=wanted)
+            for invitation in survey.invitations.filter(user_id__in=set(wanted) | set(pulse_wanted))
         }
         asked = set(
             RelationshipInvitationItem.objects.filter(invitation__survey=survey).values_list(
@@ -493,9 +513,22 @@ def relationship_survey_open(
             if (user_id, customer, provider) not in asked
         ]
         RelationshipInvitationItem.objects.bulk_create(items)
+        pulse_asked = set(
+            PulseInvitationItem.objects.filter(invitation__survey=survey).values_list(
+                "invitation__user_id", "department_id"
+            )
+        )
+        pulse_items = [
+            PulseInvitationItem(invitation=invitations[user_id], department_id=department)
+            for user_id, departments in sorted(pulse_wanted.items())
+            for department in sorted(departments)
+            if (user_id, department) not in pulse_asked
+        ]
+        PulseInvitationItem.objects.bulk_create(pulse_items)
         # Someone who had rated everything has something new to rate.
         RelationshipInvitation.objects.filter(
-            pk__in={item.invitation.pk for item in items}, completed_at__isnull=False
+            pk__in={item.invitation.pk for item in [*items, *pulse_items]},
+            completed_at__isnull=False,
         ).update(completed_at=None)
         emails = 0
         if email:
@@ -505,7 +538,7 @@ def relationship_survey_open(
                 )
                 _link_email_on_commit(raw)
                 emails += 1
-    return OpenReport(survey, len(new_users), len(items), emails)
+    return OpenReport(survey, len(new_users), len(items), emails, len(pulse_items))
 
 
 def relationship_reminders_send(*, now=None) -> int:
@@ -549,11 +582,45 @@ def relationship_reminders_send(*, now=None) -> int:
 
 
 def relationship_surveys_close(*, now=None) -> int:
-    """Close the relationship surveys whose 14 days are over; returns how many closed."""
+    """Close the relationship surveys whose 14 days are over, each with its team pulse
+    answers rewritten in random order; returns how many closed."""
     now = _now(now)
-    return RelationshipSurvey.objects.filter(closed_at__isnull=True, closes_at__lte=now).update(
-        closed_at=now
-    )
+    closed = 0
+    due = RelationshipSurvey.objects.filter(closed_at__isnull=True, closes_at__lte=now)
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            # Claimed: of two runs at once, one closes it and shuffles its answers.
+            if (
+                RelationshipSurvey.objects.filter(pk=pk, closed_at__isnull=True).update(
+                    closed_at=now
+                )
+                == 1
+            ):
+                pulse_answers_shuffle(survey_id=pk)
+                closed += 1
+    return closed
+
+
+def pulse_answers_shuffle(*, survey_id: int) -> int:
+    """Rewrite a quarter's team pulse answers in random order with new random ids, and touch
+    its items, in one transaction: afterwards neither the rows' physical order nor the
+    database's transaction ids (PostgreSQL's xmin) follow the order people answered in.
+    The figures do not change (same departments, same ratings). Returns how many."""
+    with transaction.atomic():
+        answers = list(
+            PulseAnswer.objects.select_for_update()
+            .filter(survey_id=survey_id)
+            .values("department_id", "morale", "collaboration")
+        )
+        random.SystemRandom().shuffle(answers)
+        PulseAnswer.objects.filter(survey_id=survey_id).delete()
+        PulseAnswer.objects.bulk_create(
+            [PulseAnswer(survey_id=survey_id, **answer) for answer in answers]
+        )
+        PulseInvitationItem.objects.filter(invitation__survey_id=survey_id).update(
+            answered=models.F("answered")
+        )
+    return len(answers)
 
 
 def _relationship_answer_errors(answer: dict) -> dict[str, str]:
@@ -618,11 +685,116 @@ def relationship_answer(
             recorded += 1
         if not recorded:
             raise ValidationError({"answers": "These departments are rated already."})
-        if not invitation.items.filter(answered_at__isnull=True).exists():
-            RelationshipInvitation.objects.filter(
-                pk=invitation.pk, completed_at__isnull=True
-            ).update(completed_at=now)
+        _invitation_complete_if_done(invitation, now=now)
     return recorded
+
+
+def _invitation_complete_if_done(invitation: RelationshipInvitation, *, now) -> None:
+    """Mark the invitation completed (no more reminders) once every provider is rated and
+    every team pulse answered."""
+    if (
+        not invitation.items.filter(answered_at__isnull=True).exists()
+        and not invitation.pulse_items.filter(answered=False).exists()
+    ):
+        RelationshipInvitation.objects.filter(pk=invitation.pk, completed_at__isnull=True).update(
+            completed_at=now
+        )
+
+
+def _pulse_answer_errors(answer: dict) -> dict[str, str]:
+    return _rating_errors(
+        {field: answer.get(field) for field in PULSE_QUESTIONS}, required=PULSE_QUESTIONS
+    )
+
+
+def pulse_answer(
+    *, invitation: RelationshipInvitation, respondent, answers: Sequence[dict], now=None
+) -> int:
+    """Answer the team pulse about one's own departments: each answer is {"item": id,
+    "morale": 1-5, "collaboration": 1-5}. Returns how many were recorded.
+
+    Anonymous as the relationship answers are: the item is marked answered with a guarded
+    update (one answer per member, department and quarter; a second one is refused) and the
+    answer written with its department and quarter only, in one transaction. Not editable:
+    changing an answer would need a link from the person to it.
+    """
+    now = _now(now)
+    relationship_answer_authorize(invitation=invitation, respondent=respondent)
+    survey = invitation.survey
+    if not survey.is_open(now):
+        raise ValidationError({"pulse": f"The {survey.quarter} survey is closed."})
+    if not answers:
+        raise ValidationError({"pulse": "Answer for at least one department."})
+    items = {item.pk: item for item in invitation.pulse_items.all()}
+    for position, answer in enumerate(answers, start=1):
+        if items.get(answer.get("item")) is None:
+            raise ValidationError({"pulse": f"Answer {position}: no such department of yours."})
+        errors = _pulse_answer_errors(answer)
+        if errors:
+            raise ValidationError(
+                {"pulse": [f"Answer {position}: {message}" for message in errors.values()]}
+            )
+    recorded = 0
+    with transaction.atomic():
+        for answer in answers:
+            item = items[answer["item"]]
+            claimed = PulseInvitationItem.objects.filter(pk=item.pk, answered=False).update(
+                answered=True
+            )
+            if claimed != 1:
+                continue  # a second tab or a double click: the first answer stands
+            PulseAnswer.objects.create(
+                survey=survey,
+                department_id=item.department_id,
+                **{field: answer[field] for field in PULSE_QUESTIONS},
+            )
+            recorded += 1
+        if not recorded:
+            raise ValidationError({"pulse": "You have answered for these departments already."})
+        _invitation_complete_if_done(invitation, now=now)
+    return recorded
+
+
+def quarterly_survey_answer(
+    *,
+    invitation: RelationshipInvitation,
+    respondent,
+    answers: Sequence[dict] = (),
+    pulse: Sequence[dict] = (),
+    now=None,
+) -> tuple[int, int]:
+    """The quarterly survey page's one form: providers rated and team pulse answers, either
+    part may be empty, not both; all or nothing. Returns how many of each were recorded."""
+    now = _now(now)
+    relationship_answer_authorize(invitation=invitation, respondent=respondent)
+    if not answers and not pulse:
+        raise ValidationError({"answers": "Rate at least one department."})
+    with transaction.atomic():
+        recorded = (
+            relationship_answer(
+                invitation=invitation, respondent=respondent, answers=answers, now=now
+            )
+            if answers
+            else 0
+        )
+        pulsed = (
+            pulse_answer(invitation=invitation, respondent=respondent, answers=pulse, now=now)
+            if pulse
+            else 0
+        )
+    return recorded, pulsed
+
+
+def quarterly_survey_answer_by_token(
+    *, raw_token: str, answers: Sequence[dict] = (), pulse: Sequence[dict] = (), now=None
+) -> tuple[int, int]:
+    """The quarterly survey through the emailed link, which the answer spends."""
+    now = _now(now)
+    with transaction.atomic():
+        invitation = token_spend(raw_token=raw_token, target="invitation", now=now)
+        return quarterly_survey_answer(
+            invitation=invitation, respondent=invitation.user, answers=answers, pulse=pulse, now=now
+        )
 
 
 def relationship_answer_by_token(*, raw_token: str, answers: Sequence[dict], now=None) -> int:

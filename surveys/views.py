@@ -25,12 +25,19 @@ from requests_app.selectors import requests_visible_to
 
 from . import services
 from .choices import DIMENSIONS, HIRE_BACK_QUESTION, RATING_LABELS, TokenState
-from .forms import OverallForm, QualityRatingForm, ResponseForm, relationship_forms
+from .forms import (
+    OverallForm,
+    QualityRatingForm,
+    ResponseForm,
+    pulse_forms,
+    relationship_forms,
+)
 from .models import RelationshipInvitation, RequestSurvey
 from .ratelimit import client_address, token_attempt_refund, token_attempt_reserve
 from .selectors import (
     SummaryAccess,
     department_survey_summary,
+    pulse_items_open,
     relationship_invitations_open_for,
     relationship_items_open,
     request_quality_for_member,
@@ -93,6 +100,7 @@ def my_surveys(request):
     invitations = list(relationship_invitations_open_for(user=request.user, now=now))
     for invitation in invitations:
         invitation.open_items = relationship_items_open(invitation)
+        invitation.open_pulse = pulse_items_open(invitation)
     return render(
         request,
         "surveys/mine.html",
@@ -224,26 +232,32 @@ def request_survey_details(request, request_pk):
 
 
 def _relationship_page(request, invitation, *, action, answer, done_url):
-    """The quarterly survey form (logged in or by link): every provider left to rate."""
+    """The quarterly survey form (logged in or by link): every provider left to rate, and
+    the team pulse of each of the invitee's own departments left to answer."""
     now = timezone.now()
     items = relationship_items_open(invitation)
-    forms = relationship_forms(items, request.POST if request.method == "POST" else None)
+    pulse_items = pulse_items_open(invitation)
+    data = request.POST if request.method == "POST" else None
+    forms = relationship_forms(items, data)
+    pulses = pulse_forms(pulse_items, data)
     error = None
-    if request.method == "POST" and items and all(form.is_valid() for form in forms):
+    valid = all(form.is_valid() for form in [*forms, *pulses])
+    if request.method == "POST" and (items or pulse_items) and valid:
         answers = [form.answer() for form in forms if form.cleaned_data.get("hire_back")]
-        if not answers:
+        pulse = [form.answer() for form in pulses if form.answered]
+        if not answers and not pulse:
             error = "Answer the first question for at least one department."
         else:
             try:
-                count = answer(answers)
+                recorded, pulsed = answer(answers, pulse)
             except ValidationError as exc:
                 error = " ".join(exc.messages)
             else:
-                left = len(items) - count
+                left = len(items) - recorded + len(pulse_items) - pulsed
                 messages.success(
                     request,
                     "Thank you: your answers are saved anonymously."
-                    + (f" {left} department(s) are still to rate." if left else ""),
+                    + (f" {left} question(s) are still to answer." if left else ""),
                 )
                 return redirect(done_url)
     return render(
@@ -253,20 +267,22 @@ def _relationship_page(request, invitation, *, action, answer, done_url):
             "invitation": invitation,
             "survey": invitation.survey,
             "forms": forms,
+            "pulse_forms": pulses,
             "error": error,
             "action": action,
             "is_open": invitation.survey.is_open(now),
             "anonymity_min": settings.ANONYMITY_MIN,
             **_rating_context(),
         },
-        status=400 if error or any(form.errors for form in forms) else 200,
+        status=400 if error or any(form.errors for form in [*forms, *pulses]) else 200,
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def relationship_survey(request, pk):
-    """The viewer's quarterly survey: the hire-back question for each provider."""
+    """The viewer's quarterly survey: the hire-back question for each provider, and the team
+    pulse of their own departments."""
     invitation = (
         RelationshipInvitation.objects.filter(pk=pk, user=request.user)
         .select_related("survey")
@@ -278,8 +294,8 @@ def relationship_survey(request, pk):
         request,
         invitation,
         action=reverse("surveys:relationship", args=[pk]),
-        answer=lambda answers: services.relationship_answer(
-            invitation=invitation, respondent=request.user, answers=answers
+        answer=lambda answers, pulse: services.quarterly_survey_answer(
+            invitation=invitation, respondent=request.user, answers=answers, pulse=pulse
         ),
         done_url=reverse("surveys:mine"),
     )
@@ -337,14 +353,16 @@ def token_survey(request, token):
         request,
         check.invitation,
         action=reverse("surveys:token", args=[token]),
-        answer=lambda answers: _token_relationship_answer(token, answers),
+        answer=lambda answers, pulse: _token_relationship_answer(token, answers, pulse),
         done_url=reverse("surveys:thanks"),
     )
 
 
-def _token_relationship_answer(token, answers):
+def _token_relationship_answer(token, answers, pulse):
     try:
-        return services.relationship_answer_by_token(raw_token=token, answers=answers)
+        return services.quarterly_survey_answer_by_token(
+            raw_token=token, answers=answers, pulse=pulse
+        )
     except TokenRefused as exc:
         raise ValidationError(
             f"This link cannot be used any more ({exc.check.state.label.lower()})."

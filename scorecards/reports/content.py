@@ -1,8 +1,9 @@
 """What an HR quarterly report says, section by section, read from the quarter's snapshots.
 
 The report shows the dashboards' data: the ScoreSnapshot rows of the quarter and of the
-quarter before (for the changes), plus the relationship survey's hire-back counts from the
-surveys app (as released by surveys/disclosure.py, never recomputed). Each section is
+quarter before (for the changes), plus the relationship survey's hire-back counts and each
+department's team pulse from the surveys app (as released by surveys/disclosure.py, never
+recomputed). Each section is
 a list of columns and a generator of rows, so a writer pulls rows one at a time: the rows
 of the provider x customer pairs are streamed from the database, and only the figures the
 report needs from the previous quarter are held in memory.
@@ -23,10 +24,11 @@ from django.conf import settings
 from core.periods import Period, company_zone
 from departments.choices import Priority
 from departments.models import Department, Service
+from surveys.choices import PULSE_LABELS
 from surveys.disclosure import PROVIDER as PROVIDER_GROUP
-from surveys.disclosure import Family, period_cells
+from surveys.disclosure import PULSE_SCALE, Family, period_cells
 from surveys.models import RelationshipSurvey
-from surveys.selectors import hire_back_of
+from surveys.selectors import department_pulse, hire_back_of
 
 from ..figures import BREAKDOWN_FIGURES, CUSTOMER, PROVIDER, figures_shown, kept_rate_text
 from ..models import ScoreSnapshot
@@ -152,6 +154,7 @@ class ReportContent:
             self.pairs_section(),
             self.matrix_section(),
             self.hire_back_section(),
+            self.pulse_section(),
             self.chart_section(),
         ]
 
@@ -538,6 +541,60 @@ class ReportContent:
                     f"{hire_back.label}: change from {self.previous.key} "
                     f"({hire_back.unit.change_unit})",
                     hire_back.unit.change_format,
+                ),
+                Column("Note", width=34),
+            ],
+            rows=rows,
+        )
+
+    def pulse_section(self) -> Section:
+        """Each department's team pulse of the quarter against the quarter before, as
+        released (whole quarters, once the survey closed; a withheld figure stays empty)."""
+
+        def rows():
+            for department in self._sorted(self.departments):
+                previous, current = department_pulse(
+                    department=department, last=self.period, length=2
+                )
+                if not current.released:
+                    note = f"not released for {self.period.key}"
+                elif current.answered == 0:
+                    note = "no answers"
+                elif current.hidden:
+                    note = hidden_note()
+                else:
+                    note = ""
+                row = [department.name, current.invited, current.answered]
+                for question in PULSE_LABELS:
+                    value = current.figures[question].value
+                    before = previous.figures[question].value
+                    row += [
+                        None if value is None else round(value, 2),
+                        None if value is None or before is None else round(value - before, 2),
+                    ]
+                for question in PULSE_LABELS:
+                    distribution = (current.distributions or {}).get(question) or {}
+                    row += [distribution.get(rating) for rating in PULSE_SCALE]
+                yield [*row, note]
+
+        means = []
+        for label in PULSE_LABELS.values():
+            means += [
+                Column(f"{label} (mean, 1-5)", "0.00"),
+                Column(f"{label}: change from {self.previous.key}", "+0.00;-0.00;0.00"),
+            ]
+        return Section(
+            slug="team-pulse",
+            title="Team pulse",
+            columns=[
+                Column("Department", width=NAME_WIDTH),
+                Column("Members asked (count)", "0"),
+                Column("Answers (count)", "0"),
+                *means,
+                *(
+                    Column(f"{label} {rating} (count)", "0")
+                    for label in PULSE_LABELS.values()
+                    for rating in PULSE_SCALE
                 ),
                 Column("Note", width=34),
             ],

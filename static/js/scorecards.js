@@ -6,19 +6,21 @@
 
   var COLOURS = ["#1f5fbf", "#1e7d3a", "#a86400", "#b3261e", "#5a32a3"];
 
-  function readData() {
-    var source = document.getElementById("scorecard-data");
+  // A canvas reads the JSON script named by its data-source (the team pulse has its own,
+  // by quarter), the scorecard's trends by default.
+  function readData(id) {
+    var source = document.getElementById(id);
     if (!source) { return null; }
     try { return JSON.parse(source.textContent); } catch (e) { return null; }
   }
 
   function draw() {
     if (typeof window.Chart === "undefined") { return; }
-    var data = readData();
-    if (!data) { return; }
     var canvases = document.querySelectorAll("canvas[data-chart]");
     for (var i = 0; i < canvases.length; i++) {
       var canvas = canvases[i];
+      var data = readData(canvas.getAttribute("data-source") || "scorecard-data");
+      if (!data) { continue; }
       var series = data[canvas.getAttribute("data-chart")];
       if (!series) { continue; }
       var previous = window.Chart.getChart(canvas);

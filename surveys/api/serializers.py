@@ -6,6 +6,7 @@ from requests_app.models import ServiceRequest
 
 from ..choices import DIMENSIONS, HireBack, SurveyStatus
 from ..models import (
+    PulseInvitationItem,
     RelationshipInvitation,
     RelationshipInvitationItem,
     RequestQualityRating,
@@ -118,17 +119,37 @@ class RelationshipItemSerializer(serializers.ModelSerializer):
         return item.answered_at is not None
 
 
+class PulseItemSerializer(serializers.ModelSerializer):
+    department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    department_name = serializers.CharField(source="department.name", read_only=True)
+
+    class Meta:
+        model = PulseInvitationItem
+        fields = ["id", "department", "department_name", "answered"]
+
+
 class RelationshipInvitationSerializer(serializers.ModelSerializer):
-    """One's invitation to a quarter's relationship survey, with the departments to rate."""
+    """One's invitation to a quarter's relationship survey, with the departments to rate
+    and one's own departments to answer the team pulse for."""
 
     quarter = serializers.CharField(source="survey.quarter", read_only=True)
     closes_at = serializers.DateTimeField(source="survey.closes_at", read_only=True)
     is_open = serializers.SerializerMethodField()
     items = RelationshipItemSerializer(many=True, read_only=True)
+    pulse_items = PulseItemSerializer(many=True, read_only=True)
 
     class Meta:
         model = RelationshipInvitation
-        fields = ["id", "quarter", "invited_at", "closes_at", "is_open", "completed_at", "items"]
+        fields = [
+            "id",
+            "quarter",
+            "invited_at",
+            "closes_at",
+            "is_open",
+            "completed_at",
+            "items",
+            "pulse_items",
+        ]
 
     def get_is_open(self, invitation) -> bool:
         return invitation.survey.is_open(self.context.get("now") or timezone.now())
@@ -141,6 +162,16 @@ class RelationshipAnswerItemSerializer(_DimensionsAnswerSerializer):
 
 class RelationshipAnswerSerializer(serializers.Serializer):
     answers = RelationshipAnswerItemSerializer(many=True, allow_empty=False)
+
+
+class PulseAnswerItemSerializer(serializers.Serializer):
+    item = serializers.IntegerField(help_text="The id of a pulse item of the invitation.")
+    morale = _rating(help_text="How do you feel about working in this department? 1-5.")
+    collaboration = _rating(help_text="How well does it work with the other departments? 1-5.")
+
+
+class PulseAnswerSerializer(serializers.Serializer):
+    answers = PulseAnswerItemSerializer(many=True, allow_empty=False)
 
 
 class RelationshipAnswerResultSerializer(serializers.Serializer):
@@ -274,3 +305,35 @@ class SummarySerializer(serializers.Serializer):
     relationship = RelationshipFiguresSerializer(allow_null=True)
     request_quality = RequestQualityFiguresSerializer()
     participation = ParticipationSerializer(allow_null=True)
+
+
+class PulseDistributionSerializer(serializers.Serializer):
+    morale = serializers.DictField(child=serializers.IntegerField(), help_text="1-5 -> answers")
+    collaboration = serializers.DictField(
+        child=serializers.IntegerField(), help_text="1-5 -> answers"
+    )
+
+
+class PulseFiguresSerializer(serializers.Serializer):
+    morale = FigureSerializer()
+    collaboration = FigureSerializer()
+
+
+class PulseQuarterSerializer(serializers.Serializer):
+    quarter = serializers.CharField()
+    invited = serializers.IntegerField(help_text="Members asked.")
+    answered = serializers.IntegerField(help_text="Of those, how many answered.")
+    released = serializers.BooleanField(
+        help_text="Whether the figures are out: a quarter's are released when its survey "
+        "closes, never to date."
+    )
+    hidden = serializers.BooleanField(help_text="Withheld: fewer than ANONYMITY_MIN answers.")
+    figures = PulseFiguresSerializer(help_text="Means 1-5; null until released or when hidden.")
+    distributions = PulseDistributionSerializer(allow_null=True)
+
+
+class PulseSerializer(serializers.Serializer):
+    """A department's team pulse, oldest quarter first."""
+
+    department = serializers.CharField(source="department.slug", help_text="slug")
+    quarters = PulseQuarterSerializer(many=True)

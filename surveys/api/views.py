@@ -17,7 +17,10 @@ from .. import services
 from ..choices import DIMENSIONS
 from ..filtersets import RequestSurveyFilterSet
 from ..selectors import (
+    PULSE_TREND_LENGTH,
+    department_pulse,
     department_survey_summary,
+    pulse_visible,
     quality_ratings_visible_to,
     relationship_invitations_of,
     request_surveys_visible_to,
@@ -25,6 +28,8 @@ from ..selectors import (
     summary_quarter,
 )
 from .serializers import (
+    PulseAnswerSerializer,
+    PulseSerializer,
     RelationshipAnswerResultSerializer,
     RelationshipAnswerSerializer,
     RelationshipInvitationSerializer,
@@ -154,6 +159,64 @@ class RelationshipInvitationViewSet(
             },
             status=status.HTTP_201_CREATED,
         )
+
+    @extend_schema(
+        request=PulseAnswerSerializer, responses={201: RelationshipAnswerResultSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def pulse(self, request, pk=None):
+        """Answer the team pulse for your own departments (pulse_items): morale and
+        collaboration, 1-5 each, once per department and quarter; anonymous."""
+        invitation = self.get_object()
+        services.relationship_answer_authorize(invitation=invitation, respondent=request.user)
+        values = _validated(PulseAnswerSerializer, request)
+        recorded = services.pulse_answer(
+            invitation=invitation,
+            respondent=request.user,
+            answers=[dict(answer) for answer in values["answers"]],
+        )
+        fresh = self.get_queryset().get(pk=invitation.pk)
+        return Response(
+            {"recorded": recorded, "invitation": self.get_serializer(fresh).data},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class PulseViewSet(viewsets.ViewSet):
+    """A department's team pulse: how its own members rate working there (morale) and its
+    collaboration with the other departments, per quarter, as released when the quarter's
+    survey closes; a figure from fewer than ANONYMITY_MIN answers is null. For the
+    department's members and HR only."""
+
+    serializer_class = PulseSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("department", OpenApiTypes.STR, required=True, description="slug"),
+            OpenApiParameter(
+                "quarter", OpenApiTypes.STR, description="the last quarter, like 2026-Q3"
+            ),
+        ],
+        responses=PulseSerializer,
+    )
+    def list(self, request):
+        slug = request.query_params.get("department", "")
+        if not slug:
+            raise ValidationError({"department": "Give a department slug."})
+        department = Department.objects.filter(slug=slug).first()
+        if department is None:
+            raise Http404
+        if not pulse_visible(user=request.user, department=department):
+            raise PermissionDenied("A team pulse is for the department's members and HR.")
+        now = timezone.now()
+        try:
+            last = summary_quarter(request.query_params.get("quarter"), now=now)
+        except ValueError as exc:
+            raise ValidationError({"quarter": str(exc)}) from exc
+        quarters = department_pulse(
+            department=department, last=last, length=PULSE_TREND_LENGTH, now=now
+        )
+        return Response(PulseSerializer({"department": department, "quarters": quarters}).data)
 
 
 class RequestQualityRatingViewSet(

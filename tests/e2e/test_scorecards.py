@@ -12,8 +12,15 @@ pytestmark = pytest.mark.e2e
 
 def assert_charts_drawn(page) -> None:
     charts = charts_on(page)
-    assert sorted(chart["name"] for chart in charts) == ["score", "times"], charts
+    assert sorted(chart["name"] for chart in charts) == ["pulse", "score", "times"], charts
+    # The team pulse (the manager is of IT): drawn, empty (no quarterly survey here).
+    (pulse,) = [chart for chart in charts if chart["name"] == "pulse"]
+    assert pulse["chart"], pulse
+    assert pulse["width"] > 0, pulse
+    assert pulse["datasets"] == 2, pulse
     for chart in charts:
+        if chart["name"] == "pulse":
+            continue
         assert chart["chart"], chart
         assert chart["width"] > 0, chart
         assert chart["height"] > 0, chart

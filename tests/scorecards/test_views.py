@@ -432,3 +432,71 @@ def test_it_links_the_pages_from_the_navigation(client, org, user, expected, abs
         assert labels.count(label) == 1
     for label in absent:
         assert label not in labels
+
+
+# --- the team pulse ------------------------------------------------------------------------
+
+
+def _pulse_quarter(quarter, department, ratings):
+    from surveys.disclosure import release_due
+    from surveys.models import PulseAnswer, RelationshipSurvey
+
+    period = parse_period(quarter)
+    survey = RelationshipSurvey.objects.create(
+        quarter=quarter,
+        period_start=period.start,
+        period_end=period.end,
+        opened_at=period.end,
+        closes_at=period.end + datetime.timedelta(days=14),
+        closed_at=period.end + datetime.timedelta(days=14),
+    )
+    for morale, collaboration in ratings:
+        PulseAnswer.objects.create(
+            survey=survey, department=department, morale=morale, collaboration=collaboration
+        )
+    # What compute_scores does every 15 minutes: the page reads releases, it makes none.
+    release_due()
+
+
+def pulse_data(response) -> dict:
+    match = re.search(
+        r'<script id="pulse-data" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
+    return json.loads(match.group(1))
+
+
+def test_it_shows_the_team_pulse_beside_the_service_figures_with_its_trend(client, org):
+    _pulse_quarter("2026-Q2", org.customer, [(2, 3), (3, 3), (2, 3)])
+    _pulse_quarter("2026-Q3", org.customer, [(4, 2), (5, 2), (3, 5)])
+    response = page(client, org.requester, "/scorecards/sales/", period="2026-Q4")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Team pulse · 2026-Q3" in body
+    assert "4.0" in body
+    assert "+1.7 on 2026-Q2" in body  # 4.0 against 2.33
+    assert "3: 1 · 4: 1 · 5: 1" in body
+    data = pulse_data(response)
+    assert data["labels"] == ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    morale, collaboration = data["pulse"]
+    assert morale["values"][-3:] == [pytest.approx(7 / 3), 4.0, None]  # Q4 is not out yet
+    assert collaboration["values"][-2] == 3.0
+
+
+def test_it_hides_a_team_pulse_of_fewer_than_three(client, org):
+    _pulse_quarter("2026-Q3", org.provider, [(1, 1), (2, 2)])
+    response = page(client, org.agent, "/scorecards/it/", period="2026-Q3")
+    body = response.content.decode()
+    assert "fewer than 3 answers: hidden" in body
+    assert pulse_data(response)["pulse"][0]["values"][-1] is None
+
+
+def test_the_page_reads_the_pulse_as_released_and_makes_no_release(client, org):
+    from surveys.models import SurveyRelease
+
+    _pulse_quarter("2026-Q3", org.customer, [(4, 2), (5, 2), (3, 5)])
+    SurveyRelease.objects.filter(family="pulse").delete()
+    response = page(client, org.requester, "/scorecards/sales/", period="2026-Q4")
+    assert "No team pulse has been released" in response.content.decode()
+    assert not SurveyRelease.objects.filter(family="pulse").exists()

@@ -4,7 +4,9 @@ and tries every subtraction: nothing about fewer than ANONYMITY_MIN answers come
 
 The answers are built so that the naive ways leak: a provider's total minus its shown
 customers, a dimension answered by fewer people than the overall rating, a quarter minus its
-months, a month minus its weeks, a customer's total minus its providers.
+months, a month minus its weeks, a customer's total minus its providers. The team pulse of
+each department is read too (by its members and HR), with departments of one, two and more
+answers; and `manage.py audit_anonymity` reaches the same verdict.
 """
 
 import datetime
@@ -12,17 +14,20 @@ import zoneinfo
 
 import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
 
 from core.periods import WEEK, parse_period, period_for_date
 from departments.choices import Role
 from requests_app import services
 from scorecards.services import scores_compute
-from surveys.choices import DIMENSIONS
+from surveys.choices import DIMENSIONS, PULSE_QUESTIONS
 from surveys.models import (
+    PulseAnswer,
     RelationshipAnswer,
     RelationshipSurvey,
     RequestQualityRating,
     RequestSurvey,
+    SurveyRelease,
     SurveyResponse,
 )
 from tests.attacker import exposed
@@ -48,7 +53,7 @@ def attacked(org):
         MembershipFactory(user=user, department=department, role=Role.MEMBER)
         requesters[department.pk] = user
     services_of = {d.pk: ServiceFactory(department=d) for d in (org.provider, org.other)}
-    answers = {"request": [], "quality": [], "relationship": []}
+    answers = {"request": [], "quality": [], "relationship": [], "pulse": []}
 
     def request_answer(provider, customer, when, overall, attitude=None):
         request = services.request_create(
@@ -125,6 +130,19 @@ def attacked(org):
     relationship(it, marketing, "no")
     for value in ("yes", "unsure", "yes"):
         relationship(legal, sales, value, attitude=5)
+
+    # The team pulse: Sales 3 answers, IT 4, Legal 2, Marketing 1.
+    for department, ratings in (
+        (sales, [(4, 2), (5, 3), (3, 3)]),
+        (it, [(2, 2), (2, 4), (1, 5), (3, 3)]),
+        (legal, [(5, 5), (1, 1)]),
+        (marketing, [(1, 4)]),
+    ):
+        for morale, collaboration in ratings:
+            pulse = PulseAnswer.objects.create(
+                survey=survey, department=department, morale=morale, collaboration=collaboration
+            )
+            answers["pulse"].append((pulse.pk, department.pk, None, None, set(PULSE_QUESTIONS)))
 
     periods = [QUARTER, *(parse_period(f"2026-{m:02d}") for m in (7, 8, 9))]
     first = QUARTER.first_day
@@ -231,12 +249,39 @@ def test_nothing_about_fewer_than_the_threshold_can_be_worked_out(attacked, api_
                 through = quality.get("through")
                 add("quality", "request_quality", QUARTER, None, department.pk, through)
 
+            response = api_client.get(
+                "/api/v1/surveys/pulse/", {"department": department.slug, "quarter": "2026-Q3"}
+            )
+            if response.status_code == 200:
+                for quarter in response.json()["quarters"]:
+                    for question, figure in quarter["figures"].items():
+                        if figure["value"] is not None:
+                            assert quarter["quarter"] == QUARTER.key
+                            add("pulse", question, None, department.pk, None)
+
     assert cells  # the attacker did read figures
     leaks = {key: exposed(found, settings.ANONYMITY_MIN) for key, found in cells.items()}
     assert {key: groups for key, groups in leaks.items() if groups} == {}
     # Suppression does not hide everything: the departments' totals are still shown.
     assert len(cells[("relationship", "hire_back")]) >= 2
     assert len(cells[("request", "rating")]) >= 4
+    # Sales's and IT's pulses are shown, to their members and HR.
+    assert len(set(cells[("pulse", "morale")])) == 2
+
+
+def test_the_audit_finds_nothing_and_would_find_a_pulse_shown_from_too_few(attacked, capsys):
+    call_command("audit_anonymity", "2026-Q3")
+    assert "no group of fewer answers" in capsys.readouterr().out
+    # Forge the release as a careless rule would have made it: Legal's two answers shown.
+    release = SurveyRelease.objects.get(family="pulse", quarter="2026-Q3")
+    org, *_ = attacked
+    for cell in release.cells:
+        if cell["provider"] == org.other.pk:
+            cell["totals"] = {**cell["totals"], "morale_sum": 6, "collaboration_sum": 6}
+    release.save()
+    with pytest.raises(CommandError, match="exposed"):
+        call_command("audit_anonymity", "2026-Q3")
+    assert "pulse morale: 1" in capsys.readouterr().out
 
 
 def test_the_dimensions_are_decided_on_their_own_answers(attacked, api_client):

@@ -118,6 +118,10 @@ REFUSED = {
         lambda w: w.invitations["requester"].pk,
         dict.fromkeys(("colleague", "customer_manager", "agent", "outsider", "hr"), 404),
     ),
+    ("POST", "/api/v1/surveys/relationship/{id}/pulse/"): (
+        lambda w: w.invitations["requester"].pk,
+        dict.fromkeys(("colleague", "customer_manager", "agent", "outsider", "hr"), 404),
+    ),
     # The request to rate is part of the body: those who see it are refused; to the others
     # it is as unknown as an id that does not exist (see the test below).
     ("POST", "/api/v1/surveys/request-ratings/"): (
@@ -396,6 +400,11 @@ SERVICE_CALLS = {
     ),
     "relationship": lambda w: survey_services.relationship_answer(
         invitation=w.invitations["requester"], respondent=w.org.colleague, answers=[]
+    ),
+    "pulse": lambda w: survey_services.pulse_answer(
+        invitation=w.invitations["requester"],
+        respondent=w.org.colleague,
+        answers=[{"item": 0, "morale": 9}],
     ),
     "report": lambda w: report_services.report_request(
         quarter="2099-Q9", format="pdf", user=w.org.provider_manager

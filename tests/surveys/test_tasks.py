@@ -40,12 +40,22 @@ def invited(survey) -> dict[str, set[tuple[str, str]]]:
 
 
 def answer_all(invitation, *, hire_back="yes", now):
-    return services.relationship_answer(
+    """Rate every provider of the invitation and answer every team pulse it asks."""
+    recorded, _ = services.quarterly_survey_answer(
         invitation=invitation,
         respondent=invitation.user,
         answers=[{"item": item.pk, "hire_back": hire_back} for item in invitation.items.all()],
+        pulse=[
+            {"item": item.pk, "morale": 4, "collaboration": 3}
+            for item in invitation.pulse_items.filter(answered=False)
+        ],
         now=now,
     )
+    return recorded
+
+
+# Everybody of the org fixture: the team pulse asks every member about their department.
+EVERYBODY = 6
 
 
 # Who is invited
@@ -108,10 +118,11 @@ def test_opening_twice_sends_nothing_twice(quarter_used, org, django_capture_on_
         first = services.relationship_survey_open(quarter="2026-Q3")
     with time_machine.travel(day(1), tick=False), django_capture_on_commit_callbacks(execute=True):
         second = services.relationship_survey_open(quarter="2026-Q3")
-    assert (first.invitations_created, first.emails_queued) == (3, 3)
+    assert (first.invitations_created, first.emails_queued) == (EVERYBODY, EVERYBODY)
     assert (second.invitations_created, second.items_created, second.emails_queued) == (0, 0, 0)
+    assert second.pulse_items_created == 0
     assert RelationshipSurvey.objects.count() == 1
-    assert RelationshipInvitation.objects.count() == 3
+    assert RelationshipInvitation.objects.count() == EVERYBODY
     for user in (org.requester, org.colleague, org.customer_manager):
         assert len(survey_links(user)) == 1
     assert first.survey.opened_at == Q3_OPENED  # the second run moved nothing
@@ -158,7 +169,7 @@ def test_the_task_opens_the_quarter_that_just_ended(
         django_capture_on_commit_callbacks(execute=True),
     ):
         summary = tasks.open_quarterly_survey.delay().get()
-    assert summary.startswith("2026-Q3: 3 new invitation(s)")
+    assert summary.startswith(f"2026-Q3: {EVERYBODY} new invitation(s)")
     assert RelationshipSurvey.objects.get().quarter == "2026-Q3"
 
 
@@ -167,7 +178,7 @@ def test_the_command_opens_any_quarter(quarter_used, capsys):
         call_command("open_quarterly_survey", "2026-Q3")
         call_command("open_quarterly_survey", "2026-Q3")
     out = capsys.readouterr().out
-    assert "2026-Q3: 3 new invitation(s)" in out
+    assert f"2026-Q3: {EVERYBODY} new invitation(s)" in out
     assert "2026-Q3: 0 new invitation(s)" in out
     with pytest.raises(CommandError, match="not a quarter"):
         call_command("open_quarterly_survey", "Q3-2026")
@@ -192,6 +203,14 @@ def test_it_reminds_on_day_3_and_7_only_those_who_have_not_answered(
 ):
     answer_all(RelationshipInvitation.objects.get(user=org.colleague), now=day(1))
     first_links = {user: survey_links(user)[0] for user in (org.requester, org.customer_manager)}
+    # Everybody else has their own department's team pulse to answer, IT and Legal too.
+    waiting = [
+        "agent@example.com",
+        "customer_manager@example.com",
+        "outsider@example.com",
+        "provider_manager@example.com",
+        "requester@example.com",
+    ]
     reminded_by_day = {}
     for n in range(1, 14):
         mail.outbox.clear()
@@ -202,10 +221,7 @@ def test_it_reminds_on_day_3_and_7_only_those_who_have_not_answered(
             result = tasks.send_survey_reminders.delay().get()
         if result["reminded"]:
             reminded_by_day[n] = sorted(address for m in mail.outbox for address in m.to)
-    assert reminded_by_day == {
-        3: ["customer_manager@example.com", "requester@example.com"],
-        7: ["customer_manager@example.com", "requester@example.com"],
-    }
+    assert reminded_by_day == {3: waiting, 7: waiting}
     # Each reminder brought a fresh link; the older ones say they were replaced.
     for first in first_links.values():
         assert token_check(raw_token=first, now=day(8)).state == TokenState.REPLACED
@@ -231,13 +247,13 @@ def test_a_reminder_names_itself_and_brings_a_link_that_works(
 
 
 def test_a_run_that_missed_day_3_sends_one_reminder_not_two(opened, org):
-    assert services.relationship_reminders_send(now=day(8)) == 3
+    assert services.relationship_reminders_send(now=day(8)) == EVERYBODY
     assert services.relationship_reminders_send(now=day(8, hour=7)) == 0
     assert set(RelationshipInvitation.objects.values_list("reminders_sent", flat=True)) == {2}
 
 
 def test_reminding_twice_at_once_reminds_once(opened):
-    assert services.relationship_reminders_send(now=day(3)) == 3
+    assert services.relationship_reminders_send(now=day(3)) == EVERYBODY
     assert services.relationship_reminders_send(now=day(3)) == 0
 
 
@@ -279,7 +295,15 @@ def test_answers_are_stored_without_who_gave_them(opened, org):
     item.refresh_from_db()
     invitation.refresh_from_db()
     assert item.answered_at == day(1, hour=15)
-    assert invitation.completed_at == day(1, hour=15)
+    assert invitation.completed_at is None  # the team pulse of Sales is still to answer
+    services.pulse_answer(
+        invitation=invitation,
+        respondent=org.requester,
+        answers=[{"item": invitation.pulse_items.get().pk, "morale": 2, "collaboration": 5}],
+        now=day(2),
+    )
+    invitation.refresh_from_db()
+    assert invitation.completed_at == day(2)
 
 
 def test_a_provider_is_rated_once_per_invitation(opened, org):

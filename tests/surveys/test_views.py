@@ -265,14 +265,21 @@ def test_expired_and_used_links_do_not_count_as_guesses(client, surveyed, settin
 def test_the_quarterly_page_answers_anonymously(client, opened, org):
     invitation = RelationshipInvitation.objects.get(user=org.requester)
     item = invitation.items.get()
+    pulse = invitation.pulse_items.get()
     client.force_login(org.requester)
     with time_machine.travel(Q3_OPENED, tick=False):
         page = client.get(f"/surveys/quarterly/{invitation.pk}/")
         assertContains(page, "If you could pick any provider for this service")
         assertContains(page, "IT")
+        assertContains(page, "How do you feel about working in this department?")
         response = client.post(
             f"/surveys/quarterly/{invitation.pk}/",
-            {f"item-{item.pk}-hire_back": "yes", f"item-{item.pk}-attitude": "4"},
+            {
+                f"item-{item.pk}-hire_back": "yes",
+                f"item-{item.pk}-attitude": "4",
+                f"pulse-{pulse.pk}-morale": "2",
+                f"pulse-{pulse.pk}-collaboration": "5",
+            },
         )
         assertRedirects(response, "/surveys/")
         again = client.get(f"/surveys/quarterly/{invitation.pk}/")

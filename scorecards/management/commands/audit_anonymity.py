@@ -2,7 +2,8 @@
 
 Reads every survey figure that is shown of each quarter (scorecards of the quarter, its
 months and weeks; every department's survey results as HR sees them) and counts the groups
-of fewer than ANONYMITY_MIN answers that a sum or difference of them isolates. Exit 0 when
+of fewer than ANONYMITY_MIN answers that a sum or difference of them isolates; and every
+department's team pulse of the quarter. Exit 0 when
 there are none; otherwise the groups by figure and an error.
 """
 
@@ -10,13 +11,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.periods import parse_quarter, quarter_containing
 from scorecards.anonymity import derivable_groups
-from surveys.models import RelationshipAnswer, SurveyResponse
+from surveys.models import PulseAnswer, RelationshipAnswer, SurveyResponse
 
 
 def _quarters_with_answers() -> list:
     moments = SurveyResponse.objects.values_list("answered_at", flat=True)
     keys = {quarter_containing(moment).key for moment in moments}
     keys |= set(RelationshipAnswer.objects.values_list("survey__quarter", flat=True))
+    keys |= set(PulseAnswer.objects.values_list("survey__quarter", flat=True))
     return [parse_quarter(key) for key in sorted(keys)]
 
 

@@ -12,7 +12,7 @@ from scorecards.reports.columns import columns_for
 from scorecards.reports.content import ReportContent
 from scorecards.reports.writers import escape_cell
 from scorecards.services import scores_compute
-from surveys.models import RelationshipAnswer, RelationshipSurvey
+from surveys.models import PulseAnswer, RelationshipAnswer, RelationshipSurvey
 from tests.factories import DepartmentFactory
 
 from .conftest import AFTER_Q3, at, open_csv_zip, open_xlsx, row_for, sheet_rows, snapshot
@@ -122,6 +122,7 @@ def test_it_formats_the_xlsx_for_people(computed):
         "Provider x customer",
         "Matrix of service scores",
         "Hire-back",
+        "Team pulse",
         "Chart",
     ]
     providers = workbook["Providers"]
@@ -167,6 +168,7 @@ def test_it_writes_the_same_figures_to_the_csv_zip(computed):
         "07-pairs.csv",
         "08-matrix.csv",
         "09-hire-back.csv",
+        "10-team-pulse.csv",
     ]
     it = row_for(files["03-providers.csv"], Department="IT")
     current = snapshot(org.provider, "provider")
@@ -376,3 +378,33 @@ def test_it_writes_an_empty_quarter_with_its_headers(org):
     files = open_csv_zip(report)
     assert files["02-biggest-changes.csv"] == []
     assert {row["Department"] for row in files["04-customers.csv"]} == {"IT", "Sales", "Legal"}
+
+
+def _pulse(survey, department, ratings):
+    for morale, collaboration in ratings:
+        PulseAnswer.objects.create(
+            survey=survey, department=department, morale=morale, collaboration=collaboration
+        )
+
+
+def test_it_has_a_team_pulse_sheet_with_what_was_released(computed):
+    org = computed
+    q3 = _relationship_survey("2026-Q3", at(2026, 7, 1, 0), at(2026, 10, 1, 0))
+    q2 = _relationship_survey("2026-Q2", at(2026, 4, 1, 0), at(2026, 7, 1, 0))
+    _pulse(q3, org.customer, [(5, 4), (4, 4), (3, 1)])
+    _pulse(q2, org.customer, [(2, 2), (2, 2), (2, 2), (3, 2)])
+    _pulse(q3, org.provider, [(1, 1), (2, 2)])  # two answers: withheld
+    rows = sheet_rows(open_xlsx(generate(org)), "Team pulse")
+    sales = row_for(rows, Department="Sales")
+    assert sales["Answers (count)"] == 3
+    assert sales["Morale (mean, 1-5)"] == 4.0
+    assert sales["Morale: change from 2026-Q2"] == 1.75
+    assert sales["Collaboration (mean, 1-5)"] == 3.0
+    assert [sales[f"Morale {rating} (count)"] for rating in range(1, 6)] == [0, 0, 1, 1, 1]
+    assert not sales["Note"]
+    it = row_for(rows, Department="IT")
+    assert it["Answers (count)"] == 2
+    assert it["Morale (mean, 1-5)"] is None
+    assert it["Morale 1 (count)"] is None
+    assert it["Note"] == "hidden (fewer than 3 answers)"
+    assert row_for(rows, Department="Legal")["Note"] == "no answers"
