@@ -13,7 +13,9 @@ What is timed:
   when the text is saved), `--render-iterations` runs after one untimed;
 - page: GET of the request page (`/requests/<id>/`) of a request whose description is the
   case, as its requester, and of one request holding `--comments` replies (default 200),
-  each a case of the corpus in turn. As bench/run.py times pages: `--warmup` untimed runs,
+  each a case of the corpus in turn (the page draws the latest 50 entries of its
+  timeline), and that request's "Show earlier" (the 50 entries before them, the fragment
+  htmx swaps in). As bench/run.py times pages: `--warmup` untimed runs,
   `--iterations` timed ones (p50, p95, max), then the queries of one. Target: p95 under
   50 ms. The requests are filed and answered through the services, in a transaction that
   is rolled back afterwards: the dataset stays as loaded.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -136,8 +139,15 @@ def pages_measure(*, busy_department: str, comments: int, iterations: int, warmu
                 )
             progress(f"{comments} replies filed in {time.perf_counter() - started:.1f} s")
             pages.append((f"{comments} replies, every case in turn", request, comments))
+            # ...and its "Show earlier": the entries before the latest page.
+            earlier = re.search(
+                r'hx-get="(/requests/\d+/timeline/\?before=[0-9-]+)"',
+                client.get(f"/requests/{request.pk}/").content.decode(),
+            )
+            if earlier:
+                pages.append((f"{comments} replies: show earlier", earlier[1], comments))
             for name, request, replies in pages:
-                url = f"/requests/{request.pk}/"
+                url = request if isinstance(request, str) else f"/requests/{request.pk}/"
                 size = len(client.get(url).content)
                 timed = timed_get(client, url, iterations=iterations, warmup=warmup)
                 rows.append({"case": name, "url": url, "replies": replies, "bytes": size, **timed})

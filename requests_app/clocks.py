@@ -68,6 +68,9 @@ class ClockResult:
     warned_at: datetime.datetime | None
     breached_at: datetime.datetime | None
     completed_at: datetime.datetime | None
+    # When a stop (a transfer, a cancellation) ended the clock before it was completed:
+    # with `completed_at`, when its figures stopped moving (the scanner's lookback reads both).
+    stopped_at: datetime.datetime | None
     computed_at: datetime.datetime
 
     def as_fields(self) -> dict:
@@ -84,6 +87,7 @@ COMPUTED_FIELDS = (
     "warned_at",
     "breached_at",
     "completed_at",
+    "stopped_at",
     "computed_at",
 )
 
@@ -165,6 +169,7 @@ def compute_clock(
     running_since: datetime.datetime | None = None
     started = completed = stopped = False
     completed_at: datetime.datetime | None = None
+    stopped_at: datetime.datetime | None = None
 
     for event in sorted(events, key=lambda e: e.at):
         if event.at > now:
@@ -196,6 +201,7 @@ def compute_clock(
                 segments.append((running_since, event.at))
                 running_since = None
             stopped = True
+            stopped_at = None if completed else event.at
 
     if running_since is not None:
         segments.append((running_since, None))
@@ -237,6 +243,7 @@ def compute_clock(
         warned_at=warn_at if warned else None,
         breached_at=due_at if breached else None,
         completed_at=completed_at,
+        stopped_at=stopped_at,
         computed_at=now,
     )
 

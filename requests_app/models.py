@@ -205,6 +205,8 @@ class SLAClock(models.Model):
     warned_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When a transfer or a cancellation ended the clock uncompleted (clocks.compute_clock).
+    stopped_at = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
     # Not part of the cache: set once by the scanner when it has notified.
     warning_notified_at = models.DateTimeField(null=True, blank=True)
@@ -218,7 +220,9 @@ class SLAClock(models.Model):
             ),
         ]
         indexes = [
-            # The scanner's two questions: which running clocks passed 75% or 100%?
+            # The scanner's questions: which running clocks passed 75% or 100%? (A clock
+            # that has ended, completed or stopped, is not in the second: its breach is
+            # told within the lookback, by the last two.)
             models.Index(
                 fields=["warn_at"],
                 condition=Q(state="running", warning_notified_at__isnull=True),
@@ -226,10 +230,15 @@ class SLAClock(models.Model):
             ),
             models.Index(
                 fields=["due_at"],
-                condition=Q(state__in=["running", "breached"], breach_notified_at__isnull=True),
-                name="clock_breach_scan_idx",
+                condition=Q(
+                    state__in=["running", "breached"],
+                    breach_notified_at__isnull=True,
+                    completed_at__isnull=True,
+                    stopped_at__isnull=True,
+                ),
+                name="clock_open_breach_scan_idx",
             ),
-            # ...and which were completed late since it last ran, their breach never told?
+            # ...which were completed late since it last ran, their breach never told?
             models.Index(
                 fields=["completed_at"],
                 condition=Q(
@@ -238,6 +247,16 @@ class SLAClock(models.Model):
                     completed_at__isnull=False,
                 ),
                 name="clock_late_scan_idx",
+            ),
+            # ...and which fell due, then stopped (transferred, cancelled) since it last ran?
+            models.Index(
+                fields=["stopped_at"],
+                condition=Q(
+                    state="breached",
+                    breach_notified_at__isnull=True,
+                    stopped_at__isnull=False,
+                ),
+                name="clock_stopped_scan_idx",
             ),
             models.Index(fields=["department", "kind", "completed_at"], name="clock_settled_idx"),
             models.Index(fields=["department", "kind", "due_at"], name="clock_due_idx"),

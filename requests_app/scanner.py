@@ -1,15 +1,19 @@
 """The SLA breach scanner: warns at 75% of a target and reports breaches, once each.
 
-A breach is told even when it happened between two runs: a clock that fell due and was then
-completed late (answered or resolved) before the next run is BREACHED, completed and not
-told, and the next run tells it (a breach, never a warning). Its recompute at that run
-changes none of its figures (a completed clock's do not move with time), only
+A breach is told even when it happened between two runs: a clock that fell due and then
+ended before the next run, completed late (answered or resolved) or stopped (the request
+was transferred or cancelled), is BREACHED, ended and not told, and the next run tells it
+(a breach, never a warning). A transferred request's clock is retired (`is_current` false)
+when it stops; its breach is its old department's, told to that department's people
+(workflow.sla_recipients), not to the one that holds the request now. Its recompute at
+that run changes none of its figures (an ended clock's do not move with time), only
 `computed_at`. The scanner looks back for such clocks only `settings.SLA_SCAN_LOOKBACK` (a
-day): far enough to catch up after the scanner was down for a night or a working day, near
-enough that a database holding history nobody told (requests imported from another tool,
-a copy of production loaded elsewhere) is not flooded with notices about last year. Clocks
-still running, or stopped, and past due have no such bound: they are told whenever the
-scanner gets to them, as before. Warnings are never sent for a completed clock.
+day) from their end (`completed_at`, `stopped_at`): far enough to catch up after the
+scanner was down for a night or a working day, near enough that a database holding history
+nobody told (requests imported from another tool, a copy of production loaded elsewhere)
+is not flooded with notices about last year. Clocks still open (running, paused) and past
+due have no such bound: they are told whenever the scanner gets to them. Warnings are never
+sent for an ended clock.
 
 Safe to run twice at once and after a crash: clocks are claimed with row locks that skip
 rows another scanner holds, the "notified" marks are set in the same transaction as the
@@ -38,25 +42,35 @@ BATCH_SIZE = 100
 
 
 def _due_clock_ids(now, limit):
-    """The clocks with something to tell at `now`, soonest due first; each of the three
-    questions is answered by a partial index (clock_warn_scan_idx, clock_breach_scan_idx,
-    clock_late_scan_idx)."""
+    """The clocks with something to tell at `now`, soonest due first; each of the four
+    questions is answered by a partial index (clock_warn_scan_idx, clock_open_breach_scan_idx,
+    clock_late_scan_idx, clock_stopped_scan_idx). The last two take retired clocks too: a
+    clock that fell due and was then transferred away is its old department's breach."""
+    lookback_from = now - settings.SLA_SCAN_LOOKBACK
     return list(
-        SLAClock.objects.filter(is_current=True)
-        .filter(
+        SLAClock.objects.filter(
             Q(state=ClockState.RUNNING, warning_notified_at__isnull=True, warn_at__lte=now)
             | Q(
                 state__in=[ClockState.RUNNING, ClockState.BREACHED],
                 completed_at__isnull=True,
+                stopped_at__isnull=True,
                 breach_notified_at__isnull=True,
                 due_at__lte=now,
             )
-            # Completed late since the scanner last ran (within the lookback): never told.
+            # Ended since the scanner last ran (within the lookback), late and never told:
+            # completed (answered, resolved)...
             | Q(
                 state=ClockState.BREACHED,
                 breach_notified_at__isnull=True,
-                completed_at__gte=now - settings.SLA_SCAN_LOOKBACK,
+                completed_at__gte=lookback_from,
                 completed_at__lte=now,
+            )
+            # ...or stopped (transferred, cancelled).
+            | Q(
+                state=ClockState.BREACHED,
+                breach_notified_at__isnull=True,
+                stopped_at__gte=lookback_from,
+                stopped_at__lte=now,
             )
         )
         .order_by("due_at", "pk")
@@ -111,11 +125,11 @@ def _scan_batch(clock_ids: list[int], now, recipients: _Staff) -> tuple[int, int
         clocks = list(
             SLAClock.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("request", "request__assignee", "calendar_version")
-            .filter(pk__in=clock_ids, is_current=True)
+            .filter(pk__in=clock_ids)
             .order_by("due_at", "pk")
         )
         if not clocks:
-            return 0, 0  # other scanners hold them, or they moved on
+            return 0, 0  # other scanners hold them
         events = defaultdict(list)
         for event in RequestEvent.objects.filter(
             request_id__in={clock.request_id for clock in clocks}
@@ -142,7 +156,13 @@ def _scan_batch(clock_ids: list[int], now, recipients: _Staff) -> tuple[int, int
             )
             notices.append(
                 Notice(
-                    users=sla_recipients(clock.request, crossing.audience, staff=recipients),
+                    users=sla_recipients(
+                        clock,
+                        clock.request,
+                        crossing.audience,
+                        staff=recipients,
+                        events=events[clock.request_id],
+                    ),
                     request=clock.request,
                     kind=crossing.notification_kind,
                     message=crossing.message,

@@ -13,6 +13,7 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("<int:pk>/", views.request_detail, name="detail"),
+    path("<int:pk>/timeline/", views.request_timeline, name="timeline"),
     path("<int:pk>/attachments/<int:attachment_pk>/", views.attachment_download, name="attachment"),
     path("<int:pk>/<slug:action>/", views.request_action, name="action"),
 ]

@@ -462,16 +462,40 @@ def clock_crossing(clock, result, request, *, now: datetime.datetime) -> Crossin
     return None
 
 
-def sla_recipients(request, audience: str, *, staff) -> list:
-    """Who hears of a warning or breach (settings.SLA_NOTIFY[audience]): the assignee (or,
-    with none, the department's agents), its agents, its managers. `staff(department_id,
-    role)` lists a department's people in a role, so callers can look them up once."""
+def assignee_at_transfer(clock, events) -> str | None:
+    """The username of whom the clock's department had assigned the request to when a
+    transfer took it away (None: nobody): the last assignment it made while holding it
+    (`events`: the request's, in time order; the transfer itself unassigns, with no event)."""
+    username = None
+    for event in events:
+        if event.created_at < clock.started_at or event.department_id != clock.department_id:
+            continue
+        if event.kind == EventKind.TRANSFERRED:
+            break
+        if event.kind == EventKind.ASSIGNED:
+            username = (event.data or {}).get("to")
+    return username
+
+
+def sla_recipients(clock, request, audience: str, *, staff, events=()) -> list:
+    """Who hears of a clock's warning or breach (settings.SLA_NOTIFY[audience]): people of
+    the department that held the clock, which for a clock a transfer retired is the one the
+    request left, not the one it is with now. The assignee (or, with none, the agents), the
+    agents, the managers. `staff(department_id, role)` lists a department's people in a
+    role, so callers can look them up once; `events` are the request's, in time order, for
+    a retired clock's assignee, told only while still on that department's staff."""
     roles = settings.SLA_NOTIFY[audience]
-    department_id = request.provider_department_id
+    department_id = clock.department_id
+    if clock.is_current:
+        assignee = request.assignee if request.assignee_id else None
+    else:
+        username = assignee_at_transfer(clock, events)
+        on_staff = staff(department_id, Role.AGENT) + staff(department_id, Role.MANAGER)
+        assignee = next((user for user in on_staff if user.username == username), None)
     users = []
     if "assignee" in roles:
-        if request.assignee_id:
-            users.append(request.assignee)
+        if assignee is not None:
+            users.append(assignee)
         elif "agents" not in roles:
             users += staff(department_id, Role.AGENT)
     if "agents" in roles:

@@ -289,8 +289,9 @@ class FastReplay:
 
     def _arm(self, simulated, clock: SLAClock) -> None:
         """When would the scanner's query first pick this clock, as cached now? A clock
-        completed late and not told is picked from its completion while the completion is
-        within settings.SLA_SCAN_LOOKBACK (`scan` checks the bound)."""
+        that ended late (completed, or stopped: transferred, cancelled) and not told is
+        picked from its end while the end is within settings.SLA_SCAN_LOOKBACK (`scan`
+        checks the bound), retired or not."""
         self.armed[clock.pk] = self.armed.get(clock.pk, 0) + 1
         moments = []
         if (
@@ -302,16 +303,18 @@ class FastReplay:
         if (
             clock.state in (ClockState.RUNNING, ClockState.BREACHED)
             and clock.completed_at is None
+            and clock.stopped_at is None
             and clock.breach_notified_at is None
             and clock.due_at is not None
         ):
             moments.append(clock.due_at)
+        ended_at = clock.completed_at or clock.stopped_at
         if (
             clock.state == ClockState.BREACHED
-            and clock.completed_at is not None
+            and ended_at is not None
             and clock.breach_notified_at is None
         ):
-            moments.append(clock.completed_at)  # completed late between two scans
+            moments.append(ended_at)  # late, then completed or stopped between two scans
         if moments:
             heapq.heappush(
                 self.triggers, (min(moments), clock.pk, self.armed[clock.pk], clock, simulated)
@@ -565,10 +568,11 @@ class FastReplay:
         lookback_from = at - settings.SLA_SCAN_LOOKBACK
         while self.triggers and self.triggers[0][0] <= at:
             _, pk, armed, clock, simulated = heapq.heappop(self.triggers)
-            if armed != self.armed[pk] or not clock.is_current:
+            if armed != self.armed[pk]:
                 continue
-            if clock.completed_at is not None and clock.completed_at < lookback_from:
-                continue  # completed late before the scanner's lookback: it is left alone
+            ended_at = clock.completed_at or clock.stopped_at
+            if ended_at is not None and ended_at < lookback_from:
+                continue  # ended late before the scanner's lookback: it is left alone
             due[pk] = (clock, simulated)
         warned = breached = 0
         for clock, simulated in sorted(due.values(), key=lambda item: (item[0].due_at, item[0].pk)):
@@ -591,7 +595,13 @@ class FastReplay:
                 internal=True,
             )
             self._notify(
-                users=sla_recipients(simulated.row, crossing.audience, staff=self._role_staff),
+                users=sla_recipients(
+                    clock,
+                    simulated.row,
+                    crossing.audience,
+                    staff=self._role_staff,
+                    events=simulated.events,
+                ),
                 simulated=simulated,
                 kind=crossing.notification_kind,
                 message=crossing.message,

@@ -6,6 +6,7 @@ import functools
 from typing import NamedTuple
 
 from django import template
+from django.template.defaultfilters import filesizeformat
 from django.urls import get_script_prefix, reverse
 from django.utils import dateformat, dates, formats, timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
@@ -394,3 +395,76 @@ def event_sentence(event, lookups=None) -> str:
             "SLA breached: {}", CLOCK_LABELS.get(data.get("clock"), data.get("clock"))
         )
     return format_html("{}: {}", who, event.get_kind_display())
+
+
+# --- timeline entries -----------------------------------------------------------------------
+# As tags, like the queue's rows: a page draws fifty entries, and the template loop with its
+# date filters cost about a tenth of a millisecond an entry more than the entry itself.
+
+TIMELINE_COMMENT = (
+    '<li class="timeline-comment{internal}">'
+    '<div class="comment-head"><strong>{author}</strong>{pill} '
+    '<time class="muted" datetime="{iso}">{when}</time></div>'
+    '<div class="markdown">{body}</div>{files}</li>'
+)
+TIMELINE_EVENT = (
+    '<li class="timeline-event kind-{kind}{internal}"><span>{sentence}{download}</span> '
+    '<time class="muted" datetime="{iso}">{when}</time></li>'
+)
+INTERNAL_PILL = mark_safe(' <span class="pill pill-internal">Internal note</span>')  # nosec B308, B703
+TIMELINE_WHEN = "D j M Y, H:i"
+
+
+def _attachment_url(request_pk: int, attachment_pk: int) -> str:
+    return reverse("requests:attachment", args=[request_pk, attachment_pk])
+
+
+@register.simple_tag
+def timeline_entries(entries: list, request_pk: int, lookups=None) -> str:
+    """The entries of a timeline page, joined once: a page of long replies is megabytes of
+    HTML, which each template loop and include around it would copy again."""
+    return mark_safe("".join(timeline_entry(entry, request_pk, lookups) for entry in entries))  # nosec B308, B703: each entry is escaped
+
+
+def timeline_entry(entry: dict, request_pk: int, lookups=None) -> str:
+    """One entry of the timeline (views.detail._timeline): a reply with its files, or an
+    event's sentence with, for a file attached alone, its download link."""
+    if "comment" in entry:
+        comment = entry["comment"]
+        local = timezone.localtime(comment.created_at)
+        files = comment.attachments.all()
+        listed = "".join(
+            html_format(
+                '<li><a href="{}">{}</a> <small class="muted">{}</small></li>',
+                _attachment_url(request_pk, attachment.pk),
+                attachment.original_name,
+                filesizeformat(attachment.size),
+            )
+            for attachment in files
+        )
+        return html_format(
+            TIMELINE_COMMENT,
+            internal=" internal" if comment.internal else "",
+            author=person(comment.author),
+            pill=INTERNAL_PILL if comment.internal else "",
+            iso=local.isoformat(),
+            when=_local_text(local, TIMELINE_WHEN),
+            body=comment.body_markup,
+            files=mark_safe(f'<ul class="links attachments">{listed}</ul>') if files else "",  # nosec B308, B703: each item escaped
+        )
+    event, attachment = entry["event"], entry.get("attachment")
+    local = timezone.localtime(event.created_at)
+    download = (
+        html_format(' · <a href="{}">download</a>', _attachment_url(request_pk, attachment.pk))
+        if attachment is not None
+        else ""
+    )
+    return html_format(
+        TIMELINE_EVENT,
+        kind=event.kind,
+        internal=" internal" if event.internal else "",
+        sentence=event_sentence(event, lookups),
+        download=download,
+        iso=local.isoformat(),
+        when=_local_text(local, TIMELINE_WHEN),
+    )

@@ -10,7 +10,7 @@ the part of the page it changed.
 
 from .actions import ACTIONS, request_action
 from .common import with_live_clocks
-from .detail import attachment_download, request_detail
+from .detail import attachment_download, request_detail, request_timeline
 from .filing import request_new, request_new_services
 from .lists import my_requests, queue, queue_assign
 from .notifications import notifications, notifications_read
@@ -27,5 +27,6 @@ __all__ = [
     "request_detail",
     "request_new",
     "request_new_services",
+    "request_timeline",
     "with_live_clocks",
 ]

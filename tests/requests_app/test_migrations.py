@@ -28,6 +28,7 @@ stored_html = importlib.import_module("requests_app.migrations.0011_stored_html"
 clock_service_priority = importlib.import_module(
     "requests_app.migrations.0013_clock_service_priority"
 )
+clock_stopped_at = importlib.import_module("requests_app.migrations.0015_clock_stopped_at")
 
 
 def test_it_renders_the_rows_written_before_html_was_stored(org, service, monkeypatch):
@@ -137,3 +138,51 @@ def test_it_tells_each_clock_the_service_and_priority_its_department_held_the_re
         (renamed.pk, "it", None, "normal"),
         (renamed.pk, "facilities", badges.pk, "normal"),
     }
+
+
+def test_it_tells_each_clock_a_transfer_or_a_cancellation_ended_when_it_stopped(org, service):
+    facilities = DepartmentFactory(name="Facilities", slug="facilities", code="FAC")
+    ServiceFactory(department=facilities, name="Access badges and keys")
+    fac_agent = UserFactory(username="fac_agent")
+    MembershipFactory(user=fac_agent, department=facilities, role=Role.AGENT)
+
+    def at(hours):
+        return NOW - datetime.timedelta(days=2, hours=hours)
+
+    def file():
+        return services.request_create(
+            requester=org.requester, service=service, title="t", description="d", now=at(30)
+        )
+
+    def transfer(request, actor, department, when):
+        services.request_transfer(
+            request=request, actor=actor, department=department, service=None, now=when
+        )
+
+    file()  # still running
+    late = file()  # IT's clocks due and breached before the hand-over, Facilities' cancelled
+    transfer(late, org.agent, facilities, at(8))
+    services.request_transition(request=late, actor=org.requester, action="cancel", now=at(7))
+    answered = file()  # answered, then there and back
+    services.request_acknowledge(request=answered, actor=org.agent, now=at(29))
+    transfer(answered, org.agent, facilities, at(28))
+    transfer(answered, fac_agent, org.provider, at(27))
+    services.request_transition(
+        request=answered, actor=org.agent, action="resolve", comment="done", now=at(26)
+    )
+
+    written = dict(SLAClock.objects.values_list("pk", "stopped_at"))
+    assert sorted(value for value in written.values() if value is not None) == [
+        at(28),  # answered: IT's resolution clock (its first response was completed)
+        at(27),  # answered: Facilities' two
+        at(27),
+        at(8),  # late: IT's two
+        at(8),
+        at(7),  # late: Facilities' two
+        at(7),
+    ]
+    SLAClock.objects.update(stopped_at=None)  # as they were before the migration
+
+    clock_stopped_at.stopped_at_fill(apps, schema_editor=None)
+
+    assert dict(SLAClock.objects.values_list("pk", "stopped_at")) == written

@@ -1,11 +1,13 @@
 """The SLA scanner: a warning at 75% and a breach at due, each notified once, whatever happens."""
 
 import datetime
+import io
 import threading
 import zoneinfo
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
@@ -466,5 +468,196 @@ def test_it_finds_candidates_through_the_partial_indexes(org, service):
         cursor.execute("EXPLAIN " + candidates["sql"])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "clock_warn_scan_idx" in plan, plan
-    assert "clock_breach_scan_idx" in plan, plan
+    assert "clock_open_breach_scan_idx" in plan, plan
     assert "clock_late_scan_idx" in plan, plan
+    assert "clock_stopped_scan_idx" in plan, plan
+
+
+# --- a clock that fell due, then stopped before the next scan --------------------------------
+
+
+@pytest.fixture
+def facilities():
+    department = DepartmentFactory(name="Facilities", slug="facilities", code="FAC")
+    ServiceFactory(department=department, name="Desk")
+    MembershipFactory(
+        user=UserFactory(username="fac_agent"), department=department, role=Role.AGENT
+    )
+    MembershipFactory(
+        user=UserFactory(username="fac_manager"), department=department, role=Role.MANAGER
+    )
+    return department
+
+
+def transfer(request, actor, department, when):
+    with time_machine.travel(when, tick=False):
+        services.request_transfer(request=request, actor=actor, department=department)
+
+
+def breaches():
+    """(username, clock kind, reference, clock's department slug) of every breach notice."""
+    clocks = {c.pk: c for c in SLAClock.objects.select_related("department")}
+    rows = []
+    for n in Notification.objects.filter(kind=NotificationKind.SLA_BREACHED).select_related("user"):
+        told = clocks[int(n.dedupe_key.split(":")[1])]
+        rows.append((n.user.username, told.kind, n.message.split(":")[0], told.department.slug))
+    return sorted(rows)
+
+
+def test_it_tells_the_old_department_of_a_breach_transferred_away_before_the_scan(
+    org, service, agent2, facilities
+):
+    request = file(org, service)
+    services.request_assign(
+        request=request, actor=org.provider_manager, assignee=agent2, now=at(0, 9, 1)
+    )
+    # First response due 11:00; no scan ran since 10:59; IT hands it on at 11:10.
+    assert scan(at(0, 10, 59)) == {"warned": 1, "breached": 0}
+    transfer(request, agent2, facilities, at(0, 11, 10))
+    retired = SLAClock.objects.get(request=request, kind=ClockKind.FIRST_RESPONSE, is_current=False)
+    assert retired.state == ClockState.BREACHED
+    assert retired.stopped_at == at(0, 11, 10)
+    before = figures(retired)
+
+    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1}
+    assert scan(at(0, 11, 12)) == {"warned": 0, "breached": 0}
+    assert scan(at(1, 9)) == {"warned": 0, "breached": 0}
+
+    # IT's assignee when it let go and IT's managers; nobody at Facilities, which holds it.
+    assert breaches() == [
+        ("agent2", ClockKind.FIRST_RESPONSE, request.reference, "it"),
+        ("provider_manager", ClockKind.FIRST_RESPONSE, request.reference, "it"),
+    ]
+    breach = RequestEvent.objects.get(kind=EventKind.SLA_BREACHED)
+    assert breach.department_id == org.provider.pk
+    assert breach.data["clock"] == ClockKind.FIRST_RESPONSE
+    assert figures(retired) == before
+    retired.refresh_from_db()
+    assert retired.breach_notified_at == at(0, 11, 11)
+    assert not retired.is_current
+    # A rebuild writes the same stop and keeps the mark: nothing to tell again.
+    with time_machine.travel(at(0, 11, 20), tick=False):
+        call_command("rebuild_clocks", stdout=io.StringIO())
+    retired.refresh_from_db()
+    assert (retired.stopped_at, retired.breach_notified_at) == (at(0, 11, 10), at(0, 11, 11))
+    assert scan(at(0, 11, 21)) == {"warned": 0, "breached": 0}
+
+
+def test_it_tells_the_old_departments_agents_when_nobody_had_it(org, service, facilities):
+    request = file(org, service)
+    transfer(request, org.agent, facilities, at(0, 11, 10))
+
+    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1}
+
+    assert [(user, slug) for user, _kind, _ref, slug in breaches()] == [
+        ("agent", "it"),
+        ("provider_manager", "it"),
+    ]
+
+
+def test_it_tells_the_agents_instead_of_a_former_assignee_who_left_the_department(
+    org, service, agent2, facilities
+):
+    request = file(org, service)
+    services.request_assign(
+        request=request, actor=org.provider_manager, assignee=agent2, now=at(0, 9, 1)
+    )
+    transfer(request, agent2, facilities, at(0, 11, 10))
+    agent2.memberships.all().delete()
+
+    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1}
+
+    assert recipients(NotificationKind.SLA_BREACHED) == ["agent", "provider_manager"]
+
+
+def test_it_tells_a_breach_cancelled_before_the_scan_once(org, service):
+    request = file(org, service)
+    with time_machine.travel(at(0, 11, 10), tick=False):
+        services.request_transition(request=request, actor=org.requester, action="cancel")
+    first_response = clock(request, ClockKind.FIRST_RESPONSE)
+    assert first_response.state == ClockState.BREACHED
+    assert first_response.stopped_at == at(0, 11, 10)
+
+    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1}
+    assert scan(at(0, 11, 12)) == {"warned": 0, "breached": 0}
+
+    assert recipients(NotificationKind.SLA_BREACHED) == ["agent", "provider_manager"]
+    assert sla_events() == [(EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE)]
+
+
+def test_it_tells_a_breach_declined_before_the_scan_once(org, service):
+    request = file(org, service)
+    with time_machine.travel(at(0, 11, 10), tick=False):  # the decline answers, late
+        services.request_transition(
+            request=request, actor=org.agent, action="decline", comment="Not ours."
+        )
+
+    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1}
+    assert scan(at(0, 11, 12)) == {"warned": 0, "breached": 0}
+
+    assert sla_events() == [(EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE)]
+    assert recipients(NotificationKind.SLA_BREACHED) == ["agent", "provider_manager"]
+
+
+def test_it_does_not_tell_a_clock_stopped_before_it_fell_due(org, service, facilities):
+    transferred, cancelled = file(org, service), file(org, service, title="Chair")
+    transfer(transferred, org.agent, facilities, at(0, 10, 50))
+    with time_machine.travel(at(0, 10, 50), tick=False):
+        services.request_transition(request=cancelled, actor=org.requester, action="cancel")
+
+    scan(at(0, 11, 30))
+    scan(at(1, 9, 30))
+
+    assert "it" not in {slug for *_, slug in breaches()}
+    stopped = SLAClock.objects.filter(department=org.provider)
+    assert {c.state for c in stopped} == {ClockState.STOPPED}
+
+
+def test_it_leaves_alone_a_breach_stopped_before_the_lookback(org, service, facilities):
+    transferred, cancelled = file(org, service), file(org, service, title="Chair")
+    transfer(transferred, org.agent, facilities, at(0, 11, 10))
+    with time_machine.travel(at(0, 11, 10), tick=False):
+        services.request_transition(request=cancelled, actor=org.requester, action="cancel")
+
+    scan(at(1, 11, 11))  # a day and a minute later
+
+    assert "it" not in {slug for *_, slug in breaches()}
+    assert {c.breach_notified_at for c in SLAClock.objects.filter(department=org.provider)} == {
+        None
+    }
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_it_tells_each_stopped_breach_once_with_two_scanners_at_once(org, service, facilities):
+    requests = [file(org, service, title=f"#{n}") for n in range(10)]
+    for request in requests[::2]:
+        transfer(request, org.agent, facilities, at(0, 11, 10))
+    for request in requests[1::2]:
+        with time_machine.travel(at(0, 11, 10), tick=False):
+            services.request_transition(request=request, actor=org.requester, action="cancel")
+    now = at(0, 11, 11)
+    start = threading.Barrier(2, timeout=10)
+    results, errors = [], []
+
+    def run():
+        try:
+            start.wait()
+            results.append(sla_clocks_scan(now=now))
+        except Exception as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert sum(result["breached"] for result in results) == len(requests)
+    assert RequestEvent.objects.filter(kind=EventKind.SLA_BREACHED).count() == len(requests)
+    assert Notification.objects.filter(kind=NotificationKind.SLA_BREACHED).count() == 2 * len(
+        requests
+    )

@@ -156,6 +156,11 @@ PAGES = {
     "requests/queue/<slug:slug>/": (lambda w: ["it"], ["outsider", "hr", "requester"], 404),
     "requests/queue/<slug:slug>/assign/": (lambda w: ["it"], ["outsider", "hr"], 404),
     "requests/<int:pk>/": (lambda w: [w.requests["sales_to_it"].pk], ["outsider", "hr"], 404),
+    "requests/<int:pk>/timeline/": (
+        lambda w: [w.requests["sales_to_it"].pk],
+        ["outsider", "hr"],
+        404,
+    ),
     "requests/<int:pk>/attachments/<int:attachment_pk>/": (
         lambda w: [w.requests["sales_to_it"].pk, w.public_attachment.pk],
         ["outsider", "hr"],
