@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0014_clock_target_source_agreement'),
+        ('requests_app', '0015_clock_stopped_at'),
     ]
 
     operations = [
