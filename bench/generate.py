@@ -229,6 +229,7 @@ COLUMNS = {
         "request_id",
         "kind",
         "message",
+        "link",
         "dedupe_key",
         "created_at",
         "read_at",
@@ -888,6 +889,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             rid,
             NotificationKind.REQUEST_FILED,
             message,
+            "",  # a request's notification links to the request
             dedupe_key,
             created,
             None if recent and is_open else created + datetime.timedelta(hours=2),
