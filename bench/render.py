@@ -13,12 +13,12 @@ What is timed:
   when the text is saved), `--render-iterations` runs after one untimed;
 - page: GET of the request page (`/requests/<id>/`) of a request whose description is the
   case, as its requester, and of one request holding `--comments` replies (default 200),
-  each a case of the corpus in turn (the page draws the latest 50 entries of its
-  timeline), and that request's "Show earlier" (the 50 entries before them, the fragment
-  htmx swaps in). As bench/run.py times pages: `--warmup` untimed runs,
-  `--iterations` timed ones (p50, p95, max), then the queries of one. Target: p95 under
-  50 ms. The requests are filed and answered through the services, in a transaction that
-  is rolled back afterwards: the dataset stays as loaded.
+  each a case of the corpus in turn (the page draws the latest 20 entries of its timeline,
+  views.detail.TIMELINE_PAGE_SIZE), and that request's "Show earlier" (the 20 entries
+  before them, the fragment htmx swaps in). As bench/run.py times pages: `--warmup`
+  untimed runs, `--iterations` timed ones (p50, p95, max), then the queries of one.
+  Target: p95 under 50 ms. The requests are filed and answered through the services, in a
+  transaction that is rolled back afterwards: the dataset stays as loaded.
 Results: a table on stdout and bench/results/render-*.json.
 """
 

@@ -398,8 +398,9 @@ def event_sentence(event, lookups=None) -> str:
 
 
 # --- timeline entries -----------------------------------------------------------------------
-# As tags, like the queue's rows: a page draws fifty entries, and the template loop with its
-# date filters cost about a tenth of a millisecond an entry more than the entry itself.
+# As tags, like the queue's rows: a page draws up to views.detail.TIMELINE_PAGE_SIZE entries,
+# and the template loop with its date filters cost about a tenth of a millisecond an entry
+# more than the entry itself.
 
 TIMELINE_COMMENT = (
     '<li class="timeline-comment{internal}">'

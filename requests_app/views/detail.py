@@ -109,9 +109,12 @@ def _can(user, service_request, *, is_staff: bool, now) -> dict:
 
 # The request page shows the latest entries of its timeline, a page of this many events;
 # "Show earlier" fetches the page before (request_timeline, or ?before= without script). A
-# request of two hundred replies is drawn in the time of one of fifty, with the queries of one
-# of ten. A reply's files are shown with it: their events take a place and draw nothing.
-TIMELINE_PAGE_SIZE = 50
+# request of two hundred replies is drawn in the time of one of twenty, with the queries of
+# one of ten. Twenty, not fifty: the cost above a page of one description is about
+# proportional to it, and with fifty of the longest replies (70 kB of HTML each) the page
+# took 1.7 times one of one description, past its 50 ms (issue 16; bench/render.py). A
+# reply's files are shown with it: their events take a place and draw nothing.
+TIMELINE_PAGE_SIZE = 20
 
 
 def _timeline(user, service_request, *, before: Cursor | None = None) -> tuple[list, dict, str]:

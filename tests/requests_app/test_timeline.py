@@ -1,6 +1,7 @@
 """The request page's timeline: the latest entries, "Show earlier" (htmx, or ?before=
 without script) for the ones before, in a number of queries that does not grow with the
-replies, and behind the page's own gate."""
+replies, and behind the page's own gate. The numbers follow TIMELINE_PAGE_SIZE (written S in
+the comments): a timeline of a page and a bit, of several pages, of exactly one."""
 
 import datetime
 import re
@@ -15,6 +16,8 @@ from pytest_django.asserts import assertContains, assertNotContains
 from core.keyset import Cursor
 from requests_app import services
 from requests_app.views.detail import TIMELINE_PAGE_SIZE
+
+S = TIMELINE_PAGE_SIZE
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 MONDAY = datetime.datetime(2026, 11, 23, 9, tzinfo=BERLIN)
@@ -59,13 +62,12 @@ def earlier_link(response) -> str | None:
 
 def test_it_shows_the_latest_entries_and_a_link_to_the_earlier_ones(client, org, service):
     request = filed(org, service)
-    replies(request, org.requester, range(1, 61))  # 61 events with the filing
+    replies(request, org.requester, range(1, S + 11))  # S + 11 events with the filing
     client.force_login(org.requester)
 
     response = client.get(f"/requests/{request.pk}/")
 
-    assert TIMELINE_PAGE_SIZE == 50
-    assert shown(response) == list(range(11, 61))
+    assert shown(response) == list(range(11, S + 11))
     assertNotContains(response, "filed the request")
     link = earlier_link(response)
     assert link is not None
@@ -89,9 +91,10 @@ def test_it_shows_a_short_timeline_whole_without_links(client, org, service):
 
 def test_it_pages_back_to_the_filing_without_duplicates_or_gaps(client, org, service):
     request = filed(org, service)
-    replies(request, org.requester, range(1, 61))
-    # Sixty more at one instant: the id alone orders them, across a page boundary too.
-    replies(request, org.agent, range(61, 121), same_instant=True)
+    total = 3 * S + 5  # with the filing, three pages and six entries
+    replies(request, org.requester, range(1, 3 * S // 2 + 1))
+    # The rest at one instant: the id alone orders them, across a page boundary too.
+    replies(request, org.agent, range(3 * S // 2 + 1, total + 1), same_instant=True)
     client.force_login(org.agent)
 
     page = client.get(f"/requests/{request.pk}/")
@@ -105,15 +108,18 @@ def test_it_pages_back_to_the_filing_without_duplicates_or_gaps(client, org, ser
         pages.insert(0, shown(fragment))
         link = earlier_link(fragment)
 
-    assert [len(numbers) for numbers in pages] == [20, 50, 50]  # with the filing: 121
-    assert [n for numbers in pages for n in numbers] == list(range(1, 121))
+    assert [len(numbers) for numbers in pages] == [5, S, S, S]  # the oldest with the filing
+    assert [n for numbers in pages for n in numbers] == list(range(1, total + 1))
+    # The boundary between the latest two pages falls among the replies of one instant.
+    assert pages[-2][-1] > 3 * S // 2
     assertContains(fragments[-1], "filed the request", count=1)
     assertNotContains(fragments[0], "<html")  # only the entries, for htmx to swap in
 
 
 def test_it_pages_back_without_script(client, org, service):
     request = filed(org, service)
-    replies(request, org.requester, range(1, 121))
+    oldest_replies = S // 2  # with the filing, a page that is not full
+    replies(request, org.requester, range(1, 2 * S + oldest_replies + 1))
     client.force_login(org.requester)
 
     latest = client.get(f"/requests/{request.pk}/")
@@ -121,11 +127,11 @@ def test_it_pages_back_without_script(client, org, service):
     older = client.get(older_url)
     oldest = client.get(PAGE_LINK.search(older.content.decode())[1])
 
-    assert shown(older) == list(range(21, 71))
+    assert shown(older) == list(range(oldest_replies + 1, oldest_replies + S + 1))
     assertContains(older, "Show the latest")
     assertContains(older, "<html")  # the whole page, with its clocks and forms
     assertContains(older, 'id="reply-title"')
-    assert shown(oldest) == list(range(1, 21))
+    assert shown(oldest) == list(range(1, oldest_replies + 1))
     assertContains(oldest, "filed the request")
     assert PAGE_LINK.search(oldest.content.decode()) is None
 
@@ -151,9 +157,10 @@ def queries_of(client, url) -> int:
 def test_it_draws_the_page_and_the_earlier_entries_in_queries_that_do_not_grow(
     client, org, service
 ):
-    """The queries of a request of 60 replies (a page and a bit) and of one of 200."""
+    """The queries of a request of a page and a bit of replies and of one of 200 (issue 16's
+    worst case: several pages), for the page and for the entries before it."""
     counts = {}
-    for number in (60, 200):
+    for number in (S + 10, 200):
         request = filed(org, service, title=f"{number} replies")
         replies(request, org.requester, range(1, number // 2 + 1))
         replies(request, org.agent, range(number // 2 + 1, number + 1))
@@ -164,10 +171,11 @@ def test_it_draws_the_page_and_the_earlier_entries_in_queries_that_do_not_grow(
             queries_of(client, earlier_link(page)),
         )
 
-    assert counts[60] == counts[200]
+    assert counts[S + 10] == counts[200]
 
 
 def test_it_draws_no_query_per_reply(client, org, service):
+    """10 replies, a page with the filing and no link, and 200 (pages, a link)."""
     few, many = filed(org, service, title="few"), filed(org, service, title="many")
     replies(few, org.requester, range(1, 11))
     replies(many, org.requester, range(1, 201))
@@ -179,14 +187,20 @@ def test_it_draws_no_query_per_reply(client, org, service):
 # --- who may read the earlier entries ---------------------------------------------------------
 
 
+# The replies of `busy`, numbered in turn: with the filing, its public entries are exactly a
+# page (the requester's whole timeline), and its notes half a page more for the agents.
+REQUESTER_REPLIES = range(1, S - 9)
+NOTES = range(REQUESTER_REPLIES.stop, REQUESTER_REPLIES.stop + S // 2)
+AGENT_REPLIES = range(NOTES.stop, NOTES.stop + 9)
+
+
 @pytest.fixture
 def busy(org, service):
-    """A request of 70 entries, 20 of them internal notes, and the position before its
-    latest page."""
+    """A request of S + S // 2 entries, S // 2 of them internal notes."""
     request = filed(org, service)
-    replies(request, org.requester, range(1, 41))
-    replies(request, org.agent, range(41, 61), internal=True)
-    replies(request, org.agent, range(61, 70))
+    replies(request, org.requester, REQUESTER_REPLIES)
+    replies(request, org.agent, NOTES, internal=True)
+    replies(request, org.agent, AGENT_REPLIES)
     return request
 
 
@@ -201,19 +215,21 @@ def test_it_shows_internal_notes_only_to_the_provider_department(client, org, bu
     agent = fragment_before_latest(client, busy, org.agent)
     requester = fragment_before_latest(client, busy, org.requester)
 
-    assert shown(agent) == list(range(1, 20))  # 69 replies and the filing: 20 before
+    assert shown(agent) == list(range(1, len(NOTES)))  # and the filing: the notes' number
     assertContains(agent, "filed the request")
-    assert requester is None  # 49 public entries: one page, nothing earlier
+    assert requester is None  # S public entries: one page, nothing earlier
     client.force_login(org.requester)
     page = client.get(f"/requests/{busy.pk}/")
-    assert shown(page) == [*range(1, 41), *range(61, 70)]
+    assert shown(page) == [*REQUESTER_REPLIES, *AGENT_REPLIES]
     assertNotContains(page, "Internal note")
 
 
 def test_it_reads_any_position_through_the_viewers_rules(client, org, busy):
-    """Entries before reply 65: an agent's are the 50 before it, the requester's are the
-    public ones, whoever's link the position came from."""
-    reply = busy.comments.get(body="Reply 65")
+    """Entries before an agent's reply after the notes: an agent's are the page before it,
+    notes included, the requester's are the public ones, whoever's link the position came
+    from."""
+    number = AGENT_REPLIES[4]
+    reply = busy.comments.get(body=f"Reply {number}")
     position = Cursor.of(busy.events.get(data__comment=reply.pk))
     url = f"/requests/{busy.pk}/timeline/?before={position}"
 
@@ -222,10 +238,10 @@ def test_it_reads_any_position_through_the_viewers_rules(client, org, busy):
     client.force_login(org.requester)
     requester = client.get(url)
 
-    assert shown(agent) == list(range(15, 65))
-    assertContains(agent, "Internal note", count=20)
+    assert shown(agent) == list(range(number - S, number))
+    assertContains(agent, "Internal note", count=len(NOTES))
     assert earlier_link(agent) is not None
-    assert shown(requester) == [*range(1, 41), *range(61, 65)]
+    assert shown(requester) == [*REQUESTER_REPLIES, *range(AGENT_REPLIES.start, number)]
     assertContains(requester, "filed the request")
     assertNotContains(requester, "Internal note")
     assertNotContains(requester, "added an internal note")
@@ -237,7 +253,7 @@ def test_it_answers_the_earlier_entries_as_the_page_to_each_role(
     client, org, service, confidential
 ):
     request = filed(org, service, confidential=confidential)
-    replies(request, org.requester, range(1, 61))
+    replies(request, org.requester, range(1, S + 11))
     url = f"/requests/{request.pk}/timeline/?before={MONDAY.timestamp():.0f}000000-999999"
     sees = {"requester", "agent", "provider_manager"} | (
         set() if confidential else {"customer_manager"}
