@@ -141,6 +141,13 @@ def reviews_open_due(now: datetime.datetime | None = None) -> int:
     return opened
 
 
+def review_opener_authorize(*, actor) -> None:
+    """Raise PermissionDenied unless `actor` manages some department: who may open a review
+    by hand at all, asked before any input is read."""
+    if actor is None or not Membership.objects.filter(user=actor, role=Role.MANAGER).exists():
+        raise PermissionDenied("Only a department's managers open reviews.")
+
+
 def review_open_authorize(*, actor, provider: Department, customer: Department) -> None:
     """Raise PermissionDenied unless `actor` manages the provider or the customer."""
     managed = set(
@@ -166,8 +173,7 @@ def review_open_manual(
     """A manager opens a review on requests they may see (of one provider-customer pair) or
     on a pair and quarter; (review, opened now): the same trigger gives the same review."""
     now = _now(now)
-    if not Membership.objects.filter(user=actor, role=Role.MANAGER).exists():
-        raise PermissionDenied("Only a department's managers open reviews.")
+    review_opener_authorize(actor=actor)
     if requests:
         pks = sorted({request.pk for request in requests})
         visible = list(requests_visible_to(actor).filter(pk__in=pks))

@@ -1,14 +1,11 @@
 """The reviews API: thin callers of the services. Who may act is decided (rules.py) before
 the input is read; a review or action the caller may not see answers 404."""
 
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from departments.choices import Role
-from departments.models import Membership
 from requests_app.models import ServiceRequest
 
 from .. import services
@@ -58,8 +55,7 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def create(self, request, *args, **kwargs):
         """Open a review on requests of one pair, or on a pair and quarter; the same again
         answers the review it opened (200)."""
-        if not Membership.objects.filter(user=request.user, role=Role.MANAGER).exists():
-            raise PermissionDenied("Only a department's managers open reviews.")
+        services.review_opener_authorize(actor=request.user)
         data = ReviewOpenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
