@@ -2,11 +2,13 @@
 
 import django_filters
 
+from core.filters import FilterSet, IdFilter, StrictBooleanFilter
+
 from .choices import ActionState, ReviewState, Trigger
 from .models import Review, ReviewAction
 
 
-class ReviewFilterSet(django_filters.FilterSet):
+class ReviewFilterSet(FilterSet):
     state = django_filters.ChoiceFilter(choices=ReviewState.choices)
     trigger = django_filters.ChoiceFilter(choices=Trigger.choices)
     provider_department = django_filters.CharFilter(field_name="provider_department__slug")
@@ -17,10 +19,10 @@ class ReviewFilterSet(django_filters.FilterSet):
         fields = ["state", "trigger", "provider_department", "customer_department"]
 
 
-class ReviewActionFilterSet(django_filters.FilterSet):
+class ReviewActionFilterSet(FilterSet):
     state = django_filters.ChoiceFilter(choices=ActionState.choices)
-    review = django_filters.NumberFilter(field_name="review_id")
-    mine = django_filters.BooleanFilter(method="filter_mine")
+    review = IdFilter(field_name="review_id")
+    mine = StrictBooleanFilter(method="filter_mine")
 
     class Meta:
         model = ReviewAction
