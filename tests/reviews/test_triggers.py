@@ -162,3 +162,46 @@ def test_the_scan_costs_the_same_queries_for_more_candidates(org, service):
     assert Review.objects.count() == 5
     assert len(nothing_new) <= 12
     assert len(opening) > len(nothing_new)
+
+
+def _quarter_answers(org, answers):
+    from surveys.models import RelationshipAnswer, RelationshipSurvey
+
+    berlin = at(0, 0).tzinfo
+    survey = RelationshipSurvey.objects.create(
+        quarter="2026-Q3",
+        period_start=datetime.datetime(2026, 7, 1, tzinfo=berlin),
+        period_end=datetime.datetime(2026, 10, 1, tzinfo=berlin),
+        opened_at=datetime.datetime(2026, 10, 1, tzinfo=berlin),
+        closes_at=datetime.datetime(2026, 10, 15, tzinfo=berlin),
+        closed_at=datetime.datetime(2026, 10, 15, tzinfo=berlin),
+    )
+    for hire_back in answers:
+        RelationshipAnswer.objects.create(
+            survey=survey,
+            customer_department=org.customer,
+            provider_department=org.provider,
+            hire_back=hire_back,
+            answered_on=datetime.date(2026, 10, 2),
+        )
+
+
+@pytest.mark.parametrize(
+    ("answers", "opened"),
+    [
+        (["no", "no", "unsure"], 1),
+        (["yes", "no", "unsure"], 0),  # zero is not negative
+        (["no", "no"], 0),  # under ANONYMITY_MIN: withheld, so it cannot open a review
+    ],
+)
+def test_a_pair_whose_released_hire_back_is_negative_is_reviewed(org, answers, opened):
+    _quarter_answers(org, answers)
+    now = datetime.datetime(2026, 10, 20, 9, tzinfo=at(0, 0).tzinfo)
+    assert reviews_open_due(now=now) == opened
+    assert reviews_open_due(now=now) == 0
+    if opened:
+        review = Review.objects.get()
+        assert review.trigger == Trigger.HIRE_BACK_NEGATIVE
+        assert review.period == "2026-Q3"
+        assert review.trigger_key == f"pair:{org.provider.pk}:{org.customer.pk}:2026-Q3"
+        assert not review.requests.exists()
