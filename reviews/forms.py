@@ -76,3 +76,26 @@ class OpenForm(forms.Form):
     period = forms.CharField(
         label="Quarter", required=False, max_length=7, help_text="Like 2026-Q3."
     )
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        from .models import ReviewRule
+
+        model = ReviewRule
+        fields = [
+            "breach_enabled",
+            "breach_share_percent",
+            "low_rating_enabled",
+            "low_rating_max",
+            "blocked_chain_enabled",
+            "hire_back_enabled",
+        ]
+        labels = {
+            "breach_enabled": "Review requests resolved well past their target",
+            "breach_share_percent": "…when past the target by more than (%)",
+            "low_rating_enabled": "Review requests rated low",
+            "low_rating_max": "…rated at most",
+            "blocked_chain_enabled": "Review requests held up by a late blocking request",
+            "hire_back_enabled": "Review a customer's quarter when its hire-back turns negative",
+        }

@@ -455,11 +455,17 @@ RULE_FIELDS = (
 )
 
 
+def review_rule_authorize(*, actor, department: Department) -> None:
+    """Raise PermissionDenied unless `actor` manages the department."""
+    managers = Membership.objects.filter(department=department, role=Role.MANAGER)
+    if actor is None or not managers.filter(user=actor).exists():
+        raise PermissionDenied(f"Only managers of {department.name} set its review rules.")
+
+
 def review_rule_set(*, actor, department: Department, now=None, **values) -> ReviewRule:
     """A manager of the department sets when reviews open on its service."""
     now = _now(now)
-    if not Membership.objects.filter(user=actor, department=department, role=Role.MANAGER).exists():
-        raise PermissionDenied(f"Only managers of {department.name} set its review rules.")
+    review_rule_authorize(actor=actor, department=department)
     unknown = set(values) - set(RULE_FIELDS)
     if unknown:
         raise ValueError(f"not a review rule: {sorted(unknown)}")

@@ -15,8 +15,8 @@ from requests_app.models import ServiceRequest, pk_from_reference
 
 from . import services
 from .choices import ActionState, ReviewState
-from .forms import ActionForm, DropForm, OpenForm, SectionForm
-from .models import ReviewAction
+from .forms import ActionForm, DropForm, OpenForm, RuleForm, SectionForm
+from .models import ReviewAction, ReviewRule
 from .rules import allowed_for, review_authorize, standing_on
 from .selectors import (
     actions_of,
@@ -289,3 +289,31 @@ def review_open(request):
             )
             return redirect("reviews:detail", pk=review.pk)
     return render(request, "reviews/open.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def review_rules(request, slug):
+    """A department's managers set when reviews open by themselves on its service."""
+    department = get_object_or_404(Department, slug=slug)
+    try:
+        services.review_rule_authorize(actor=request.user, department=department)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    rule = ReviewRule.objects.filter(department=department).first() or ReviewRule(
+        department=department
+    )
+    form = RuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        services.review_rule_set(
+            actor=request.user,
+            department=department,
+            **{name: form.cleaned_data[name] for name in services.RULE_FIELDS},
+        )
+        messages.success(request, f"{department.name}'s review rules are saved.")
+        return redirect("reviews:rules", slug=slug)
+    return render(
+        request,
+        "reviews/rules.html",
+        {"department": department, "form": form},
+        status=400 if form.errors else 200,
+    )

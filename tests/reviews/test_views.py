@@ -131,3 +131,27 @@ def test_the_review_page_costs_the_same_queries_for_more_events(org, service):
     with CaptureQueriesContext(connection) as thirty:
         assert agent.get(f"/reviews/{review.pk}/").status_code == 200
     assert len(thirty) == len(ten)
+
+
+def test_a_departments_managers_set_its_rules(org):
+    manager = browser(org.provider_manager)
+    assert manager.get("/reviews/rules/it/").status_code == 200
+    response = manager.post(
+        "/reviews/rules/it/",
+        {
+            "breach_enabled": "on",
+            "breach_share_percent": "100",
+            "low_rating_max": "1",
+            "hire_back_enabled": "on",
+        },
+    )
+    assert response.status_code == 302
+    rule = org.provider.review_rule
+    assert (rule.breach_share_percent, rule.low_rating_enabled, rule.blocked_chain_enabled) == (
+        100,
+        False,
+        False,
+    )
+    assert rule.updated_by == org.provider_manager
+    assert browser(org.agent).post("/reviews/rules/it/", {}).status_code == 403
+    assert browser(org.customer_manager).get("/reviews/rules/it/").status_code == 403

@@ -203,6 +203,12 @@ PAGES = {
         ["outsider"],
         404,
     ),
+    # Departments are public: a department's review rules page says why it refuses.
+    "reviews/rules/<slug:slug>/": (
+        lambda w: ["it"],
+        ["requester", "agent", "customer_manager", "outsider", "hr"],
+        403,
+    ),
     "reviews/<int:pk>/": (lambda w: [w.review.pk], ["colleague", "outsider", "hr"], 404),
     "reviews/<int:pk>/section/<slug:slug>/": (
         lambda w: [w.review.pk, "it"],
