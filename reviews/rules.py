@@ -1,9 +1,11 @@
 """Who may do what with a review, written once: the services, the API, the pages ask here.
 
-Participants are the people of the involved departments who work on requests (agents and
-managers, PROVIDER_ROLES) and the requesters of the reviewed requests, who write for their
-department (the customer side). Plain members who filed nothing reviewed are not asked:
-they were not there. Then:
+Participants are, on the provider's and the blocking departments' side, their agents and
+managers (PROVIDER_ROLES: they worked the requests); on the customer's side its managers and
+the requesters of the reviewed requests, who write for the department they filed for: the
+customer's people who may see its requests. Plain members who filed nothing reviewed are
+not asked. A blocking department takes part in a chain's review though it may not see the
+held-up request itself: looking at the chain together is the point. Then:
 
 - a review is seen by its participants, and only by them; a review with a confidential
   request only by participants who may see every one of its requests
@@ -34,7 +36,7 @@ from departments.choices import Role
 from departments.models import Membership
 from requests_app.selectors import PROVIDER_ROLES, requests_visible_to
 
-from .choices import SETTLED_ACTION_STATES, ActionState, ReviewState
+from .choices import SETTLED_ACTION_STATES, ActionState, ReviewState, Side
 from .models import Review, ReviewAction, ReviewDepartment, ReviewRequest
 
 # Actions on a review, and on one of its actions.
@@ -47,10 +49,15 @@ def reviews_visible_to(user) -> QuerySet[Review]:
     see: the one gate of every list, page, API view and notification of reviews."""
     if user is None or not user.is_authenticated:
         return Review.objects.none()
-    staff_of = Membership.objects.filter(user=user, role__in=PROVIDER_ROLES).values("department_id")
-    takes_part = Exists(
-        ReviewDepartment.objects.filter(review=OuterRef("pk"), department__in=staff_of)
-    ) | Exists(ReviewRequest.objects.filter(review=OuterRef("pk"), request__requester=user))
+    memberships = Membership.objects.filter(user=user)
+    staff_of = memberships.filter(role__in=PROVIDER_ROLES).values("department_id")
+    manager_of = memberships.filter(role=Role.MANAGER).values("department_id")
+    involved = ReviewDepartment.objects.filter(review=OuterRef("pk"))
+    takes_part = (
+        Exists(involved.filter(department__in=staff_of).exclude(side=Side.CUSTOMER))
+        | Exists(involved.filter(department__in=manager_of))
+        | Exists(ReviewRequest.objects.filter(review=OuterRef("pk"), request__requester=user))
+    )
     hidden_request = Exists(
         ReviewRequest.objects.filter(review=OuterRef("pk")).exclude(
             request__in=requests_visible_to(user).values("pk")
@@ -74,7 +81,7 @@ class Standing:
 
 
 def standing_on(user, review: Review) -> Standing:
-    """The user's standing to the review (three queries)."""
+    """The user's standing to the review (four queries)."""
     nobody = Standing(sees=False, departments=frozenset(), managed=frozenset())
     if user is None or not user.is_authenticated:
         return nobody
@@ -88,10 +95,18 @@ def standing_on(user, review: Review) -> Standing:
             "department_id", "role"
         )
     )
-    departments = {pk for pk, role in roles.items() if role in PROVIDER_ROLES}
-    if ReviewRequest.objects.filter(review=review, request__requester=user).exists():
-        departments.add(review.customer_department_id)
     managed = {pk for pk, role in roles.items() if role == Role.MANAGER}
+    departments = managed | {
+        pk for pk, role in roles.items() if role in PROVIDER_ROLES and involved[pk] != Side.CUSTOMER
+    }
+    # A requester writes for the department they filed for.
+    departments |= set(
+        ReviewRequest.objects.filter(
+            review=review,
+            request__requester=user,
+            request__requesting_department_id__in=involved,
+        ).values_list("request__requesting_department_id", flat=True)
+    )
     return Standing(sees=True, departments=frozenset(departments), managed=frozenset(managed))
 
 

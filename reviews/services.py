@@ -42,15 +42,18 @@ def _now(now):
 
 
 def review_participants(review: Review) -> list:
-    """The people a review is for: agents and managers of its departments and the
-    requesters of its requests, less those who may not see it (a confidential request)."""
-    department_ids = list(
-        ReviewDepartment.objects.filter(review=review).values_list("department_id", flat=True)
+    """The people a review is for (rules.py): agents and managers of its provider and
+    blocking departments, managers of its customer, the requesters of its requests; less
+    those who may not see it (a confidential request)."""
+    sides = dict(
+        ReviewDepartment.objects.filter(review=review).values_list("department_id", "side")
     )
+    staff_sides = [pk for pk, side in sides.items() if side != Side.CUSTOMER]
     users = list(
         get_user_model()
         .objects.filter(
-            Q(memberships__department_id__in=department_ids, memberships__role__in=PROVIDER_ROLES)
+            Q(memberships__department_id__in=staff_sides, memberships__role__in=PROVIDER_ROLES)
+            | Q(memberships__department_id__in=list(sides), memberships__role=Role.MANAGER)
             | Q(requests_filed__review_links__review=review),
             is_active=True,
         )
@@ -102,8 +105,16 @@ def _open(found: triggers.Found, *, opened_by, now) -> tuple[Review, bool]:
     return review, True
 
 
+def _notice_request(review: Review):
+    """The request a review's notifications link to: its one request. A chain's people may
+    not all see each of its requests, and an email is dropped for one who may not see its
+    request, so a review of several requests links none."""
+    requests = list(review.requests.order_by("pk")[:2])
+    return requests[0] if len(requests) == 1 else None
+
+
 def _tell_opened(review: Review, *, now, exclude=None) -> None:
-    first_request = review.requests.order_by("pk").first()
+    first_request = _notice_request(review)
     users = [user for user in review_participants(review) if exclude is None or user != exclude]
     notify_many(
         [
@@ -320,7 +331,7 @@ def review_action_add(
                     kind=NotificationKind.REVIEW,
                     message=f"An action of a review is yours, due {due_on:%d %b %Y}: {title}",
                     dedupe_key=f"review-action:{action.pk}:owner:{owner.pk}",
-                    request=review.requests.order_by("pk").first(),
+                    request=_notice_request(review),
                 )
             ],
             now=now,
@@ -393,13 +404,12 @@ def _tell_done(action: ReviewAction, review: Review, *, actor, now) -> None:
     others = (
         ReviewDepartment.objects.filter(review=review)
         .exclude(department_id=action.owner_department_id)
-        .values_list("department_id", flat=True)
+        .values("department_id")
     )
-    users = [
-        user
-        for user in review_participants(review)
-        if Membership.objects.filter(user=user, department_id__in=others).exists()
-    ]
+    of_others = set(
+        Membership.objects.filter(department_id__in=others).values_list("user_id", flat=True)
+    )
+    users = [user for user in review_participants(review) if user.pk in of_others]
     notify_many(
         [
             Notice(
@@ -407,7 +417,7 @@ def _tell_done(action: ReviewAction, review: Review, *, actor, now) -> None:
                 kind=NotificationKind.REVIEW,
                 message=f"Done, please confirm: {action.title}",
                 dedupe_key=f"review-action:{action.pk}:done",
-                request=review.requests.order_by("pk").first(),
+                request=_notice_request(review),
             )
         ],
         now=now,
@@ -527,7 +537,7 @@ def review_actions_notify_overdue(now=None) -> int:
                     kind=NotificationKind.REVIEW,
                     message=f"Review action {days} day(s) overdue: {action.title}",
                     dedupe_key=f"review-action:{action.pk}:overdue:{step}",
-                    request=action.review.requests.order_by("pk").first(),
+                    request=_notice_request(action.review),
                 )
             ],
             now=now,

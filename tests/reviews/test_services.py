@@ -233,3 +233,50 @@ def test_a_settled_action_is_not_overdue(org, review):
     moment = datetime.datetime(2026, 12, 3, 8, tzinfo=at(0, 0).tzinfo)
     assert services.review_actions_notify_overdue(now=moment) == 0
     assert ReviewAction.objects.get().overdue_notified_step == 0
+
+
+def test_the_customers_side_is_its_managers_and_requesters(org, review):
+    """An agent of Sales (Sales may provide services too) sees no Sales request to IT, so
+    takes no part in its review; Sales' manager and the requester do."""
+    from departments.choices import Role
+    from tests.factories import MembershipFactory, UserFactory
+
+    sales_agent = UserFactory(username="sales_agent")
+    MembershipFactory(user=sales_agent, department=org.customer, role=Role.AGENT)
+    assert not reviews_visible_to(sales_agent).filter(pk=review.pk).exists()
+    assert reviews_visible_to(org.customer_manager).filter(pk=review.pk).exists()
+    assert sales_agent not in services.review_participants(review)
+
+
+def test_a_blocking_department_writes_its_part_of_a_chain(org, service, legal_agent):
+    from reviews.choices import Side
+    from reviews.models import ReviewDepartment
+    from tests.factories import ServiceFactory
+
+    blocker = file(org, ServiceFactory(department=org.other), requester=org.agent)
+    top = file(org, service)
+    review, _ = services._open(
+        services.triggers.Found(
+            trigger=Trigger.BLOCKED_CHAIN,
+            key=f"chain:{top.pk}",
+            title="held up",
+            provider_id=org.provider.pk,
+            customer_id=org.customer.pk,
+            request_ids=[top.pk, blocker.pk],
+            blocking_ids={org.other.pk},
+        ),
+        opened_by=None,
+        now=at(3, 9),
+    )
+    assert ReviewDepartment.objects.get(review=review, department=org.other).side == Side.BLOCKING
+    services.review_section_write(
+        actor=legal_agent, review=review, department=org.other, what_happened="Backlog"
+    )
+    # IT's agent filed the blocker for IT: they write IT's part, not Sales'.
+    with pytest.raises(PermissionDenied):
+        services.review_section_write(
+            actor=org.agent, review=review, department=org.customer, what_happened="x"
+        )
+    told = Notification.objects.filter(kind="review", dedupe_key=f"review:{review.pk}:opened")
+    assert legal_agent.pk in set(told.values_list("user_id", flat=True))
+    assert set(told.values_list("request", flat=True)) == {None}  # several requests: no link
