@@ -365,6 +365,8 @@ SPECTACULAR_SETTINGS = {
         "PriorityEnum": "departments.choices.Priority",
         # A provider or customer side: a scorecard's role and who proposed an agreement.
         "RoleEnum": "departments.choices.AgreementSide",
+        "ReviewStateEnum": "reviews.choices.ReviewState",
+        "ReviewActionStateEnum": "reviews.choices.ActionState",
     },
 }
 
