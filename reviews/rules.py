@@ -9,7 +9,7 @@ held-up request itself: looking at the chain together is the point. Then:
 
 - a review is seen by its participants, and only by them; a review with a confidential
   request only by participants who may see every one of its requests
-  (`requests_visible_to`), so the review never tells more than the requests do. HR sees
+  (`requests_visible_to`'s rule), so the review never tells more than the requests do. HR sees
   counts (scorecards), not text: the review itself answers 404 to HR;
 - a participant writes their own department's section (one per department), while open;
 - any participant adds an action, owned by an involved department and one of its members;
@@ -34,7 +34,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from departments.choices import Role
 from departments.models import Membership
-from requests_app.selectors import PROVIDER_ROLES, requests_visible_to
+from requests_app.selectors import PROVIDER_ROLES, visible_through
 
 from .choices import SETTLED_ACTION_STATES, ActionState, ReviewState, Side
 from .models import Review, ReviewAction, ReviewDepartment, ReviewRequest
@@ -60,7 +60,7 @@ def reviews_visible_to(user) -> QuerySet[Review]:
     )
     hidden_request = Exists(
         ReviewRequest.objects.filter(review=OuterRef("pk")).exclude(
-            request__in=requests_visible_to(user).values("pk")
+            visible_through(user, "request__")
         )
     )
     return Review.objects.filter(takes_part).filter(Q(confidential=False) | ~hidden_request)

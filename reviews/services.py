@@ -49,15 +49,21 @@ def review_participants(review: Review) -> list:
         ReviewDepartment.objects.filter(review=review).values_list("department_id", "side")
     )
     staff_sides = [pk for pk, side in sides.items() if side != Side.CUSTOMER]
+    # The requesters are read apart: an OR with them would join every request of every
+    # member of the departments.
+    requesters = ServiceRequest.objects.filter(review_links__review=review).values("requester_id")
     users = list(
         get_user_model()
         .objects.filter(
-            Q(memberships__department_id__in=staff_sides, memberships__role__in=PROVIDER_ROLES)
-            | Q(memberships__department_id__in=list(sides), memberships__role=Role.MANAGER)
-            | Q(requests_filed__review_links__review=review),
+            Q(
+                pk__in=Membership.objects.filter(
+                    Q(department_id__in=staff_sides, role__in=PROVIDER_ROLES)
+                    | Q(department_id__in=list(sides), role=Role.MANAGER)
+                ).values("user_id")
+            )
+            | Q(pk__in=requesters),
             is_active=True,
         )
-        .distinct()
         .order_by("pk")
     )
     if not review.confidential:
