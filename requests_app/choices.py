@@ -61,3 +61,5 @@ class NotificationKind(models.TextChoices):
     SURVEY_LOW_RATING = "survey_low_rating", "Low rating"
     # Told on behalf of departments (departments.signals.agreement_notice).
     AGREEMENT = "agreement", "Agreement"
+    # Sent by the reviews app (above this one): a review opened, an action due or done.
+    REVIEW = "review", "Review"

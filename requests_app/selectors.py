@@ -84,6 +84,13 @@ def _visible(user, through: str = "") -> Q:
     )
 
 
+def visible_through(user, through: str) -> Q:
+    """`_visible` on the request `through` a relation ("request__"), for apps above this one
+    whose objects follow their requests' visibility (reviews): a condition on each row,
+    where a `pk__in=requests_visible_to(...)` would list every request the user sees."""
+    return _visible(user, through)
+
+
 def visible_by_rule(request, *, user_pk: int, provider_of: set[int], manager_of: set[int]) -> bool:
     """`_visible` for one request held in memory (the demo's replay), given the departments
     the user works for (agent, manager) and manages: tests hold the two equal."""

@@ -29,6 +29,7 @@ LINKS: list[Link] = [
     Link("New request", "requests:new", "staff"),
     Link("Queue", "requests:queue", "agent"),
     Link("My surveys", "surveys:mine", "staff", count=surveys_waiting_count),
+    Link("Reviews", "reviews:mine", "staff"),
     Link("Survey results", "surveys:results", "manager"),
     Link("Survey results", "surveys:results", "hr"),
     # Members see their own departments' scorecards, HR every department's.

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "departments",
     "requests_app",
     "surveys",
+    "reviews",
     "scorecards",
     "scorecards.reports",
 ]
@@ -308,6 +309,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour=7, day_of_month="2-8", month_of_year="1,4,7,10"),
         "options": {"expires": 12 * 3600},
     },
+    # Reviews the departments' rules call for (reviews.triggers), and overdue actions.
+    "open-due-reviews": {
+        "task": "reviews.tasks.open_due_reviews",
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
+    },
+    "notify-overdue-review-actions": {
+        "task": "reviews.tasks.notify_overdue_review_actions",
+        "schedule": crontab(minute=0, hour=8),
+        "options": {"expires": 12 * 3600},
+    },
     # Reports queued while the broker was down, or whose worker died.
     "resume-reports": {
         "task": "scorecards.reports.tasks.resume_reports",
@@ -354,6 +366,8 @@ SPECTACULAR_SETTINGS = {
         # A provider or customer side: a scorecard's role and who proposed an agreement.
         "RoleEnum": "departments.choices.AgreementSide",
         "TargetSourceEnum": "departments.choices.TargetSource",
+        "ReviewStateEnum": "reviews.choices.ReviewState",
+        "ReviewActionStateEnum": "reviews.choices.ActionState",
     },
 }
 
@@ -450,6 +464,12 @@ DEMO_HISTORY_REQUESTS_PER_WEEK = envint("DEMO_HISTORY_REQUESTS_PER_WEEK", 115)
 DEMO_HISTORY_SEED = envint("DEMO_HISTORY_SEED", 2026)
 # Requests.
 REOPEN_WINDOW_DAYS = envint("REOPEN_WINDOW_DAYS", 14)
+# Reviews (reviews/): how far back the rules look for what to review (a rerun within it
+# opens nothing twice), how many closed quarters' hire-back they read, and the days overdue
+# at which an action's owner and their manager are told (once each).
+REVIEW_TRIGGER_LOOKBACK_DAYS = envint("REVIEW_TRIGGER_LOOKBACK_DAYS", 14)
+REVIEW_HIRE_BACK_QUARTERS = 2
+REVIEW_OVERDUE_STEPS = (1, 7, 14)
 ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 ATTACHMENT_MAX_FILES = envint("ATTACHMENT_MAX_FILES", 5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -15,6 +15,7 @@ urlpatterns = [
     path("departments/", include("departments.urls")),
     path("requests/", include("requests_app.urls")),
     path("surveys/", include("surveys.urls")),
+    path("reviews/", include("reviews.urls")),
     path("scorecards/", include("scorecards.urls")),
     path("reports/", include("scorecards.reports.urls")),
     path("admin/", admin.site.urls),

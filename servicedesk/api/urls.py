@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from departments.api.views import AgreementViewSet, DepartmentViewSet, ServiceViewSet
 from requests_app.api.urls import routes as request_routes
+from reviews.api.urls import routes as review_routes
 from scorecards.api.urls import routes as scorecard_routes
 from scorecards.reports.api.urls import routes as report_routes
 from surveys.api.urls import routes as survey_routes
@@ -15,6 +16,7 @@ router.register("agreements", AgreementViewSet, basename="agreement")
 for prefix, viewset, basename in [
     *request_routes,
     *survey_routes,
+    *review_routes,
     *report_routes,
     *scorecard_routes,
 ]:

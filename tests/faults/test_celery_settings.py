@@ -18,7 +18,14 @@ from django.conf import settings
 
 from servicedesk.celery import app as celery_app
 
-PROJECT_PACKAGES = ("servicedesk", "departments", "requests_app", "surveys", "scorecards")
+PROJECT_PACKAGES = (
+    "servicedesk",
+    "departments",
+    "requests_app",
+    "surveys",
+    "reviews",
+    "scorecards",
+)
 # A bounded number of attempts: max_retries=None would retry for ever.
 MOST_RETRIES = 10
 

@@ -19,6 +19,7 @@ from django.core import mail
 
 from requests_app import services as request_services
 from requests_app.models import Notification
+from reviews import services as review_services
 from scorecards.reports.services import report_request
 from servicedesk.celery import app as celery_app
 from surveys import services as survey_services
@@ -35,7 +36,7 @@ IN_Q3 = datetime.datetime(2026, 9, 28, 9, 0, tzinfo=BERLIN)  # a Monday
 
 # The clock stands still at NOW for the whole module.
 pytestmark = pytest.mark.clock(NOW)
-PROJECT_APPS = ("departments", "requests_app", "surveys", "scorecards")
+PROJECT_APPS = ("departments", "requests_app", "surveys", "reviews", "scorecards")
 
 
 def state() -> dict:
@@ -125,6 +126,32 @@ def a_closed_quarter(org, service):
     return ()
 
 
+def a_request_resolved_well_past_its_target(org, service):
+    [request] = file_requests(org, service, 1, IN_Q3)
+    request_services.request_transition(
+        request=request, actor=org.agent, action="resolve", now=IN_Q3 + datetime.timedelta(days=3)
+    )
+    return ()
+
+
+def an_overdue_review_action(org, service):
+    [request] = file_requests(org, service, 1, IN_Q3)
+    earlier = NOW - datetime.timedelta(days=3)
+    review, _ = review_services.review_open_manual(
+        actor=org.provider_manager, requests=[request], now=earlier
+    )
+    review_services.review_action_add(
+        actor=org.agent,
+        review=review,
+        title="Keep spare laptops",
+        owner_department=org.provider,
+        owner=org.agent,
+        due_on=(NOW - datetime.timedelta(days=2)).date(),
+        now=earlier,
+    )
+    return ()
+
+
 # task -> (scenario, whether its first run sends email)
 SCENARIOS = {
     "requests_app.tasks.deliver_notifications": (pending_notifications, True),
@@ -136,6 +163,8 @@ SCENARIOS = {
     "scorecards.reports.tasks.generate_report": (a_queued_report, False),
     "scorecards.reports.tasks.resume_reports": (a_report_queued_while_the_broker_was_down, False),
     "scorecards.reports.tasks.generate_closed_quarter_report": (a_closed_quarter, True),
+    "reviews.tasks.open_due_reviews": (a_request_resolved_well_past_its_target, True),
+    "reviews.tasks.notify_overdue_review_actions": (an_overdue_review_action, True),
 }
 
 

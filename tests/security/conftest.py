@@ -19,6 +19,8 @@ from departments import services as department_services
 from departments.models import Agreement
 from requests_app import services as request_services
 from requests_app.models import Attachment, ServiceRequest
+from reviews import services as review_services
+from reviews.models import Review, ReviewAction
 from scorecards.reports import services as report_services
 from scorecards.reports.models import QuarterlyReport
 from scorecards.services import scores_compute
@@ -64,6 +66,9 @@ class World:
     invitations: dict[str, RelationshipInvitation]
     report: QuarterlyReport
     agreement: Agreement  # IT's proposal to Sales, waiting for Sales' answer
+    # IT's manager's review of the Sales request, with an action IT's agent owns.
+    review: Review
+    review_action: ReviewAction
     tokens: dict[str, str] = field(default_factory=dict)
 
 
@@ -157,6 +162,18 @@ def world(org, django_capture_on_commit_callbacks) -> World:
         comment="Quicker laptops",
         now=YESTERDAY,
     )
+    review, _ = review_services.review_open_manual(
+        actor=org.provider_manager, requests=[requests["sales_to_it"]], now=YESTERDAY
+    )
+    review_action = review_services.review_action_add(
+        actor=org.agent,
+        review=review,
+        title="Keep spare laptops",
+        owner_department=org.provider,
+        owner=org.agent,
+        due_on=NOW.date() + datetime.timedelta(days=7),
+        now=YESTERDAY,
+    )
     attachments = Attachment.objects.filter(request=requests["sales_to_it"])
     return World(
         org=org,
@@ -173,5 +190,7 @@ def world(org, django_capture_on_commit_callbacks) -> World:
         },
         report=report,
         agreement=agreement,
+        review=review,
+        review_action=review_action,
         tokens={role: Token.objects.create(user=getattr(org, role)).key for role in ROLES},
     )

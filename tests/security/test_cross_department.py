@@ -19,6 +19,7 @@ from departments.choices import Role
 from departments.models import Agreement, Department, Membership, Service
 from requests_app.models import Comment, RequestEvent, ServiceRequest
 from requests_app.selectors import PROVIDER_ROLES, requests_visible_to, visible_by_rule
+from reviews.models import Review, ReviewAction, ReviewSection
 from scorecards.reports.models import QuarterlyReport
 from surveys.models import RelationshipInvitation, RequestQualityRating, RequestSurvey
 from surveys.tokens import token_issue
@@ -43,6 +44,10 @@ TARGETS = {
     "reports": (lambda w: w.report.pk, ["outsider", "agent", "customer_manager"]),
     # IT's proposal to Sales: for the managers of IT and Sales, and HR.
     "agreements": (lambda w: w.agreement.pk, ["requester", "colleague", "agent", "outsider"]),
+    # The review of Sales' request to IT: for its participants (IT's staff, the requester,
+    # Sales' manager), not for a colleague who filed nothing reviewed, Legal or HR.
+    "reviews": (lambda w: w.review.pk, ["colleague", "outsider", "hr"]),
+    "reviews/actions": (lambda w: w.review_action.pk, ["colleague", "outsider", "hr"]),
 }
 # The directory and the service catalogue are everyone's.
 PUBLIC = {
@@ -69,6 +74,9 @@ def state(world) -> tuple:
         list(RequestSurvey.objects.values("pk", "response__overall")),
         list(RequestQualityRating.objects.values()),
         list(RelationshipInvitation.objects.values("pk", "completed_at")),
+        list(Review.objects.order_by("pk").values()),
+        list(ReviewAction.objects.order_by("pk").values()),
+        ReviewSection.objects.count(),
     )
 
 
@@ -200,6 +208,25 @@ PAGES = {
         ["outsider"],
         404,
     ),
+    # Departments are public: a department's review rules page says why it refuses.
+    "reviews/rules/<slug:slug>/": (
+        lambda w: ["it"],
+        ["requester", "agent", "customer_manager", "outsider", "hr"],
+        403,
+    ),
+    "reviews/<int:pk>/": (lambda w: [w.review.pk], ["colleague", "outsider", "hr"], 404),
+    "reviews/<int:pk>/section/<slug:slug>/": (
+        lambda w: [w.review.pk, "it"],
+        ["colleague", "outsider", "hr"],
+        404,
+    ),
+    "reviews/<int:pk>/actions/": (lambda w: [w.review.pk], ["colleague", "outsider", "hr"], 404),
+    "reviews/<int:pk>/close/": (lambda w: [w.review.pk], ["colleague", "outsider", "hr"], 404),
+    "reviews/<int:pk>/actions/<int:action_pk>/<slug:verb>/": (
+        lambda w: [w.review.pk, w.review_action.pk, "done"],
+        ["colleague", "outsider", "hr"],
+        404,
+    ),
     "reports/<int:pk>/row/": (lambda w: [w.report.pk], ["outsider", "agent"], 404),
     "reports/<int:pk>/download/": (lambda w: [w.report.pk], ["outsider", "agent"], 404),
 }
@@ -240,6 +267,8 @@ ALL_OBJECTS = {
     ),
     "reports": lambda: set(QuarterlyReport.objects.values_list("pk", flat=True)),
     "agreements": lambda: set(Agreement.objects.values_list("pk", flat=True)),
+    "reviews": lambda: set(Review.objects.values_list("pk", flat=True)),
+    "reviews/actions": lambda: set(ReviewAction.objects.values_list("pk", flat=True)),
 }
 # Requests: tests/requests_app/test_permissions.py, the list agrees with the details.
 ELSEWHERE = {"requests"}

@@ -32,6 +32,9 @@ def page_urls(route: str, world) -> list[str]:
         "surveys/quarterly/<int:pk>": world.invitations["requester"].pk,
         "reports/<int:pk>": world.report.pk,
         "departments/<slug:slug>/agreements/<int:pk>": world.agreement.pk,
+        "reviews/<int:pk>": world.review.pk,
+        "action_pk": world.review_action.pk,
+        "verb": "done",
         "slug": "it",
         "customer_slug": "sales",
     }

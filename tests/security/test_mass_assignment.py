@@ -270,6 +270,8 @@ def test_no_stored_object_can_be_updated_or_deleted_through_the_api(world):
         "services": world.laptop.pk,
         "departments": "it",
         "agreements": world.agreement.pk,
+        "reviews": world.review.pk,
+        "reviews/actions": world.review_action.pk,
     }
     details = [path for method, path in api_operations() if method == "GET" and "{" in path]
     assert {method for method, _ in api_operations()} <= {"GET", "POST"}
@@ -278,6 +280,8 @@ def test_no_stored_object_can_be_updated_or_deleted_through_the_api(world):
         "surveys/request-ratings": "agent",
         "reports": "hr",
         "agreements": "provider_manager",
+        "reviews": "provider_manager",
+        "reviews/actions": "agent",
     }
     for path in details:
         collection = collection_of(path)

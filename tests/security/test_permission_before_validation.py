@@ -22,6 +22,8 @@ from departments import services as department_services
 from departments.models import Agreement, AgreementTarget
 from requests_app import services as request_services
 from requests_app.models import Attachment, Comment, RequestEvent, ServiceRequest, WaitPeriod
+from reviews import services as review_services
+from reviews.models import Review, ReviewAction, ReviewSection
 from scorecards.reports import services as report_services
 from scorecards.reports.models import QuarterlyReport
 from surveys import services as survey_services
@@ -159,6 +161,40 @@ REFUSED = {
             **dict.fromkeys(("requester", "colleague", "agent", "outsider"), 404),
         },
     ),
+    # Only managers open reviews by hand, whatever the body.
+    ("POST", "/api/v1/reviews/"): (
+        None,
+        dict.fromkeys(("requester", "colleague", "agent", "outsider", "hr"), 403),
+    ),
+    # The review of Sales' request to IT: every participant writes (their department's part,
+    # named in the body) and adds actions; managers of IT or Sales close it.
+    **{
+        ("POST", f"/api/v1/reviews/{{id}}/{action}/"): (
+            lambda w: w.review.pk,
+            dict.fromkeys(("colleague", "outsider", "hr"), 404),
+        )
+        for action in ("sections", "actions")
+    },
+    ("POST", "/api/v1/reviews/{id}/close/"): (
+        lambda w: w.review.pk,
+        {"requester": 403, "agent": 403, **dict.fromkeys(("colleague", "outsider", "hr"), 404)},
+    ),
+    # IT's action: IT and the involved managers change it; Sales confirms it.
+    **{
+        ("POST", f"/api/v1/reviews/actions/{{id}}/{action}/"): (
+            lambda w: w.review_action.pk,
+            {"requester": 403, **dict.fromkeys(("colleague", "outsider", "hr"), 404)},
+        )
+        for action in ("update", "done", "drop")
+    },
+    ("POST", "/api/v1/reviews/actions/{id}/confirm/"): (
+        lambda w: w.review_action.pk,
+        {
+            "agent": 403,
+            "provider_manager": 403,
+            **dict.fromkeys(("colleague", "outsider", "hr"), 404),
+        },
+    ),
 }
 # Writes everyone may make, on their own things only.
 EVERYONE = {("POST", "/api/v1/notifications/mark-read/")}
@@ -220,6 +256,9 @@ def state() -> tuple:
         list(RelationshipInvitation.objects.values("pk", "completed_at")),
         RelationshipAnswer.objects.count(),
         QuarterlyReport.objects.count(),
+        list(Review.objects.order_by("pk").values()),
+        list(ReviewAction.objects.order_by("pk").values()),
+        ReviewSection.objects.count(),
     )
 
 
@@ -425,6 +464,27 @@ SERVICE_CALLS = {
     "withdraw": lambda w: department_services.agreement_withdraw(
         actor=w.org.customer_manager, agreement=w.agreement
     ),
+    "open a review": lambda w: review_services.review_open_manual(
+        actor=w.org.agent, requests=[w.requests["legal_to_it"]], period="2099-Q9"
+    ),
+    "write a review's part": lambda w: review_services.review_section_write(
+        actor=w.org.requester, review=w.review, department=w.org.provider, factors=["blame"]
+    ),
+    "add a review action": lambda w: review_services.review_action_add(
+        actor=w.org.colleague,
+        review=w.review,
+        title="",
+        owner_department=None,
+        owner=None,
+        due_on=None,
+    ),
+    "settle a review action": lambda w: review_services.review_action_settle(
+        actor=w.org.requester, action=w.review_action, state="dropped", reason=""
+    ),
+    "confirm a review action": lambda w: review_services.review_action_confirm(
+        actor=w.org.agent, action=w.review_action
+    ),
+    "close a review": lambda w: review_services.review_close(actor=w.org.agent, review=w.review),
 }
 
 

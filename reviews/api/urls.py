@@ -1,0 +1,6 @@
+from .views import ReviewActionViewSet, ReviewViewSet
+
+routes = [
+    ("reviews/actions", ReviewActionViewSet, "review-action"),
+    ("reviews", ReviewViewSet, "review"),
+]
