@@ -154,7 +154,10 @@ def _event_for(clock, *, kind, data, now) -> RequestEvent:
     )
 
 
-def _scan_batch(clock_ids: list[int], now, recipients: _Staff, budget: list[int]) -> dict:
+def _scan_batch(
+    clock_ids: list[int], now, recipients: _Staff, budget: list[int] | None = None
+) -> dict:
+    budget = [ACTIONS_PER_SCAN] if budget is None else budget
     counts = {"warned": 0, "breached": 0, "escalated": 0}
     with transaction.atomic():
         clocks = list(

@@ -11,6 +11,7 @@ from departments.models import (
     AgreementTarget,
     BusinessCalendar,
     Department,
+    EscalationLevel,
     Holiday,
     Membership,
     Service,
@@ -132,6 +133,20 @@ class AgreementFactory(factory.django.DjangoModelFactory):
     valid_from = datetime.date(2026, 1, 1)
     proposed_side = "provider"
     proposed_at = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+class EscalationLevelFactory(factory.django.DjangoModelFactory):
+    """A department's level: at 50% of either clock's target, tell the assignee."""
+
+    class Meta:
+        model = EscalationLevel
+
+    department = factory.SubFactory(DepartmentFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    clock = "both"
+    threshold = "share"
+    value = 50
+    notify = factory.LazyFunction(lambda: ["assignee"])
 
 
 class AgreementTargetFactory(factory.django.DjangoModelFactory):

@@ -471,3 +471,4 @@ def test_it_finds_candidates_through_the_partial_indexes(org, service):
     assert "clock_warn_scan_idx" in plan, plan
     assert "clock_breach_scan_idx" in plan, plan
     assert "clock_late_scan_idx" in plan, plan
+    assert "clock_escalation_scan_idx" in plan, plan
