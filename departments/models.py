@@ -590,15 +590,11 @@ class EscalationLevel(models.Model):
             errors["notify"] = "Choose from: " + ", ".join(EscalationAudience.values) + "."
         elif len(set(notify)) != len(notify):
             errors["notify"] = "Each audience once."
+        # Whether the person works for the department is departments.escalation's to say:
+        # the org import asks before it has saved the memberships.
         if self.action == EscalationAction.ASSIGN:
-            if self.assign_to_id is None:
+            if self.assign_to_id is None and getattr(self, "assign_to", None) is None:
                 errors["assign_to"] = "Whom to assign to."
-            elif not Membership.objects.filter(
-                user_id=self.assign_to_id,
-                department_id=self.department_id,
-                role__in=[Role.AGENT, Role.MANAGER],
-            ).exists():
-                errors["assign_to"] = "Only an agent or manager of the department."
         elif self.assign_to_id is not None:
             errors["assign_to"] = "Only an assign action names a person."
         if self.action == EscalationAction.RAISE_PRIORITY and not self.raise_to:
@@ -607,7 +603,5 @@ class EscalationLevel(models.Model):
             errors["raise_to"] = "Only a raise action names a priority."
         if not notify and not self.action and "notify" not in errors:
             errors["notify"] = "A level tells someone or acts."
-        if self.agreement_id and self.agreement.provider_id != self.department_id:
-            errors["agreement"] = "An agreement's levels are its provider's."
         if errors:
             raise ValidationError(errors)
