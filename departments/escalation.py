@@ -83,20 +83,25 @@ def level_rows(department: Department, levels: list[LevelInput], *, agreement=No
 
 
 def levels_errors(
-    department: Department, levels: list[LevelInput], *, staff_ids: set | None = None
+    department: Department, levels: list[LevelInput], *, is_staff=None
 ) -> dict[int | str, dict[str, list[str]] | list[str]]:
     """What is wrong with a set of levels: {level index: {field: messages}} and, under
-    "levels", what is wrong with the set; empty when nothing is. `staff_ids`: the user ids
-    of the department's agents and managers (read from the database when not given)."""
+    "levels", what is wrong with the set; empty when nothing is. `is_staff(user)`: is the
+    user an agent or manager of the department (the stored memberships when not given; the
+    org import asks its file)."""
     errors: dict = {}
     if len(levels) > MAX_LEVELS:
         errors["levels"] = [f"At most {MAX_LEVELS} levels."]
-    if staff_ids is None:
+    if is_staff is None:
         staff_ids = set(
             Membership.objects.filter(
                 department=department, role__in=[Role.AGENT, Role.MANAGER]
             ).values_list("user_id", flat=True)
         )
+
+        def is_staff(user):
+            return user.pk in staff_ids
+
     for index, row in enumerate(level_rows(department, levels)):
         problems: dict[str, list[str]] = {}
         try:
@@ -109,7 +114,7 @@ def levels_errors(
         if (
             row.action == EscalationAction.ASSIGN
             and assignee is not None
-            and assignee.pk not in staff_ids
+            and not is_staff(assignee)
         ):
             problems.setdefault("assign_to", []).append(
                 f"{assignee.username} is not an agent or manager of {department.name}."

@@ -33,21 +33,38 @@ from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from . import escalation as escalation_rules
 from .agreements import day_start
-from .choices import HR_GROUP, AgreementSide, AgreementState, Priority, Role, Weekday
+from .choices import (
+    HR_GROUP,
+    AgreementSide,
+    AgreementState,
+    EscalationAudience,
+    EscalationClock,
+    EscalationThreshold,
+    Priority,
+    Role,
+    Weekday,
+)
 from .describe import parse_business_duration
 from .models import (
     Agreement,
     AgreementTarget,
     BusinessCalendar,
     Department,
+    EscalationLevel,
     Holiday,
     Membership,
     Service,
     SLATarget,
     WorkingHours,
 )
-from .services import TargetInput, agreement_accepted_apply, proposal_errors
+from .services import (
+    TargetInput,
+    agreement_accepted_apply,
+    escalation_levels_write,
+    proposal_errors,
+)
 from .validators import validate_working_hours
 
 KINDS = (
@@ -58,6 +75,7 @@ KINDS = (
     "people",
     "memberships",
     "agreements",
+    "escalation",
 )
 EVERY_CUSTOMER = "*"
 AGREEMENT_STATES = [
@@ -203,6 +221,18 @@ class _DepartmentSpec(_Spec):
     description: str = ""
     targets: list[_TargetSpec] = field(default_factory=list)
     services: list[_ServiceSpec] = field(default_factory=list)
+    # None: the file says nothing of the levels, which stay as they are.
+    escalation: "list[_LevelSpec] | None" = None
+
+
+@dataclass
+class _LevelSpec(_Spec):
+    threshold: str = ""
+    value: int | None = None
+    clock: str = EscalationClock.BOTH
+    notify: list = field(default_factory=list)
+    assign_to: str | None = None
+    raise_to: str = ""
 
 
 @dataclass
@@ -663,7 +693,14 @@ class _Reader:
             node,
             path,
             required=("slug", "name", "code", "calendar"),
-            optional=("parent", "is_provider", "description", "targets", "services"),
+            optional=(
+                "parent",
+                "is_provider",
+                "description",
+                "targets",
+                "services",
+                "escalation",
+            ),
         )
         n = spec.nodes
         spec.slug = self.text(n.get("slug"), _join(path, "slug"), required=True)
@@ -678,6 +715,52 @@ class _Reader:
         spec.targets = self.targets(n.get("targets"), _join(path, "targets"))
         for service_path, service_node in self.items(n.get("services"), _join(path, "services")):
             spec.services.append(self.service(service_node, service_path))
+        if "escalation" in n:
+            spec.escalation = [
+                self.level(level_node, level_path)
+                for level_path, level_node in self.items(n["escalation"], _join(path, "escalation"))
+            ]
+        return spec
+
+    def level(self, node: Node, path: str) -> _LevelSpec:
+        """`{share: 50%, notify: [assignee]}` or `{overdue: 4h, notify: [managers],
+        raise_to: urgent}` as a level spec."""
+        spec = self._spec(
+            _LevelSpec,
+            node,
+            path,
+            optional=("share", "overdue", "clock", "notify", "assign_to", "raise_to"),
+        )
+        n = spec.nodes
+        given = [key for key in ("share", "overdue") if key in n]
+        if spec.ok and len(given) != 1:
+            self.problem(node, path, "give one of 'share' (e.g. 50%) or 'overdue' (e.g. 4h)")
+        elif given == ["share"]:
+            spec.threshold = EscalationThreshold.SHARE
+            text = self.text(n["share"], _join(path, "share"), required=True)
+            match = re.fullmatch(r"(\d{1,3})\s*%?", text or "")
+            if text is not None and match is None:
+                self.problem(n["share"], _join(path, "share"), f"'{text}' is not a percentage")
+            elif match is not None:
+                spec.value = int(match.group(1))
+        elif given == ["overdue"]:
+            spec.threshold = EscalationThreshold.OVERDUE
+            duration = self.duration(n["overdue"], _join(path, "overdue"))
+            spec.value = int(duration.total_seconds()) if duration is not None else None
+        spec.clock = self.choice(
+            n.get("clock"), _join(path, "clock"), EscalationClock.values, default="both"
+        )
+        for item_path, item in self.items(n.get("notify"), _join(path, "notify")):
+            audience = self.choice(item, item_path, EscalationAudience.values, default="")
+            if audience:
+                spec.notify.append(audience)
+        spec.assign_to = self.text(n.get("assign_to"), _join(path, "assign_to")) or None
+        spec.raise_to = self.choice(
+            n.get("raise_to"), _join(path, "raise_to"), Priority.values, default=""
+        )
+        if spec.assign_to and spec.raise_to:
+            node_, path_ = spec.where("raise_to")
+            self.problem(node_, path_, "a level either assigns or raises the priority, not both")
         return spec
 
     def service(self, node: Node, path: str) -> _ServiceSpec:
@@ -818,6 +901,8 @@ class _Planner:
         self.people: list[_Plan] = []
         self.memberships: dict[str, list[_Plan]] = {}
         self.agreements: list[_AgreementPlan] = []
+        # (department, [LevelInput], is new, changed) per department whose file lists levels
+        self.escalations: list[tuple] = []
 
     def problem(self, node, path, message):
         self.reader.problem(node, path, message)
@@ -880,6 +965,7 @@ class _Planner:
         self.plan_services_and_targets()
         self.plan_people()
         self.plan_agreements()
+        self.plan_escalations()
 
     def plan_calendars(self) -> None:
         stored = {c.name: c for c in BusinessCalendar.objects.all()}
@@ -1130,6 +1216,100 @@ class _Planner:
             )
             plans.append(plan)
         return plans
+
+    # Escalation levels: a department whose file lists them gets exactly those, in order;
+    # one that does not keeps its own. The rules of a set are departments.escalation's.
+
+    def plan_escalations(self) -> None:
+        specs = [plan for plan in self.departments.values() if plan.spec.escalation is not None]
+        if not specs:
+            return
+        user_model = get_user_model()
+        users = {plan.instance.username: plan.instance for plan in self.people}
+        wanted = {
+            level.assign_to for plan in specs for level in plan.spec.escalation if level.assign_to
+        }
+        for user in user_model.objects.filter(username__in=wanted - set(users)):
+            users[user.username] = user
+        # Who works for which department once the file is in: stored, then the file's.
+        roles = {
+            (m.user.username, m.department.slug): m.role
+            for m in Membership.objects.filter(user__username__in=wanted).select_related(
+                "user", "department"
+            )
+        }
+        for username, plans in self.memberships.items():
+            for membership in plans:
+                roles[(username, membership.instance.department.slug)] = membership.instance.role
+        stored = {}
+        for level in EscalationLevel.objects.filter(agreement__isnull=True).select_related(
+            "assign_to"
+        ):
+            stored.setdefault(level.department_id, []).append(level)
+        for plan in specs:
+            department, spec = plan.instance, plan.spec
+            levels = []
+            for level in spec.escalation:
+                assignee = users.get(level.assign_to) if level.assign_to else None
+                if level.assign_to and assignee is None:
+                    node, path = level.where("assign_to")
+                    self.problem(node, path, f"unknown person '{level.assign_to}'")
+                levels.append(
+                    escalation_rules.LevelInput(
+                        threshold=level.threshold,
+                        value=level.value or 0,
+                        clock=level.clock,
+                        notify=level.notify,
+                        action="assign"
+                        if level.assign_to
+                        else "raise_priority"
+                        if level.raise_to
+                        else "",
+                        assign_to=assignee,
+                        raise_to=level.raise_to,
+                    )
+                )
+            # Levels the reading found wrong are checked too: the model's messages on what
+            # was reported already are left out below, so each problem is told once.
+            errors = escalation_rules.levels_errors(
+                department,
+                levels,
+                is_staff=lambda user, slug=spec.slug: (
+                    roles.get((user.username, slug)) in (Role.AGENT, Role.MANAGER)
+                ),
+            )
+            for key, problems in errors.items():
+                if key == "levels":
+                    node, path = spec.where("escalation")
+                    for message in problems:
+                        self.problem(node, path, message)
+                    continue
+                level = spec.escalation[key]
+                if not level.ok:
+                    continue
+                for name, messages in problems.items():
+                    file_key = level.threshold if name == "value" else name
+                    node, path = (
+                        level.where(file_key)
+                        if file_key in level.nodes
+                        else (
+                            level.node,
+                            level.path,
+                        )
+                    )
+                    if any(
+                        reported == path or reported.startswith(path + "[")
+                        for reported in self.reader.reported_paths
+                    ):
+                        continue
+                    for message in messages:
+                        self.problem(node, path, message)
+            before = [
+                escalation_rules.level_input(level)
+                for level in sorted(stored.get(department.pk, []), key=lambda lv: lv.number)
+            ]
+            is_new = department.pk is None or department.pk not in stored
+            self.escalations.append((department, levels, is_new and bool(levels), before != levels))
 
     # Agreements: a version that was agreed never changes (clocks point at it); a new
     # version says what changed. A proposal in the file may still change, or be answered.
@@ -1432,6 +1612,10 @@ class _Writer:
             self.save_person(plan)
         for plan in self.planner.agreements:
             self.save_agreement(plan)
+        for department, levels, is_new, changed in self.planner.escalations:
+            if changed:
+                escalation_levels_write(department=department, levels=levels)
+            self.counts["escalation"].add(is_new=is_new, changed=changed)
 
     def save_agreement(self, plan: _AgreementPlan) -> None:
         """Create a version, change a proposal, or record its answer; an accepted version
