@@ -108,9 +108,7 @@ def test_it_files_requests_in_every_state_with_breaches_waits_reopens_transfers_
     # The demo's escalation levels fire, IT's raising some priorities past due.
     escalated = RequestEvent.objects.filter(kind=EventKind.ESCALATED)
     assert {e.data["number"] for e in escalated.filter(department__slug="it")} == {1, 2, 3}
-    assert RequestEvent.objects.filter(
-        kind=EventKind.PRIORITY_CHANGED, actor__isnull=True
-    ).exists()
+    assert RequestEvent.objects.filter(kind=EventKind.PRIORITY_CHANGED, actor__isnull=True).exists()
     assert RequestEvent.objects.filter(kind=EventKind.NOTE_ADDED, internal=True).exists()
     assert requests.filter(promised_at__isnull=False).exists()
     assert {"low", "normal", "high"} <= set(requests.values_list("priority", flat=True))
