@@ -6,6 +6,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
@@ -15,17 +16,26 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import agreements as agreement_rules
+from . import escalation as escalation_rules
 from . import services
-from .choices import AgreementState, Priority, TargetSource
+from .choices import AgreementState, Priority, Role, TargetSource
 from .describe import (
     agreement_target_rows,
     business_duration,
+    escalation_audience_text,
+    escalation_threshold_text,
     next_days_off,
     working_day_seconds,
     working_hours_text,
 )
-from .forms import EVERY_CUSTOMER, DecisionForm, ProposalForm
-from .models import Agreement, Department, Service
+from .forms import (
+    EVERY_CUSTOMER,
+    DecisionForm,
+    EscalationLevelFormSet,
+    ProposalForm,
+    level_initial,
+)
+from .models import Agreement, Department, EscalationLevel, Service
 from .selectors import agreements_visible_to, department_list, user_navigation
 from .targets import AGREEMENT_SOURCES, in_effect, target_candidates, target_choose
 
@@ -167,7 +177,105 @@ def department_detail(request, slug):
                 calendar, today=timezone.localdate(now, zoneinfo.ZoneInfo(calendar.timezone))
             ),
             **_agreement_sections(request.user, nav, department, now=now),
+            **_escalation_section(request.user, department),
         },
+    )
+
+
+# --- escalation levels ---------------------------------------------------------------------
+
+
+def escalation_rows(levels) -> list[dict]:
+    """Each level in words, for the pages: "at 50% of the target of the resolution clock,
+    tell the assignee; then raise the priority to high"."""
+    rows = []
+    for level in levels:
+        then = ""
+        if level.action == "assign" and level.assign_to is not None:
+            then = f"assign it to {level.assign_to.get_full_name() or level.assign_to.username}"
+        elif level.action == "raise_priority":
+            then = f"raise the priority to {level.raise_to}"
+        rows.append(
+            {
+                "number": level.number,
+                "when": escalation_threshold_text(level.threshold, level.value),
+                "clock": level.get_clock_display().lower(),
+                "notify": escalation_audience_text(level.notify),
+                "then": then,
+            }
+        )
+    return rows
+
+
+def _department_levels(department) -> list:
+    return list(
+        EscalationLevel.objects.filter(department=department, agreement__isnull=True)
+        .select_related("assign_to")
+        .order_by("number")
+    )
+
+
+def _escalation_section(user, department) -> dict:
+    if not escalation_rules.sees_levels(user, department):
+        return {}
+    return {
+        "escalation": {
+            "rows": escalation_rows(_department_levels(department)),
+            "can_edit": escalation_rules.edits_levels(user, department),
+        }
+    }
+
+
+@login_required
+def department_escalation(request, slug):
+    """The department's escalation levels: its members and HR read them, its managers
+    edit them (the set replaces the old one; running clocks keep the levels they started
+    with)."""
+    department = get_object_or_404(Department, slug=slug)
+    if not escalation_rules.sees_levels(request.user, department):
+        return _forbidden(
+            request, PermissionDenied("Only the department's members see its escalation levels.")
+        )
+    can_edit = escalation_rules.edits_levels(request.user, department)
+    if request.method == "POST" and not can_edit:
+        return _forbidden(request, PermissionDenied(escalation_rules.EDIT_REFUSAL))
+    levels = _department_levels(department)
+    staff = (
+        get_user_model()
+        .objects.filter(
+            memberships__department=department,
+            memberships__role__in=[Role.AGENT, Role.MANAGER],
+            is_active=True,
+        )
+        .distinct()
+        .order_by("username")
+    )
+    data = request.POST if request.method == "POST" else None
+    formset = EscalationLevelFormSet(
+        data, initial=[level_initial(level) for level in levels], staff=staff, prefix="levels"
+    )
+    errors = []
+    if data is not None and formset.is_valid():
+        try:
+            services.escalation_levels_set(
+                actor=request.user, department=department, levels=formset.level_inputs()
+            )
+        except ValidationError as exc:
+            errors = [message for messages in exc.message_dict.values() for message in messages]
+        else:
+            messages.success(request, f"The escalation levels of {department.name} are saved.")
+            return redirect("departments:escalation", slug=slug)
+    return render(
+        request,
+        "departments/escalation.html",
+        {
+            "department": department,
+            "rows": escalation_rows(levels),
+            "can_edit": can_edit,
+            "formset": formset,
+            "errors": errors,
+        },
+        status=400 if data is not None else 200,
     )
 
 
