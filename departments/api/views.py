@@ -69,7 +69,7 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
         return self._levels_response(department)
 
     @extend_schema(request=EscalationLevelsInputSerializer, responses=EscalationLevelsSerializer)
-    @escalation_levels.mapping.put
+    @escalation_levels.mapping.post
     def escalation_levels_replace(self, request, slug=None):
         """Replace the department's levels with the given set, in order (its managers).
         Running clocks keep the levels they started with."""
