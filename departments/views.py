@@ -325,6 +325,9 @@ def _agreement_page(request, agreement, *, forms=None, status=200):
             "agreement": agreement,
             "status": agreement_rules.status_text(agreement, now=now),
             "targets": agreement_target_rows(agreement),
+            "escalation_rows": escalation_rows(
+                agreement.escalation_levels.select_related("assign_to").order_by("number")
+            ),
             "hours": working_hours_text(hours_calendar),
             "hours_zone": hours_calendar.timezone,
             "versions": versions,

@@ -172,9 +172,11 @@ def agreement_accepted(
     valid_until=None,
     calendar=None,
     accepted_at=None,
+    escalation_levels=None,
 ):
     """An agreement proposed by `proposer` and accepted by `decider` through the services.
-    `targets`: [(service or None, priority, first response hours, resolution hours)]."""
+    `targets`: [(service or None, priority, first response hours, resolution hours)];
+    `escalation_levels`: departments.escalation.LevelInput, the version's own."""
     from departments import services
 
     agreement = services.agreement_propose(
@@ -193,6 +195,7 @@ def agreement_accepted(
             )
             for service, priority, first, resolution in targets
         ],
+        escalation_levels=escalation_levels,
         now=now,
     )
     return services.agreement_accept(actor=decider, agreement=agreement, now=accepted_at or now)

@@ -143,3 +143,23 @@ def test_it_shows_the_problems_of_the_set(client, org):
     )
     assert response.status_code == 400
     assert "Level 2 must come later on the clock than level 1" in response.content.decode()
+
+
+def test_an_agreement_page_shows_the_versions_levels(client, org):
+    import datetime
+
+    from departments.escalation import LevelInput
+    from tests.factories import agreement_accepted
+
+    agreement = agreement_accepted(
+        proposer=org.provider_manager,
+        decider=org.customer_manager,
+        provider=org.provider,
+        customer=org.customer,
+        targets=[(None, "normal", 1, 4)],
+        escalation_levels=[LevelInput(threshold="overdue", value=3600, notify=["managers"])],
+        now=datetime.datetime(2026, 11, 2, 9, tzinfo=datetime.UTC),
+    )
+    client.force_login(org.customer_manager)
+    page = client.get(f"/departments/it/agreements/{agreement.pk}/").content.decode()
+    assert "Level 1: at 1 business hour overdue (both clocks), tell the department" in page
