@@ -276,6 +276,7 @@ class _AgreementSpec(_Spec):
     decision_comment: str = ""
     targets: list[_TargetSpec] = field(default_factory=list)
     services: list[_AgreementServiceSpec] = field(default_factory=list)
+    escalation: list = field(default_factory=list)  # of _LevelSpec: the version's own levels
 
     @property
     def pair(self) -> tuple[str | None, str | None]:
@@ -478,6 +479,7 @@ class _Reader:
                 "decision_comment",
                 "targets",
                 "services",
+                "escalation",
             ),
         )
         n = spec.nodes
@@ -528,6 +530,10 @@ class _Reader:
                 service.nodes.get("targets"), _join(service_path, "targets")
             )
             spec.services.append(service)
+        spec.escalation = [
+            self.level(level_node, level_path)
+            for level_path, level_node in self.items(n.get("escalation"), _join(path, "escalation"))
+        ]
         return spec
 
     def _spec(self, cls, node: Node, path: str, **keys):
@@ -1220,18 +1226,17 @@ class _Planner:
     # Escalation levels: a department whose file lists them gets exactly those, in order;
     # one that does not keeps its own. The rules of a set are departments.escalation's.
 
-    def plan_escalations(self) -> None:
-        specs = [plan for plan in self.departments.values() if plan.spec.escalation is not None]
-        if not specs:
-            return
-        user_model = get_user_model()
+    def level_people(self) -> tuple[dict, dict]:
+        """The people levels may assign to (username -> user, the file's or stored) and
+        their roles once the file is in ((username, department slug) -> role)."""
+        if getattr(self, "_level_people", None) is not None:
+            return self._level_people
+        specs = [plan.spec.escalation or [] for plan in self.departments.values()]
+        specs += [spec.escalation for spec in self.organisation.agreements]
+        wanted = {level.assign_to for levels in specs for level in levels if level.assign_to}
         users = {plan.instance.username: plan.instance for plan in self.people}
-        wanted = {
-            level.assign_to for plan in specs for level in plan.spec.escalation if level.assign_to
-        }
-        for user in user_model.objects.filter(username__in=wanted - set(users)):
+        for user in get_user_model().objects.filter(username__in=wanted - set(users)):
             users[user.username] = user
-        # Who works for which department once the file is in: stored, then the file's.
         roles = {
             (m.user.username, m.department.slug): m.role
             for m in Membership.objects.filter(user__username__in=wanted).select_related(
@@ -1241,6 +1246,65 @@ class _Planner:
         for username, plans in self.memberships.items():
             for membership in plans:
                 roles[(username, membership.instance.department.slug)] = membership.instance.role
+        self._level_people = users, roles
+        return self._level_people
+
+    def plan_levels(self, department, slug: str, spec: _Spec, levels_spec: list) -> list:
+        """A set of levels of the file as LevelInput, every problem reported at its line."""
+        users, roles = self.level_people()
+        levels = []
+        for level in levels_spec:
+            assignee = users.get(level.assign_to) if level.assign_to else None
+            if level.assign_to and assignee is None:
+                node, path = level.where("assign_to")
+                self.problem(node, path, f"unknown person '{level.assign_to}'")
+            action = "assign" if level.assign_to else "raise_priority" if level.raise_to else ""
+            levels.append(
+                escalation_rules.LevelInput(
+                    threshold=level.threshold,
+                    value=level.value or 0,
+                    clock=level.clock,
+                    notify=level.notify,
+                    action=action,
+                    assign_to=assignee,
+                    raise_to=level.raise_to,
+                )
+            )
+        # Levels the reading found wrong are checked too: the model's messages on what was
+        # reported already are left out below, so each problem is told once.
+        errors = escalation_rules.levels_errors(
+            department,
+            levels,
+            is_staff=lambda user: roles.get((user.username, slug)) in (Role.AGENT, Role.MANAGER),
+        )
+        for key, problems in errors.items():
+            if key == "levels":
+                node, path = spec.where("escalation")
+                for message in problems:
+                    self.problem(node, path, message)
+                continue
+            level = levels_spec[key]
+            if not level.ok:
+                continue
+            for name, messages in problems.items():
+                file_key = level.threshold if name == "value" else name
+                if file_key in level.nodes:
+                    node, path = level.where(file_key)
+                else:
+                    node, path = level.node, level.path
+                if any(
+                    reported == path or reported.startswith(path + "[")
+                    for reported in self.reader.reported_paths
+                ):
+                    continue
+                for message in messages:
+                    self.problem(node, path, message)
+        return levels
+
+    def plan_escalations(self) -> None:
+        specs = [plan for plan in self.departments.values() if plan.spec.escalation is not None]
+        if not specs:
+            return
         stored = {}
         for level in EscalationLevel.objects.filter(agreement__isnull=True).select_related(
             "assign_to"
@@ -1248,62 +1312,7 @@ class _Planner:
             stored.setdefault(level.department_id, []).append(level)
         for plan in specs:
             department, spec = plan.instance, plan.spec
-            levels = []
-            for level in spec.escalation:
-                assignee = users.get(level.assign_to) if level.assign_to else None
-                if level.assign_to and assignee is None:
-                    node, path = level.where("assign_to")
-                    self.problem(node, path, f"unknown person '{level.assign_to}'")
-                levels.append(
-                    escalation_rules.LevelInput(
-                        threshold=level.threshold,
-                        value=level.value or 0,
-                        clock=level.clock,
-                        notify=level.notify,
-                        action="assign"
-                        if level.assign_to
-                        else "raise_priority"
-                        if level.raise_to
-                        else "",
-                        assign_to=assignee,
-                        raise_to=level.raise_to,
-                    )
-                )
-            # Levels the reading found wrong are checked too: the model's messages on what
-            # was reported already are left out below, so each problem is told once.
-            errors = escalation_rules.levels_errors(
-                department,
-                levels,
-                is_staff=lambda user, slug=spec.slug: (
-                    roles.get((user.username, slug)) in (Role.AGENT, Role.MANAGER)
-                ),
-            )
-            for key, problems in errors.items():
-                if key == "levels":
-                    node, path = spec.where("escalation")
-                    for message in problems:
-                        self.problem(node, path, message)
-                    continue
-                level = spec.escalation[key]
-                if not level.ok:
-                    continue
-                for name, messages in problems.items():
-                    file_key = level.threshold if name == "value" else name
-                    node, path = (
-                        level.where(file_key)
-                        if file_key in level.nodes
-                        else (
-                            level.node,
-                            level.path,
-                        )
-                    )
-                    if any(
-                        reported == path or reported.startswith(path + "[")
-                        for reported in self.reader.reported_paths
-                    ):
-                        continue
-                    for message in messages:
-                        self.problem(node, path, message)
+            levels = self.plan_levels(department, spec.slug, spec, spec.escalation)
             before = [
                 escalation_rules.level_input(level)
                 for level in sorted(stored.get(department.pk, []), key=lambda lv: lv.number)
@@ -1321,7 +1330,7 @@ class _Planner:
         stored_versions: dict[tuple, dict[int, Agreement]] = {}
         for agreement in Agreement.objects.select_related(
             "provider", "customer", "calendar", "proposed_by", "decided_by"
-        ).prefetch_related("targets__service"):
+        ).prefetch_related("targets__service", "escalation_levels__assign_to"):
             key = (agreement.provider.slug, _customer_key(agreement))
             stored_versions.setdefault(key, {})[agreement.version] = agreement
         services = {}
@@ -1430,6 +1439,7 @@ class _Planner:
                 node, path = target_spec.where(key) if key else (target_spec.node, target_spec.path)
                 for message in messages:
                     self.problem(node, path, message)
+        levels = self.plan_levels(provider, spec.provider, spec, spec.escalation)
         stored = stored_versions.get(spec.pair, {}).get(spec.version)
         plan = _AgreementPlan(
             spec=spec,
@@ -1438,6 +1448,7 @@ class _Planner:
             calendar=calendar,
             people=people,
             targets=inputs,
+            levels=levels,
             stored=stored,
         )
         if stored is not None:
@@ -1554,7 +1565,25 @@ def _agreement_content(agreement: Agreement) -> tuple:
         _username(agreement.proposed_by),
         agreement.comment,
         _targets_key(agreement.targets.all()),
+        _levels_key(
+            escalation_rules.level_input(level) for level in agreement.escalation_levels.all()
+        ),
     )
+
+
+def _levels_key(levels) -> list[tuple]:
+    return [
+        (
+            level.threshold,
+            level.value,
+            level.clock,
+            tuple(level.notify),
+            level.action,
+            _username(level.assign_to),
+            level.raise_to,
+        )
+        for level in levels
+    ]
 
 
 @dataclass
@@ -1565,6 +1594,7 @@ class _AgreementPlan:
     calendar: BusinessCalendar | None
     people: dict
     targets: list[TargetInput]
+    levels: list = field(default_factory=list)
     stored: Agreement | None = None
     content_changed: bool = False
     decision_changed: bool = False
@@ -1579,6 +1609,7 @@ class _AgreementPlan:
             spec.proposed_by,
             spec.comment,
             _targets_key(self.targets),
+            _levels_key(self.levels),
         )
 
 
@@ -1650,6 +1681,10 @@ class _Writer:
                     resolution=target.resolution,
                 )
                 for target in plan.targets
+            )
+            agreement.escalation_levels.all().delete()
+            EscalationLevel.objects.bulk_create(
+                escalation_rules.level_rows(plan.provider, plan.levels, agreement=agreement)
             )
         if (is_new or plan.decision_changed) and spec.state != AgreementState.PROPOSED:
             agreement.state = spec.state

@@ -130,3 +130,38 @@ def test_it_refuses_levels_out_of_order():
         "org.yaml line 18: departments[1].escalation[1].share: Level 2 must come later on the "
         "clock than level 1: shares rising, then times past due rising."
     ]
+
+
+AGREEMENT = """\
+agreements:
+  - provider: it
+    customer: ops
+    version: 1
+    valid_from: 2026-01-01
+    proposed_by: ida
+    decided_by: sam
+    targets:
+      normal: {first_response: 2h, resolution: 8h}
+    escalation:
+      - {share: 80%, clock: resolution, notify: [managers, customer_managers]}
+"""
+
+
+def test_it_loads_an_agreements_levels_once_and_never_rewrites_an_agreed_version():
+    org = ORG.replace("role: member}", "role: manager}")
+    report = load(org + AGREEMENT)
+    levels_of_agreement = EscalationLevel.objects.filter(agreement__isnull=False)
+    assert [(lv.value, lv.clock, lv.department.slug) for lv in levels_of_agreement] == [
+        (80, "resolution", "it")
+    ]
+    assert report.counts["agreements"].created == 1
+
+    again = load(org + AGREEMENT)
+    assert not again.changed
+
+    with pytest.raises(OrgImportError) as error:
+        load(org + AGREEMENT.replace("share: 80%", "share: 85%"))
+    assert error.value.messages == [
+        "org.yaml line 28: agreements[0]: Operations-IT agreement v1 is accepted: "
+        "an agreed version never changes; add version 2 with the changes"
+    ]
