@@ -90,3 +90,22 @@ def levels_due(
             break
         due.append(index)
     return due
+
+
+def escalation_status(clock) -> str:
+    """Where a stored clock stands in its levels, for the provider's staff: "1 of 3 levels
+    told; next level 2 (90% of the target) at Tue 24 Nov, 14:12"; blank without levels."""
+    from django.utils import dateformat, timezone
+
+    from departments.describe import escalation_threshold_text
+
+    levels = clock.escalation_levels or []
+    if not levels:
+        return ""
+    text = f"{clock.escalation_level} of {len(levels)} levels told"
+    if clock.escalation_level < len(levels) and clock.next_escalation_at is not None:
+        level = levels[clock.escalation_level]
+        when = escalation_threshold_text(level["threshold"], level["value"])
+        moment = dateformat.format(timezone.localtime(clock.next_escalation_at), "D j M, H:i")
+        text += f"; next level {level['number']} ({when}) at {moment}"
+    return text

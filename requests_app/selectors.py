@@ -19,7 +19,7 @@ from departments.models import Department, EscalationLevel, Membership, Service
 from departments.targets import AppliedTarget, target_applicable
 
 from .choices import ClockKind, Status
-from .escalation import escalation_plan
+from .escalation import escalation_plan, escalation_status
 from .live import clock_glance, current_clock_values, sla_summary
 from .models import (
     Comment,
@@ -347,6 +347,8 @@ class ClockBasis:
     target: str  # "4 business hours"
     text: str  # "4 business hours under the Sales-IT agreement v3; IT works ...; closed ..."
     day_seconds: int | None  # the clock calendar's business day, for its other durations
+    # Where it stands in its escalation levels (escalation.escalation_status), for the staff.
+    escalation: str = ""
 
 
 def clock_bases(*, request: ServiceRequest, now) -> dict[str, ClockBasis]:
@@ -375,5 +377,6 @@ def clock_bases(*, request: ServiceRequest, now) -> dict[str, ClockBasis]:
                 last_day=max(until, clock.started_at).astimezone(zone).date(),
             ),
             day_seconds=working_day_seconds(calendar),
+            escalation=escalation_status(clock),
         )
     return bases

@@ -383,3 +383,20 @@ def test_it_fires_each_level_once_with_two_scanners_at_once(org, service, levels
     assert len({(e.request_id, e.data["number"]) for e in events}) == 3 * len(requests)
     for request in requests:
         assert clock(request).escalation_level == 3
+
+
+def test_the_request_page_tells_the_staff_where_the_clock_stands(client, org, service, levels):
+    request = file(org, service)
+    scan(at(0, 10, 1))
+
+    client.force_login(org.agent)
+    with time_machine.travel(at(0, 10, 5), tick=False):
+        page = client.get(f"/requests/{request.pk}/").content.decode()
+    assert "1 of 3 levels told; next level 2 (75% of the target) at Mon 23 Nov, 10:30" in page
+    assert "Escalated: first response, level 1 (50% of the target)" in page
+
+    client.force_login(org.requester)
+    with time_machine.travel(at(0, 10, 5), tick=False):
+        page = client.get(f"/requests/{request.pk}/").content.decode()
+    assert "levels told" not in page
+    assert "Escalated" not in page
