@@ -36,20 +36,28 @@ class LevelInput:
     raise_to: str = ""
 
 
-def sees_levels(user, department: Department) -> bool:
-    """May the user read the department's levels (its members, HR)?"""
+def levels_standing(user, department: Department, *, roles=None, hr=None) -> tuple[bool, bool]:
+    """(sees, edits): may the user read the department's levels (its members, HR), may they
+    replace them (its managers)? `roles` (department id -> the user's role) and `hr`, when
+    the caller knows them (a page's navigation), save the queries."""
     from .agreements import is_hr
 
     if user is None or not user.is_authenticated:
-        return False
-    return is_hr(user) or Membership.objects.filter(user=user, department=department).exists()
+        return False, False
+    if roles is None:
+        roles = dict(Membership.objects.filter(user=user).values_list("department_id", "role"))
+    role = roles.get(department.pk)
+    if role is not None:
+        return True, role == Role.MANAGER
+    return (is_hr(user) if hr is None else hr), False
 
 
-def edits_levels(user, department: Department) -> bool:
-    """May the user replace the department's own levels (its managers)?"""
-    if user is None or not user.is_authenticated:
-        return False
-    return Membership.objects.filter(user=user, department=department, role=Role.MANAGER).exists()
+def sees_levels(user, department: Department, **known) -> bool:
+    return levels_standing(user, department, **known)[0]
+
+
+def edits_levels(user, department: Department, **known) -> bool:
+    return levels_standing(user, department, **known)[1]
 
 
 EDIT_REFUSAL = "Only the department's managers edit its escalation levels."

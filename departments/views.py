@@ -177,7 +177,7 @@ def department_detail(request, slug):
                 calendar, today=timezone.localdate(now, zoneinfo.ZoneInfo(calendar.timezone))
             ),
             **_agreement_sections(request.user, nav, department, now=now),
-            **_escalation_section(request.user, department),
+            **_escalation_section(request.user, nav, department),
         },
     )
 
@@ -215,14 +215,17 @@ def _department_levels(department) -> list:
     )
 
 
-def _escalation_section(user, department) -> dict:
-    if not escalation_rules.sees_levels(user, department):
+def _escalation_section(user, nav, department) -> dict:
+    sees, edits = escalation_rules.levels_standing(
+        user,
+        department,
+        roles={m.department_id: m.role for m in nav.memberships},
+        hr=nav.is_hr,
+    )
+    if not sees:
         return {}
     return {
-        "escalation": {
-            "rows": escalation_rows(_department_levels(department)),
-            "can_edit": escalation_rules.edits_levels(user, department),
-        }
+        "escalation": {"rows": escalation_rows(_department_levels(department)), "can_edit": edits}
     }
 
 
@@ -232,11 +235,11 @@ def department_escalation(request, slug):
     edit them (the set replaces the old one; running clocks keep the levels they started
     with)."""
     department = get_object_or_404(Department, slug=slug)
-    if not escalation_rules.sees_levels(request.user, department):
+    sees, can_edit = escalation_rules.levels_standing(request.user, department)
+    if not sees:
         return _forbidden(
             request, PermissionDenied("Only the department's members see its escalation levels.")
         )
-    can_edit = escalation_rules.edits_levels(request.user, department)
     if request.method == "POST" and not can_edit:
         return _forbidden(request, PermissionDenied(escalation_rules.EDIT_REFUSAL))
     levels = _department_levels(department)

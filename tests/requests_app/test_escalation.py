@@ -400,3 +400,49 @@ def test_the_request_page_tells_the_staff_where_the_clock_stands(client, org, se
         page = client.get(f"/requests/{request.pk}/").content.decode()
     assert "levels told" not in page
     assert "Escalated" not in page
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_scanners_take_a_levels_action_once(org, service):
+    SLATargetFactory(
+        department=org.provider,
+        priority=Priority.HIGH,
+        first_response=datetime.timedelta(hours=1),
+        resolution=datetime.timedelta(hours=6),
+    )
+    EscalationLevelFactory(
+        department=org.provider,
+        number=1,
+        clock="resolution",
+        notify=["managers"],
+        action="raise_priority",
+        raise_to=Priority.HIGH,
+    )
+    requests = [file(org, service) for _ in range(8)]
+    now = at(0, 13, 30)
+    start = threading.Barrier(2, timeout=10)
+    errors = []
+
+    def run():
+        try:
+            start.wait()
+            sla_clocks_scan(now=now)
+        except Exception as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    for request in requests:
+        request.refresh_from_db()
+        assert request.priority == Priority.HIGH
+        assert request.events.filter(kind=EventKind.PRIORITY_CHANGED).count() == 1
+        assert request.events.filter(kind=EventKind.ESCALATED).count() == 1
+        assert clock(request, ClockKind.RESOLUTION).escalation_level == 1
