@@ -229,6 +229,20 @@ def _escalation_section(user, nav, department) -> dict:
     }
 
 
+def _level_staff(department):
+    """Whom a level may assign requests to: the department's agents and managers."""
+    return (
+        get_user_model()
+        .objects.filter(
+            memberships__department=department,
+            memberships__role__in=[Role.AGENT, Role.MANAGER],
+            is_active=True,
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
 @login_required
 def department_escalation(request, slug):
     """The department's escalation levels: its members and HR read them, its managers
@@ -243,19 +257,12 @@ def department_escalation(request, slug):
     if request.method == "POST" and not can_edit:
         return _forbidden(request, PermissionDenied(escalation_rules.EDIT_REFUSAL))
     levels = _department_levels(department)
-    staff = (
-        get_user_model()
-        .objects.filter(
-            memberships__department=department,
-            memberships__role__in=[Role.AGENT, Role.MANAGER],
-            is_active=True,
-        )
-        .distinct()
-        .order_by("username")
-    )
     data = request.POST if request.method == "POST" else None
     formset = EscalationLevelFormSet(
-        data, initial=[level_initial(level) for level in levels], staff=staff, prefix="levels"
+        data,
+        initial=[level_initial(level) for level in levels],
+        staff=_level_staff(department),
+        prefix="levels",
     )
     errors = []
     if data is not None and formset.is_valid():
@@ -461,6 +468,21 @@ def agreement_propose(request, slug):
         initial=initial,
         initial_targets=_initial_targets(current),
     )
+    # The version's own escalation levels, if any (blank: the provider's apply), starting
+    # from those of the version in effect.
+    # A form posted without the levels' rows (an older page, a script) proposes none.
+    levels_data = data if data is not None and "levels-TOTAL_FORMS" in data else None
+    levels_formset = EscalationLevelFormSet(
+        levels_data,
+        initial=[
+            level_initial(level)
+            for level in (
+                current.escalation_levels.order_by("number") if current is not None else []
+            )
+        ],
+        staff=_level_staff(department),
+        prefix="levels",
+    )
     manages_provider = department.pk in {d.pk for d in nav.managed_departments}
     if data is not None:
         if not manages_provider and chosen not in {value for value, _ in choices}:
@@ -471,7 +493,8 @@ def agreement_propose(request, slug):
                     f"Only managers of {department.name} or of that department propose it."
                 ),
             )
-        if form.is_valid():
+        levels_ok = levels_formset.is_valid() if levels_formset.is_bound else True
+        if form.is_valid() and levels_ok:
             values = form.cleaned_data
             try:
                 agreement = services.agreement_propose(
@@ -483,6 +506,9 @@ def agreement_propose(request, slug):
                     calendar=values["calendar"],
                     targets=values["targets"],
                     comment=values["comment"],
+                    escalation_levels=(
+                        levels_formset.level_inputs() if levels_formset.is_bound else []
+                    ),
                     now=now,
                 )
             except PermissionDenied as exc:
@@ -497,6 +523,6 @@ def agreement_propose(request, slug):
     return render(
         request,
         "departments/propose.html",
-        {"department": department, "form": form},
+        {"department": department, "form": form, "levels_formset": levels_formset},
         status=400 if data is not None else 200,
     )

@@ -163,3 +163,33 @@ def test_an_agreement_page_shows_the_versions_levels(client, org):
     client.force_login(org.customer_manager)
     page = client.get(f"/departments/it/agreements/{agreement.pk}/").content.decode()
     assert "Level 1: at 1 business hour overdue (both clocks), tell the department" in page
+
+
+def test_a_proposal_carries_its_own_levels(client, org):
+    from departments.models import Agreement
+
+    client.force_login(org.provider_manager)
+    data = {
+        "customer": "sales",
+        "valid_from": "2027-01-04",
+        "t-all-normal-first_response": "1h",
+        "t-all-normal-resolution": "4h",
+        **form_data(
+            [
+                {
+                    "clock": "resolution",
+                    "threshold": "overdue",
+                    "amount": "2h",
+                    "notify": ["managers"],
+                }
+            ]
+        ),
+    }
+    response = client.post("/departments/it/agreements/new/", data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    agreement = Agreement.objects.get()
+    assert [
+        (lv.threshold, lv.value, lv.department_id) for lv in agreement.escalation_levels.all()
+    ] == [("overdue", 7200, org.provider.pk)]
+    assert not EscalationLevel.objects.filter(agreement__isnull=True).exists()
