@@ -161,6 +161,7 @@ def dataset_ensure(options, database: dict, *, keep_any: bool = False) -> dict:
         "requests": options.requests,
         "open": options.open,
         "crossings": options.crossings,
+        "escalation": getattr(options, "escalation", True),
         "seed": options.seed,
     }
     if keep_any:
@@ -184,6 +185,7 @@ def dataset_ensure(options, database: dict, *, keep_any: bool = False) -> dict:
             seed=options.seed,
             workers=options.workers,
             progress=progress,
+            escalation=getattr(options, "escalation", True),
         )
         print(f"Loaded in {dataset['total_seconds']} s: {dataset['rows']}")
     return dataset

@@ -50,6 +50,7 @@ from departments.models import (
     BusinessCalendar,
     CalendarVersion,
     Department,
+    EscalationLevel,
     Membership,
     Service,
     SLATarget,
@@ -59,6 +60,7 @@ from departments.services import calendar_version_current
 from requests_app import workflow
 from requests_app.choices import ClockKind, EventKind, NotificationKind, Status
 from requests_app.clocks import clock_events, compute_clock, request_due_times, warning_seconds
+from requests_app.escalation import escalation_plan, level_seconds, levels_due, next_escalation
 from requests_app.models import (
     Comment,
     Notification,
@@ -70,7 +72,8 @@ from requests_app.models import (
 from requests_app.selectors import clock_basis
 from requests_app.services import compute_fields
 
-GENERATOR_VERSION = 4  # 3: event data from requests_app.workflow's builders; 4: stored HTML
+# 3: event data from requests_app.workflow's builders; 4: stored HTML; 5: escalation levels
+GENERATOR_VERSION = 5
 UTC = datetime.UTC
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -78,6 +81,14 @@ CHUNK = 5000  # requests per COPY round (fixed: the data do not depend on it)
 HISTORY_DAYS = 365
 
 PRIORITIES = ["low", "normal", "high", "urgent"]
+# Every provider's escalation levels (unless --no-escalation): half the target tells the
+# assignee, 90% the managers, four business hours past due the parent's and the customer's
+# managers. No actions: an action is a service call, counted apart (scanner.ACTIONS_PER_SCAN).
+BENCH_LEVELS = [
+    {"threshold": "share", "value": 50, "notify": ["assignee"]},
+    {"threshold": "share", "value": 90, "notify": ["managers"]},
+    {"threshold": "overdue", "value": 4 * 3600, "notify": ["parent_managers", "customer_managers"]},
+]
 PRIORITY_WEIGHTS = [20, 55, 20, 5]
 TARGET_HOURS = {"low": (16, 80), "normal": (8, 40), "high": (4, 16), "urgent": (1, 8)}
 
@@ -202,6 +213,9 @@ COLUMNS = {
         *CLOCK_COMPUTED,
         "warning_notified_at",
         "breach_notified_at",
+        "escalation_levels",
+        "escalation_level",
+        "next_escalation_at",
     ],
     RequestEvent: [
         "id",
@@ -236,6 +250,7 @@ COLUMNS = {
         "emailed_at",
         "email_claimed_until",
         "email_attempts",
+        "link",
     ],
 }
 LOADED_MODELS = list(COLUMNS)
@@ -267,6 +282,8 @@ class BenchDepartment:
     agents: list[tuple[int, str]] = field(default_factory=list)
     members: list[tuple[int, str]] = field(default_factory=list)
     services: list[BenchService] = field(default_factory=list)
+    # The levels its clocks copy, per clock kind (requests_app.escalation.escalation_plan).
+    levels: dict = field(default_factory=dict)
 
     @property
     def staff(self) -> list[tuple[int, str]]:
@@ -288,8 +305,9 @@ def _hhmm(text: str) -> datetime.time:
     return datetime.time.fromisoformat(text)
 
 
-def org_build(rng: random.Random) -> BenchOrg:
-    """20 departments (16 providers), 10 people each, 5 services per provider, targets."""
+def org_build(rng: random.Random, *, escalation: bool = True) -> BenchOrg:
+    """20 departments (16 providers), 10 people each, 5 services per provider, targets,
+    and with `escalation` each provider's escalation levels (BENCH_LEVELS)."""
     user_model = get_user_model()
     unusable = make_password(None)
     departments = []
@@ -369,6 +387,12 @@ def org_build(rng: random.Random) -> BenchOrg:
                     targets[priority] = (chosen.first_response_seconds, chosen.resolution_seconds)
                     sources[priority] = chosen.source
                 bench.services.append(BenchService(service.pk, service_name, targets, sources))
+            if escalation:
+                levels = EscalationLevel.objects.bulk_create(
+                    EscalationLevel(department=department, number=number + 1, **level)
+                    for number, level in enumerate(BENCH_LEVELS)
+                )
+                bench.levels = escalation_plan(levels, agreement_id=None)
         departments.append(bench)
     providers = [i for i, d in enumerate(departments) if d.is_provider]
     weights = [1 / (rank + 1) ** 0.8 for rank in range(len(providers))]
@@ -390,6 +414,9 @@ def org_load() -> BenchOrg:
             getattr(bench, f"{membership.role}s").append(
                 (membership.user_id, membership.user.username)
             )
+        bench.levels = escalation_plan(
+            EscalationLevel.objects.filter(department=department), agreement_id=None
+        )
         departments.append(bench)
     providers = [i for i, d in enumerate(departments) if d.is_provider]
     weights = [1 / (rank + 1) ** 0.8 for rank in range(len(providers))]
@@ -486,10 +513,15 @@ def plans_make(
         plan = plans[index]
         department = org.departments[plan.provider]
         kind = rng.choice(["first_response", "resolution"])
-        threshold = rng.choice(["warn", "due"])
+        levels = department.levels.get(kind, [])
+        # With levels, some clocks reach one of them in the minute instead.
+        threshold = rng.choice(["warn", "due", *(f"level{n + 1}" for n in range(len(levels)))])
         targets = department.services[plan.service].targets[plan.priority]
         target = targets[0] if kind == "first_response" else targets[1]
-        seconds = warning_seconds(target) if threshold == "warn" else target
+        if threshold.startswith("level"):
+            seconds = level_seconds(levels[int(threshold[5:]) - 1], target)
+        else:
+            seconds = warning_seconds(target) if threshold == "warn" else target
         start = start_for_crossing(department.version, seconds, now0 + rng.randint(1, 60))
         if start is None:
             continue
@@ -546,7 +578,7 @@ def _value(value) -> str:
         return value.isoformat()
     if isinstance(value, str):
         return _text(value)
-    if isinstance(value, dict):
+    if isinstance(value, dict | list):
         return _text(json.dumps(value, separators=(",", ":")))
     return str(value)
 
@@ -754,6 +786,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
     results = []
     for number, kind in enumerate((ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION)):
         target = start_targets[number]
+        levels = department.levels.get(kind, [])
         result = compute_clock(
             clock_events(
                 kind=kind, department_id=dept_id, started_at=created, request_events=events
@@ -762,6 +795,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             version,
             computed_at,
             priority=start_priority,
+            levels=levels,
         )
         # The scanner runs every minute: a warning passed before now0 was notified within a
         # minute, or never if the clock was completed (or stopped running) first; a breach
@@ -770,6 +804,20 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
         # the one a minute later finds exactly the thresholds of that minute.
         warning_notified = breach_notified = None
         lag = datetime.timedelta(seconds=rng.randint(1, 59))
+        # Levels due by now0 were fired, each within a minute (the clocks of past requests
+        # are done: theirs are not counted, and none is due any more).
+        fired = levels_due(result.escalation_at, 0, now) if is_open else []
+        for index in fired:
+            sla_events.append(
+                Event(
+                    EventKind.ESCALATED,
+                    min(result.escalation_at[index] + lag, now),
+                    dept_id,
+                    None,
+                    {"clock": kind, **levels[index]},
+                    True,
+                )
+            )
         if result.warned_at is not None:
             if is_open:
                 warning_notified = min(result.warned_at + lag, now)
@@ -777,8 +825,10 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                 warning_notified = result.warned_at + lag
         if result.breached_at is not None:
             breach_notified = min(result.breached_at + lag, now)
-        if warning_notified is not None and (
-            breach_notified is None or warning_notified < breach_notified
+        if (
+            warning_notified is not None
+            and not levels  # the levels replace the default warning
+            and (breach_notified is None or warning_notified < breach_notified)
         ):
             sla_events.append(
                 Event(
@@ -821,6 +871,9 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
                 *(computed[name] for name in CLOCK_COMPUTED),
                 warning_notified,
                 breach_notified,
+                levels,
+                len(fired),
+                next_escalation(result.escalation_at, len(fired)),
             ),
         )
         stats[f"clock {kind} {result.state}"] += 1
@@ -896,6 +949,7 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             created + datetime.timedelta(seconds=30),
             None,  # sent: no claim left
             1,
+            "",  # the request's own page
         ),
     )
 
@@ -939,6 +993,7 @@ def dataset_load(
     seed: int,
     workers: int,
     progress,
+    escalation: bool = True,
 ) -> dict:
     """Build the organisation and load the requests; returns the dataset's description."""
     columns_check(COLUMNS, "bench/generate.py")
@@ -946,7 +1001,7 @@ def dataset_load(
     rng = random.Random(seed)
     with transaction.atomic(), connection.cursor() as cursor:
         wipe(cursor)
-        org = org_build(rng)
+        org = org_build(rng, escalation=escalation)
         now0 = _epoch(now0_for(datetime.datetime.now(UTC), [d.version for d in org.departments]))
         plans = plans_make(
             org,
@@ -998,6 +1053,7 @@ def dataset_load(
             "requests": requests,
             "open": open_requests,
             "crossings": crossings,
+            "escalation": escalation,
             "seed": seed,
             "now0": _at(now0).isoformat(),
             "busy_department": org.departments[busy].slug,
@@ -1071,12 +1127,18 @@ def clocks_verify(*, sample: int, seed: int) -> dict:
             clock.calendar_version,
             clock.computed_at,
             priority=clock.priority,
+            levels=clock.escalation_levels,
         )
         stored = {name: getattr(clock, name) for name in result.as_fields()}
         checked += 1
-        if stored != result.as_fields() or (clock.target_seconds, clock.priority) != (
+        if stored != result.as_fields() or (
+            clock.target_seconds,
+            clock.priority,
+            clock.next_escalation_at,
+        ) != (
             result.target_seconds,
             result.priority,
+            next_escalation(result.escalation_at, clock.escalation_level),
         ):
             mismatched += 1
     if mismatched:

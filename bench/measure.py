@@ -219,6 +219,7 @@ def scanner_measure(*, now0: datetime.datetime, iterations: int, repeats: int, p
         progress(
             f"{'full scan, next minute':38} {elapsed * 1000:9.1f} ms  "
             f"{outcome['warned']} warned, {outcome['breached']} breached, "
+            f"{outcome['escalated']} escalated, "
             f"{runs[-1]['queries']} queries"
         )
     median = statistics.median(run["seconds"] for run in runs)

@@ -46,6 +46,12 @@ def arguments(argv=None) -> argparse.Namespace:
         default=300,
         help="open clocks that pass 75%% or 100%% of their target in the minute scanned",
     )
+    parser.add_argument(
+        "--no-escalation",
+        dest="escalation",
+        action="store_false",
+        help="no escalation levels: every clock keeps the default warning (the figures before)",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--reuse", action="store_true", help="keep data of the same shape")
     parser.add_argument("--iterations", type=int, default=50, help="timed runs per scenario")
@@ -138,6 +144,7 @@ def table(results: dict) -> str:
             f"  full scan of that minute: median {full['median_seconds']:.3f} s over "
             f"{len(full['runs'])} runs ({full['ms_per_clock']} ms per clock; "
             f"{first['warned']} warned, {first['breached']} breached, "
+            f"{first.get('escalated', 0)} escalated, "
             f"{first['notifications']} notifications, {first['queries']} queries)  {verdict}",
         ]
     return "\n".join(lines)

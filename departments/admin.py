@@ -7,6 +7,7 @@ from .models import (
     AgreementTarget,
     BusinessCalendar,
     Department,
+    EscalationLevel,
     Holiday,
     Membership,
     Service,
@@ -122,6 +123,26 @@ class AgreementAdmin(admin.ModelAdmin):
     list_filter = ["state", "provider"]
     list_select_related = ["provider", "customer"]
     inlines = [AgreementTargetInline]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EscalationLevel)
+class EscalationLevelAdmin(admin.ModelAdmin):
+    """Read only: a set of levels has rules across its rows (departments.escalation), kept
+    by the department's escalation page, the API and the org import, which replace a set
+    whole."""
+
+    list_display = ["department", "agreement", "number", "clock", "threshold", "value", "action"]
+    list_filter = ["department", "threshold", "action"]
+    list_select_related = ["department", "agreement"]
 
     def has_add_permission(self, request, obj=None):
         return False

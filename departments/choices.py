@@ -58,3 +58,34 @@ class TargetSource(models.TextChoices):
     SERVICE = "service", "Service target"
     DEPARTMENT = "department", "Department default"
     FALLBACK = "fallback", "Company fallback"
+
+
+class EscalationClock(models.TextChoices):
+    """Which of a request's clocks an escalation level watches."""
+
+    FIRST_RESPONSE = "first_response", "First response"
+    RESOLUTION = "resolution", "Resolution"
+    BOTH = "both", "Both clocks"
+
+
+class EscalationThreshold(models.TextChoices):
+    # A share of the target, in percent of its business time (50: half the target used).
+    SHARE = "share", "Share of the target"
+    # Business seconds of running time past the due instant.
+    OVERDUE = "overdue", "Business time past due"
+
+
+class EscalationAudience(models.TextChoices):
+    """Whom a level tells; the assignee falls back to the department's agents."""
+
+    ASSIGNEE = "assignee", "The assignee"
+    AGENTS = "agents", "The department's agents"
+    MANAGERS = "managers", "The department's managers"
+    PARENT_MANAGERS = "parent_managers", "The parent department's managers"
+    CUSTOMER_MANAGERS = "customer_managers", "The customer department's managers"
+
+
+class EscalationAction(models.TextChoices):
+    NONE = "", "Nothing"
+    ASSIGN = "assign", "Assign to a person"
+    RAISE_PRIORITY = "raise_priority", "Raise the priority"

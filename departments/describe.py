@@ -16,7 +16,7 @@ import re
 from collections import Counter
 
 from .business_time import business_schedule
-from .choices import Priority, TargetSource
+from .choices import EscalationAudience, EscalationThreshold, Priority, TargetSource
 from .targets import AGREEMENT_SOURCES
 
 DURATION_PATTERN = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?$")
@@ -285,3 +285,22 @@ def agreement_target_rows(agreement) -> list[dict]:
         }
         for target in rows
     ]
+
+
+def escalation_threshold_text(threshold: str, value: int) -> str:
+    """When a level fires, in words: "50% of the target", "4 business hours overdue"."""
+    if threshold == EscalationThreshold.SHARE:
+        return f"{value}% of the target"
+    return f"{business_duration(value)} overdue"
+
+
+def escalation_audience_text(audiences) -> str:
+    """Whom a level tells, in words: "the assignee and the department's managers"."""
+    names = [_lower_first(EscalationAudience(audience).label) for audience in audiences]
+    if not names:
+        return "nobody"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

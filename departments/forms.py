@@ -1,12 +1,20 @@
 """The forms of the agreement pages: a proposal (its targets a grid of services by
-priorities, written as durations: 30m, 4h, 1h30m) and an answer with a comment."""
+priorities, written as durations: 30m, 4h, 1h30m) and an answer with a comment; and the
+escalation page's formset of levels."""
 
 from django import forms
 
 from core.limits import TEXT_MAX_LENGTH, datetime_error
 
-from .choices import Priority
+from .choices import (
+    EscalationAction,
+    EscalationAudience,
+    EscalationClock,
+    EscalationThreshold,
+    Priority,
+)
 from .describe import duration_input, parse_business_duration
+from .escalation import MAX_LEVELS, LevelInput
 from .models import BusinessCalendar
 from .services import TargetInput
 
@@ -118,3 +126,112 @@ class DecisionForm(forms.Form):
         max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class EscalationLevelForm(forms.Form):
+    """One level of the escalation page: when (a share of the target, or a business time
+    past due, written as the org import writes them: 50%, 4h), whom to tell, what to do."""
+
+    # Initial values, so that a blank extra row posts as unchanged and is left out.
+    clock = forms.ChoiceField(
+        label="Clock", choices=EscalationClock.choices, initial=EscalationClock.BOTH
+    )
+    threshold = forms.ChoiceField(
+        label="When", choices=EscalationThreshold.choices, initial=EscalationThreshold.SHARE
+    )
+    amount = forms.CharField(
+        label="How much",
+        max_length=20,
+        help_text="A share as 50%, or a time past due as 4h or 1h30m.",
+        widget=forms.TextInput(attrs={"size": 6}),
+    )
+    notify = forms.MultipleChoiceField(
+        label="Tell",
+        choices=EscalationAudience.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    action = forms.ChoiceField(label="Then", choices=EscalationAction.choices, required=False)
+    assign_to = forms.ModelChoiceField(
+        label="Assign to", queryset=None, required=False, empty_label="Nobody"
+    )
+    raise_to = forms.ChoiceField(
+        label="Raise to", choices=[("", "-"), *Priority.choices], required=False
+    )
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assign_to"].queryset = staff
+
+    def clean(self):
+        data = super().clean()
+        text = (data.get("amount") or "").strip()
+        if data.get("threshold") == EscalationThreshold.SHARE:
+            number = text.rstrip("%").strip()
+            if not number.isdigit():
+                self.add_error("amount", f"'{text}' is not a percentage (write e.g. 50%).")
+            else:
+                data["value"] = int(number)
+        elif data.get("threshold") == EscalationThreshold.OVERDUE and text:
+            try:
+                data["value"] = int(parse_business_duration(text).total_seconds())
+            except ValueError as exc:
+                self.add_error("amount", str(exc))
+        return data
+
+    def level_input(self) -> LevelInput:
+        data = self.cleaned_data
+        return LevelInput(
+            threshold=data["threshold"],
+            value=data.get("value", 0),
+            clock=data["clock"],
+            notify=list(data.get("notify") or []),
+            action=data.get("action") or "",
+            assign_to=data.get("assign_to"),
+            raise_to=data.get("raise_to") or "",
+        )
+
+
+def level_initial(level) -> dict:
+    """A stored level as the form's initial data."""
+    amount = (
+        f"{level.value}%"
+        if level.threshold == EscalationThreshold.SHARE
+        else duration_input(level.value)
+    )
+    return {
+        "clock": level.clock,
+        "threshold": level.threshold,
+        "amount": amount,
+        "notify": list(level.notify),
+        "action": level.action,
+        "assign_to": level.assign_to_id,
+        "raise_to": level.raise_to,
+    }
+
+
+class BaseLevelFormSet(forms.BaseFormSet):
+    def __init__(self, *args, staff=None, **kwargs):
+        self.staff = staff
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "staff": self.staff}
+
+    def level_inputs(self) -> list[LevelInput]:
+        """The levels kept (filled in, not deleted), in the page's order."""
+        return [
+            form.level_input()
+            for form in self.forms
+            if form.has_changed() and not self._should_delete_form(form)
+        ]
+
+
+EscalationLevelFormSet = forms.formset_factory(
+    EscalationLevelForm,
+    formset=BaseLevelFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=MAX_LEVELS,
+    validate_max=True,
+)

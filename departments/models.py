@@ -6,7 +6,17 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from .choices import AgreementSide, AgreementState, Priority, Role, Weekday
+from .choices import (
+    AgreementSide,
+    AgreementState,
+    EscalationAction,
+    EscalationAudience,
+    EscalationClock,
+    EscalationThreshold,
+    Priority,
+    Role,
+    Weekday,
+)
 from .validators import minutes_of, validate_holiday_country, validate_timezone
 
 
@@ -502,3 +512,100 @@ class AgreementTarget(models.Model):
     @property
     def resolution_seconds(self) -> int:
         return int(self.resolution.total_seconds())
+
+
+class EscalationLevel(models.Model):
+    """One step of a department's (or an agreement version's) escalation: when a clock has
+    used a share of its target, or run a business time past due, tell these people and
+    optionally act (assign, raise the priority).
+
+    A clock copies the levels that apply when it starts (requests_app.escalation), as it
+    copies its target: editing levels later changes the clocks started afterwards, never
+    what a running clock has fired or will fire. An agreement version's levels, if it has
+    any, replace its provider's for the clocks under it; a department without levels keeps
+    the company default (a warning at 75% to settings.SLA_NOTIFY["warning"]).
+    """
+
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="escalation_levels"
+    )
+    agreement = models.ForeignKey(
+        "Agreement",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="escalation_levels",
+        help_text="Blank: the department's own levels.",
+    )
+    number = models.PositiveSmallIntegerField(help_text="Levels fire in this order, from 1.")
+    clock = models.CharField(
+        max_length=20, choices=EscalationClock.choices, default=EscalationClock.BOTH
+    )
+    threshold = models.CharField(max_length=10, choices=EscalationThreshold.choices)
+    # Percent of the target (share), or business seconds past due (overdue).
+    value = models.PositiveIntegerField()
+    notify = models.JSONField(default=list, blank=True, help_text="Audiences (see choices).")
+    action = models.CharField(
+        max_length=20, choices=EscalationAction.choices, default=EscalationAction.NONE, blank=True
+    )
+    assign_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    raise_to = models.CharField(
+        max_length=10,
+        choices=Priority.choices,
+        blank=True,
+        help_text="The priority a request is raised to, if it is lower.",
+    )
+
+    class Meta:
+        ordering = ["department", "agreement", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "number"],
+                condition=Q(agreement__isnull=True),
+                name="escalation_level_unique_department",
+            ),
+            models.UniqueConstraint(
+                fields=["agreement", "number"],
+                condition=Q(agreement__isnull=False),
+                name="escalation_level_unique_agreement",
+            ),
+            models.CheckConstraint(condition=Q(value__gt=0), name="escalation_level_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.department} level {self.number}"
+
+    def clean(self):
+        errors = {}
+        if self.threshold == EscalationThreshold.SHARE and not 1 <= (self.value or 0) <= 100:
+            errors["value"] = "A share of the target is from 1 to 100 percent."
+        if self.threshold == EscalationThreshold.OVERDUE and not (
+            60 <= (self.value or 0) <= TARGET_MAX.total_seconds()
+        ):
+            errors["value"] = "Past due is at least a business minute and at most a year."
+        notify = self.notify if isinstance(self.notify, list) else None
+        if notify is None or any(a not in EscalationAudience.values for a in notify):
+            errors["notify"] = "Choose from: " + ", ".join(EscalationAudience.values) + "."
+        elif len(set(notify)) != len(notify):
+            errors["notify"] = "Each audience once."
+        # Whether the person works for the department is departments.escalation's to say:
+        # the org import asks before it has saved the memberships.
+        if self.action == EscalationAction.ASSIGN:
+            if self.assign_to_id is None and getattr(self, "assign_to", None) is None:
+                errors["assign_to"] = "Whom to assign to."
+        elif self.assign_to_id is not None:
+            errors["assign_to"] = "Only an assign action names a person."
+        if self.action == EscalationAction.RAISE_PRIORITY and not self.raise_to:
+            errors["raise_to"] = "Which priority to raise to."
+        elif self.action != EscalationAction.RAISE_PRIORITY and self.raise_to:
+            errors["raise_to"] = "Only a raise action names a priority."
+        if not notify and not self.action and "notify" not in errors:
+            errors["notify"] = "A level tells someone or acts."
+        if errors:
+            raise ValidationError(errors)

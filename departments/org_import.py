@@ -33,21 +33,38 @@ from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from . import escalation as escalation_rules
 from .agreements import day_start
-from .choices import HR_GROUP, AgreementSide, AgreementState, Priority, Role, Weekday
+from .choices import (
+    HR_GROUP,
+    AgreementSide,
+    AgreementState,
+    EscalationAudience,
+    EscalationClock,
+    EscalationThreshold,
+    Priority,
+    Role,
+    Weekday,
+)
 from .describe import parse_business_duration
 from .models import (
     Agreement,
     AgreementTarget,
     BusinessCalendar,
     Department,
+    EscalationLevel,
     Holiday,
     Membership,
     Service,
     SLATarget,
     WorkingHours,
 )
-from .services import TargetInput, agreement_accepted_apply, proposal_errors
+from .services import (
+    TargetInput,
+    agreement_accepted_apply,
+    escalation_levels_write,
+    proposal_errors,
+)
 from .validators import validate_working_hours
 
 KINDS = (
@@ -58,6 +75,7 @@ KINDS = (
     "people",
     "memberships",
     "agreements",
+    "escalation",
 )
 EVERY_CUSTOMER = "*"
 AGREEMENT_STATES = [
@@ -203,6 +221,18 @@ class _DepartmentSpec(_Spec):
     description: str = ""
     targets: list[_TargetSpec] = field(default_factory=list)
     services: list[_ServiceSpec] = field(default_factory=list)
+    # None: the file says nothing of the levels, which stay as they are.
+    escalation: "list[_LevelSpec] | None" = None
+
+
+@dataclass
+class _LevelSpec(_Spec):
+    threshold: str = ""
+    value: int | None = None
+    clock: str = EscalationClock.BOTH
+    notify: list = field(default_factory=list)
+    assign_to: str | None = None
+    raise_to: str = ""
 
 
 @dataclass
@@ -246,6 +276,7 @@ class _AgreementSpec(_Spec):
     decision_comment: str = ""
     targets: list[_TargetSpec] = field(default_factory=list)
     services: list[_AgreementServiceSpec] = field(default_factory=list)
+    escalation: list = field(default_factory=list)  # of _LevelSpec: the version's own levels
 
     @property
     def pair(self) -> tuple[str | None, str | None]:
@@ -448,6 +479,7 @@ class _Reader:
                 "decision_comment",
                 "targets",
                 "services",
+                "escalation",
             ),
         )
         n = spec.nodes
@@ -498,6 +530,10 @@ class _Reader:
                 service.nodes.get("targets"), _join(service_path, "targets")
             )
             spec.services.append(service)
+        spec.escalation = [
+            self.level(level_node, level_path)
+            for level_path, level_node in self.items(n.get("escalation"), _join(path, "escalation"))
+        ]
         return spec
 
     def _spec(self, cls, node: Node, path: str, **keys):
@@ -663,7 +699,14 @@ class _Reader:
             node,
             path,
             required=("slug", "name", "code", "calendar"),
-            optional=("parent", "is_provider", "description", "targets", "services"),
+            optional=(
+                "parent",
+                "is_provider",
+                "description",
+                "targets",
+                "services",
+                "escalation",
+            ),
         )
         n = spec.nodes
         spec.slug = self.text(n.get("slug"), _join(path, "slug"), required=True)
@@ -678,6 +721,52 @@ class _Reader:
         spec.targets = self.targets(n.get("targets"), _join(path, "targets"))
         for service_path, service_node in self.items(n.get("services"), _join(path, "services")):
             spec.services.append(self.service(service_node, service_path))
+        if "escalation" in n:
+            spec.escalation = [
+                self.level(level_node, level_path)
+                for level_path, level_node in self.items(n["escalation"], _join(path, "escalation"))
+            ]
+        return spec
+
+    def level(self, node: Node, path: str) -> _LevelSpec:
+        """`{share: 50%, notify: [assignee]}` or `{overdue: 4h, notify: [managers],
+        raise_to: urgent}` as a level spec."""
+        spec = self._spec(
+            _LevelSpec,
+            node,
+            path,
+            optional=("share", "overdue", "clock", "notify", "assign_to", "raise_to"),
+        )
+        n = spec.nodes
+        given = [key for key in ("share", "overdue") if key in n]
+        if spec.ok and len(given) != 1:
+            self.problem(node, path, "give one of 'share' (e.g. 50%) or 'overdue' (e.g. 4h)")
+        elif given == ["share"]:
+            spec.threshold = EscalationThreshold.SHARE
+            text = self.text(n["share"], _join(path, "share"), required=True)
+            match = re.fullmatch(r"(\d{1,3})\s*%?", text or "")
+            if text is not None and match is None:
+                self.problem(n["share"], _join(path, "share"), f"'{text}' is not a percentage")
+            elif match is not None:
+                spec.value = int(match.group(1))
+        elif given == ["overdue"]:
+            spec.threshold = EscalationThreshold.OVERDUE
+            duration = self.duration(n["overdue"], _join(path, "overdue"))
+            spec.value = int(duration.total_seconds()) if duration is not None else None
+        spec.clock = self.choice(
+            n.get("clock"), _join(path, "clock"), EscalationClock.values, default="both"
+        )
+        for item_path, item in self.items(n.get("notify"), _join(path, "notify")):
+            audience = self.choice(item, item_path, EscalationAudience.values, default="")
+            if audience:
+                spec.notify.append(audience)
+        spec.assign_to = self.text(n.get("assign_to"), _join(path, "assign_to")) or None
+        spec.raise_to = self.choice(
+            n.get("raise_to"), _join(path, "raise_to"), Priority.values, default=""
+        )
+        if spec.assign_to and spec.raise_to:
+            node_, path_ = spec.where("raise_to")
+            self.problem(node_, path_, "a level either assigns or raises the priority, not both")
         return spec
 
     def service(self, node: Node, path: str) -> _ServiceSpec:
@@ -818,6 +907,8 @@ class _Planner:
         self.people: list[_Plan] = []
         self.memberships: dict[str, list[_Plan]] = {}
         self.agreements: list[_AgreementPlan] = []
+        # (department, [LevelInput], is new, changed) per department whose file lists levels
+        self.escalations: list[tuple] = []
 
     def problem(self, node, path, message):
         self.reader.problem(node, path, message)
@@ -880,6 +971,7 @@ class _Planner:
         self.plan_services_and_targets()
         self.plan_people()
         self.plan_agreements()
+        self.plan_escalations()
 
     def plan_calendars(self) -> None:
         stored = {c.name: c for c in BusinessCalendar.objects.all()}
@@ -1131,6 +1223,103 @@ class _Planner:
             plans.append(plan)
         return plans
 
+    # Escalation levels: a department whose file lists them gets exactly those, in order;
+    # one that does not keeps its own. The rules of a set are departments.escalation's.
+
+    def level_people(self) -> tuple[dict, dict]:
+        """The people levels may assign to (username -> user, the file's or stored) and
+        their roles once the file is in ((username, department slug) -> role)."""
+        if getattr(self, "_level_people", None) is not None:
+            return self._level_people
+        specs = [plan.spec.escalation or [] for plan in self.departments.values()]
+        specs += [spec.escalation for spec in self.organisation.agreements]
+        wanted = {level.assign_to for levels in specs for level in levels if level.assign_to}
+        users = {plan.instance.username: plan.instance for plan in self.people}
+        for user in get_user_model().objects.filter(username__in=wanted - set(users)):
+            users[user.username] = user
+        roles = {
+            (m.user.username, m.department.slug): m.role
+            for m in Membership.objects.filter(user__username__in=wanted).select_related(
+                "user", "department"
+            )
+        }
+        for username, plans in self.memberships.items():
+            for membership in plans:
+                roles[(username, membership.instance.department.slug)] = membership.instance.role
+        self._level_people = users, roles
+        return self._level_people
+
+    def plan_levels(self, department, slug: str, spec: _Spec, levels_spec: list) -> list:
+        """A set of levels of the file as LevelInput, every problem reported at its line."""
+        users, roles = self.level_people()
+        levels = []
+        for level in levels_spec:
+            assignee = users.get(level.assign_to) if level.assign_to else None
+            if level.assign_to and assignee is None:
+                node, path = level.where("assign_to")
+                self.problem(node, path, f"unknown person '{level.assign_to}'")
+            action = "assign" if level.assign_to else "raise_priority" if level.raise_to else ""
+            levels.append(
+                escalation_rules.LevelInput(
+                    threshold=level.threshold,
+                    value=level.value or 0,
+                    clock=level.clock,
+                    notify=level.notify,
+                    action=action,
+                    assign_to=assignee,
+                    raise_to=level.raise_to,
+                )
+            )
+        # Levels the reading found wrong are checked too: the model's messages on what was
+        # reported already are left out below, so each problem is told once.
+        errors = escalation_rules.levels_errors(
+            department,
+            levels,
+            is_staff=lambda user: roles.get((user.username, slug)) in (Role.AGENT, Role.MANAGER),
+        )
+        for key, problems in errors.items():
+            if key == "levels":
+                node, path = spec.where("escalation")
+                for message in problems:
+                    self.problem(node, path, message)
+                continue
+            level = levels_spec[key]
+            if not level.ok:
+                continue
+            for name, messages in problems.items():
+                file_key = level.threshold if name == "value" else name
+                if file_key in level.nodes:
+                    node, path = level.where(file_key)
+                else:
+                    node, path = level.node, level.path
+                if any(
+                    reported == path or reported.startswith(path + "[")
+                    for reported in self.reader.reported_paths
+                ):
+                    continue
+                for message in messages:
+                    self.problem(node, path, message)
+        return levels
+
+    def plan_escalations(self) -> None:
+        specs = [plan for plan in self.departments.values() if plan.spec.escalation is not None]
+        if not specs:
+            return
+        stored = {}
+        for level in EscalationLevel.objects.filter(agreement__isnull=True).select_related(
+            "assign_to"
+        ):
+            stored.setdefault(level.department_id, []).append(level)
+        for plan in specs:
+            department, spec = plan.instance, plan.spec
+            levels = self.plan_levels(department, spec.slug, spec, spec.escalation)
+            before = [
+                escalation_rules.level_input(level)
+                for level in sorted(stored.get(department.pk, []), key=lambda lv: lv.number)
+            ]
+            is_new = department.pk is None or department.pk not in stored
+            self.escalations.append((department, levels, is_new and bool(levels), before != levels))
+
     # Agreements: a version that was agreed never changes (clocks point at it); a new
     # version says what changed. A proposal in the file may still change, or be answered.
 
@@ -1141,7 +1330,7 @@ class _Planner:
         stored_versions: dict[tuple, dict[int, Agreement]] = {}
         for agreement in Agreement.objects.select_related(
             "provider", "customer", "calendar", "proposed_by", "decided_by"
-        ).prefetch_related("targets__service"):
+        ).prefetch_related("targets__service", "escalation_levels__assign_to"):
             key = (agreement.provider.slug, _customer_key(agreement))
             stored_versions.setdefault(key, {})[agreement.version] = agreement
         services = {}
@@ -1250,6 +1439,7 @@ class _Planner:
                 node, path = target_spec.where(key) if key else (target_spec.node, target_spec.path)
                 for message in messages:
                     self.problem(node, path, message)
+        levels = self.plan_levels(provider, spec.provider, spec, spec.escalation)
         stored = stored_versions.get(spec.pair, {}).get(spec.version)
         plan = _AgreementPlan(
             spec=spec,
@@ -1258,6 +1448,7 @@ class _Planner:
             calendar=calendar,
             people=people,
             targets=inputs,
+            levels=levels,
             stored=stored,
         )
         if stored is not None:
@@ -1374,7 +1565,25 @@ def _agreement_content(agreement: Agreement) -> tuple:
         _username(agreement.proposed_by),
         agreement.comment,
         _targets_key(agreement.targets.all()),
+        _levels_key(
+            escalation_rules.level_input(level) for level in agreement.escalation_levels.all()
+        ),
     )
+
+
+def _levels_key(levels) -> list[tuple]:
+    return [
+        (
+            level.threshold,
+            level.value,
+            level.clock,
+            tuple(level.notify),
+            level.action,
+            _username(level.assign_to),
+            level.raise_to,
+        )
+        for level in levels
+    ]
 
 
 @dataclass
@@ -1385,6 +1594,7 @@ class _AgreementPlan:
     calendar: BusinessCalendar | None
     people: dict
     targets: list[TargetInput]
+    levels: list = field(default_factory=list)
     stored: Agreement | None = None
     content_changed: bool = False
     decision_changed: bool = False
@@ -1399,6 +1609,7 @@ class _AgreementPlan:
             spec.proposed_by,
             spec.comment,
             _targets_key(self.targets),
+            _levels_key(self.levels),
         )
 
 
@@ -1432,6 +1643,10 @@ class _Writer:
             self.save_person(plan)
         for plan in self.planner.agreements:
             self.save_agreement(plan)
+        for department, levels, is_new, changed in self.planner.escalations:
+            if changed:
+                escalation_levels_write(department=department, levels=levels)
+            self.counts["escalation"].add(is_new=is_new, changed=changed)
 
     def save_agreement(self, plan: _AgreementPlan) -> None:
         """Create a version, change a proposal, or record its answer; an accepted version
@@ -1466,6 +1681,10 @@ class _Writer:
                     resolution=target.resolution,
                 )
                 for target in plan.targets
+            )
+            agreement.escalation_levels.all().delete()
+            EscalationLevel.objects.bulk_create(
+                escalation_rules.level_rows(plan.provider, plan.levels, agreement=agreement)
             )
         if (is_new or plan.decision_changed) and spec.state != AgreementState.PROPOSED:
             agreement.state = spec.state

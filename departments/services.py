@@ -13,6 +13,7 @@ from django.utils import timezone
 from core.limits import datetime_error
 
 from . import agreements as agreement_rules
+from . import escalation as escalation_rules
 from . import signals
 from .business_time import business_schedule
 from .choices import AgreementState
@@ -22,6 +23,7 @@ from .models import (
     BusinessCalendar,
     CalendarVersion,
     Department,
+    EscalationLevel,
     Service,
 )
 from .selectors import agreement_pair_versions
@@ -168,10 +170,13 @@ def agreement_propose(
     calendar: BusinessCalendar | None = None,
     targets: list[TargetInput],
     comment: str = "",
+    escalation_levels: list | None = None,
     now=None,
 ) -> Agreement:
     """Propose the next version of the pair's agreement (a manager of either side; of the
-    provider for every customer); the other side's managers are told."""
+    provider for every customer); the other side's managers are told. `escalation_levels`
+    (departments.escalation.LevelInput), if any, replace the provider's levels for the
+    clocks under this version."""
     now = now or timezone.now()
     standing = agreement_rules.standing_for(
         actor, provider_id=provider.pk, customer_id=customer.pk if customer else None
@@ -191,6 +196,7 @@ def agreement_propose(
             today=now.astimezone(zone).date(),
         )
     )
+    escalation_rules.levels_check(provider, escalation_levels or [])
     with transaction.atomic():
         # Versions of a provider's agreements are numbered one at a time.
         Department.objects.select_for_update().filter(pk=provider.pk).first()
@@ -231,6 +237,9 @@ def agreement_propose(
                 resolution=spec.resolution,
             )
             for spec in targets
+        )
+        EscalationLevel.objects.bulk_create(
+            escalation_rules.level_rows(provider, escalation_levels or [], agreement=agreement)
         )
         _notify("propose", agreement, actor=actor, now=now)
     return agreement
@@ -321,3 +330,32 @@ def agreement_decline(*, actor, agreement: Agreement, comment: str, now=None) ->
 def agreement_withdraw(*, actor, agreement: Agreement, comment: str = "", now=None) -> Agreement:
     """Withdraw a proposal nobody has answered (a manager of the proposing side)."""
     return _decide(actor=actor, agreement=agreement, action="withdraw", comment=comment, now=now)
+
+
+def escalation_levels_set(*, actor, department: Department, levels: list) -> list:
+    """Replace the department's own escalation levels (its managers; `levels` are
+    departments.escalation.LevelInput, numbered by position). Clocks already running keep
+    the levels they started with; only clocks started afterwards follow the new ones."""
+    if not escalation_rules.edits_levels(actor, department):
+        raise PermissionDenied(escalation_rules.EDIT_REFUSAL)
+    return escalation_levels_write(department=department, levels=levels)
+
+
+def escalation_levels_write(*, department: Department, levels: list, agreement=None) -> list:
+    """Check and write a set of levels in place of the old (no permission asked: the caller
+    has, or is the org import, which checked the file). Unchanged levels are left as they
+    are, so writing the same set twice changes nothing."""
+    escalation_rules.levels_check(department, levels)
+    with transaction.atomic():
+        Department.objects.select_for_update().filter(pk=department.pk).first()
+        current = list(
+            EscalationLevel.objects.filter(department=department, agreement=agreement)
+            .select_related("assign_to")
+            .order_by("number")
+        )
+        if [escalation_rules.level_input(level) for level in current] == list(levels):
+            return current
+        EscalationLevel.objects.filter(department=department, agreement=agreement).delete()
+        rows = escalation_rules.level_rows(department, levels, agreement=agreement)
+        EscalationLevel.objects.bulk_create(rows)
+    return rows

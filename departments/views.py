@@ -6,6 +6,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
@@ -15,17 +16,26 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import agreements as agreement_rules
+from . import escalation as escalation_rules
 from . import services
-from .choices import AgreementState, Priority, TargetSource
+from .choices import AgreementState, Priority, Role, TargetSource
 from .describe import (
     agreement_target_rows,
     business_duration,
+    escalation_audience_text,
+    escalation_threshold_text,
     next_days_off,
     working_day_seconds,
     working_hours_text,
 )
-from .forms import EVERY_CUSTOMER, DecisionForm, ProposalForm
-from .models import Agreement, Department, Service
+from .forms import (
+    EVERY_CUSTOMER,
+    DecisionForm,
+    EscalationLevelFormSet,
+    ProposalForm,
+    level_initial,
+)
+from .models import Agreement, Department, EscalationLevel, Service
 from .selectors import agreements_visible_to, department_list, user_navigation
 from .targets import AGREEMENT_SOURCES, in_effect, target_candidates, target_choose
 
@@ -167,7 +177,115 @@ def department_detail(request, slug):
                 calendar, today=timezone.localdate(now, zoneinfo.ZoneInfo(calendar.timezone))
             ),
             **_agreement_sections(request.user, nav, department, now=now),
+            **_escalation_section(request.user, nav, department),
         },
+    )
+
+
+# --- escalation levels ---------------------------------------------------------------------
+
+
+def escalation_rows(levels) -> list[dict]:
+    """Each level in words, for the pages: "at 50% of the target of the resolution clock,
+    tell the assignee; then raise the priority to high"."""
+    rows = []
+    for level in levels:
+        then = ""
+        if level.action == "assign" and level.assign_to is not None:
+            then = f"assign it to {level.assign_to.get_full_name() or level.assign_to.username}"
+        elif level.action == "raise_priority":
+            then = f"raise the priority to {level.raise_to}"
+        rows.append(
+            {
+                "number": level.number,
+                "when": escalation_threshold_text(level.threshold, level.value),
+                "clock": level.get_clock_display().lower(),
+                "notify": escalation_audience_text(level.notify),
+                "then": then,
+            }
+        )
+    return rows
+
+
+def _department_levels(department) -> list:
+    return list(
+        EscalationLevel.objects.filter(department=department, agreement__isnull=True)
+        .select_related("assign_to")
+        .order_by("number")
+    )
+
+
+def _escalation_section(user, nav, department) -> dict:
+    sees, edits = escalation_rules.levels_standing(
+        user,
+        department,
+        roles={m.department_id: m.role for m in nav.memberships},
+        hr=nav.is_hr,
+    )
+    if not sees:
+        return {}
+    return {
+        "escalation": {"rows": escalation_rows(_department_levels(department)), "can_edit": edits}
+    }
+
+
+def _level_staff(department):
+    """Whom a level may assign requests to: the department's agents and managers."""
+    return (
+        get_user_model()
+        .objects.filter(
+            memberships__department=department,
+            memberships__role__in=[Role.AGENT, Role.MANAGER],
+            is_active=True,
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+@login_required
+def department_escalation(request, slug):
+    """The department's escalation levels: its members and HR read them, its managers
+    edit them (the set replaces the old one; running clocks keep the levels they started
+    with)."""
+    department = get_object_or_404(Department, slug=slug)
+    sees, can_edit = escalation_rules.levels_standing(request.user, department)
+    if not sees:
+        return _forbidden(
+            request, PermissionDenied("Only the department's members see its escalation levels.")
+        )
+    if request.method == "POST" and not can_edit:
+        return _forbidden(request, PermissionDenied(escalation_rules.EDIT_REFUSAL))
+    levels = _department_levels(department)
+    data = request.POST if request.method == "POST" else None
+    formset = EscalationLevelFormSet(
+        data,
+        initial=[level_initial(level) for level in levels],
+        staff=_level_staff(department),
+        prefix="levels",
+    )
+    errors = []
+    if data is not None and formset.is_valid():
+        try:
+            services.escalation_levels_set(
+                actor=request.user, department=department, levels=formset.level_inputs()
+            )
+        except ValidationError as exc:
+            errors = [message for messages in exc.message_dict.values() for message in messages]
+        else:
+            messages.success(request, f"The escalation levels of {department.name} are saved.")
+            return redirect("departments:escalation", slug=slug)
+    return render(
+        request,
+        "departments/escalation.html",
+        {
+            "department": department,
+            "rows": escalation_rows(levels),
+            "can_edit": can_edit,
+            "formset": formset,
+            "errors": errors,
+        },
+        status=400 if data is not None else 200,
     )
 
 
@@ -217,6 +335,9 @@ def _agreement_page(request, agreement, *, forms=None, status=200):
             "agreement": agreement,
             "status": agreement_rules.status_text(agreement, now=now),
             "targets": agreement_target_rows(agreement),
+            "escalation_rows": escalation_rows(
+                agreement.escalation_levels.select_related("assign_to").order_by("number")
+            ),
             "hours": working_hours_text(hours_calendar),
             "hours_zone": hours_calendar.timezone,
             "versions": versions,
@@ -347,6 +468,21 @@ def agreement_propose(request, slug):
         initial=initial,
         initial_targets=_initial_targets(current),
     )
+    # The version's own escalation levels, if any (blank: the provider's apply), starting
+    # from those of the version in effect.
+    # A form posted without the levels' rows (an older page, a script) proposes none.
+    levels_data = data if data is not None and "levels-TOTAL_FORMS" in data else None
+    levels_formset = EscalationLevelFormSet(
+        levels_data,
+        initial=[
+            level_initial(level)
+            for level in (
+                current.escalation_levels.order_by("number") if current is not None else []
+            )
+        ],
+        staff=_level_staff(department),
+        prefix="levels",
+    )
     manages_provider = department.pk in {d.pk for d in nav.managed_departments}
     if data is not None:
         if not manages_provider and chosen not in {value for value, _ in choices}:
@@ -357,7 +493,8 @@ def agreement_propose(request, slug):
                     f"Only managers of {department.name} or of that department propose it."
                 ),
             )
-        if form.is_valid():
+        levels_ok = levels_formset.is_valid() if levels_formset.is_bound else True
+        if form.is_valid() and levels_ok:
             values = form.cleaned_data
             try:
                 agreement = services.agreement_propose(
@@ -369,6 +506,9 @@ def agreement_propose(request, slug):
                     calendar=values["calendar"],
                     targets=values["targets"],
                     comment=values["comment"],
+                    escalation_levels=(
+                        levels_formset.level_inputs() if levels_formset.is_bound else []
+                    ),
                     now=now,
                 )
             except PermissionDenied as exc:
@@ -383,6 +523,6 @@ def agreement_propose(request, slug):
     return render(
         request,
         "departments/propose.html",
-        {"department": department, "form": form},
+        {"department": department, "form": form, "levels_formset": levels_formset},
         status=400 if data is not None else 200,
     )

@@ -46,6 +46,7 @@ class EventKind(models.TextChoices):
     ATTACHED = "attached", "File attached"
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACHED = "sla_breached", "SLA breached"
+    ESCALATED = "escalated", "Escalated"
 
 
 class NotificationKind(models.TextChoices):
@@ -56,6 +57,7 @@ class NotificationKind(models.TextChoices):
     REQUEST_TRANSFERRED = "request_transferred", "Transferred to your department"
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACHED = "sla_breached", "SLA breached"
+    ESCALATED = "escalated", "Escalated"
     BLOCKER_RESOLVED = "blocker_resolved", "Blocking request resolved"
     # Sent by the surveys app (it may not extend this app's choices itself).
     SURVEY_LOW_RATING = "survey_low_rating", "Low rating"

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from departments.business_time import add_business_seconds, business_seconds_between
 
 from .choices import ClockKind, ClockState, EventKind, Status
+from .escalation import level_seconds, next_escalation
 
 WARNING_FRACTION_NUMERATOR, WARNING_FRACTION_DENOMINATOR = 3, 4  # warn at 75% of the target
 
@@ -72,6 +73,10 @@ class ClockResult:
     # with `completed_at`, when its figures stopped moving (the scanner's lookback reads both).
     stopped_at: datetime.datetime | None
     computed_at: datetime.datetime
+    # When each of the clock's escalation levels is due (escalation.py), in their order:
+    # reached, or ahead on the running clock; None once the clock is done or while paused
+    # short of it.
+    escalation_at: tuple = ()
 
     def as_fields(self) -> dict:
         return {name: getattr(self, name) for name in COMPUTED_FIELDS}
@@ -92,8 +97,9 @@ COMPUTED_FIELDS = (
 )
 
 
-# What `clock_refresh` sets on a stored clock: the target and its priority, and the cache.
-REFRESHED_FIELDS = ("target_seconds", "priority", *COMPUTED_FIELDS)
+# What `clock_refresh` sets on a stored clock: the target and its priority, the cache, and
+# when its next escalation level is due (from the cache and the levels fired).
+REFRESHED_FIELDS = ("target_seconds", "priority", *COMPUTED_FIELDS, "next_escalation_at")
 
 
 def clocks_start_fields(
@@ -105,6 +111,7 @@ def clocks_start_fields(
     now,
     source: str = "",
     agreement_id: int | None = None,
+    escalation: dict | None = None,
 ) -> list:
     """The fields of the two clocks a department's hold of a request starts, one per kind:
     every store creates its clocks from these (services, the demo's replay).
@@ -114,7 +121,8 @@ def clocks_start_fields(
     service, and it ends the clocks, so the service stays the clock's; a priority change
     while the department holds the request moves the clock to the new priority with the new
     target (`compute_clock`), so a clock counts under the priority it was measured by.
-    `source` and `agreement_id` say where the target came from (departments.targets).
+    `source` and `agreement_id` say where the target came from (departments.targets);
+    `escalation` is the levels each kind follows (escalation.escalation_plan).
     """
     return [
         {
@@ -127,6 +135,7 @@ def clocks_start_fields(
             "target_seconds": targets[kind],
             "target_source": source,
             "agreement_id": agreement_id,
+            "escalation_levels": (escalation or {}).get(kind, []),
             "started_at": now,
             "is_current": True,
         }
@@ -161,9 +170,11 @@ def compute_clock(
     calendar,
     now: datetime.datetime,
     priority: str | None = None,
+    levels: Sequence[dict] = (),
 ) -> ClockResult:
     """The state of a clock at `now` from its events (later events are ignored); `priority`
-    is the one `target_seconds` is of, which a retarget replaces with its own."""
+    is the one `target_seconds` is of, which a retarget replaces with its own; `levels` are
+    the escalation levels it follows (escalation.py), each due at its own running time."""
     target = target_seconds
     segments: list[tuple[datetime.datetime, datetime.datetime | None]] = []
     running_since: datetime.datetime | None = None
@@ -217,6 +228,12 @@ def compute_clock(
     breached = due_at is not None and due_at < (due_stretch_end or now)
     warned = warn_at is not None and warn_at <= (warn_stretch_end or now)
     running = running_since is not None
+    escalation_at = []
+    for level in levels:
+        at, stretch_end = _crossing(calendar, segments, lengths, level_seconds(level, target))
+        reached = at is not None and at <= (stretch_end or now)
+        done = completed or stopped
+        escalation_at.append(at if not done and (reached or running) else None)
 
     if breached:
         state = ClockState.BREACHED
@@ -245,6 +262,7 @@ def compute_clock(
         completed_at=completed_at,
         stopped_at=stopped_at,
         computed_at=now,
+        escalation_at=tuple(escalation_at),
     )
 
 
@@ -321,7 +339,12 @@ _RESOLUTION_ACTIONS = {
 
 def clock_refresh(clock, request_events, now: datetime.datetime) -> ClockResult:
     """Recompute a stored clock (an `SLAClock`) from its request's events and set the result
-    on it, unsaved: the one way services and the scanner bring a clock's cache up to date."""
+    on it, unsaved: the one way services and the scanner bring a clock's cache up to date.
+
+    A retired clock (`is_current` false: a transfer took the request away) follows no
+    escalation levels any more, and an ended one (met, stopped) reaches none (compute_clock):
+    for both `next_escalation_at` is None, so the scanner, whose query takes retired clocks
+    for their late breaches, never fires a level of theirs."""
     result = compute_clock(
         clock_events(
             kind=clock.kind,
@@ -333,11 +356,13 @@ def clock_refresh(clock, request_events, now: datetime.datetime) -> ClockResult:
         clock.calendar_version,
         now,
         priority=clock.priority,
+        levels=clock.escalation_levels if clock.is_current else (),
     )
     for field, value in result.as_fields().items():
         setattr(clock, field, value)
     clock.target_seconds = result.target_seconds
     clock.priority = result.priority
+    clock.next_escalation_at = next_escalation(result.escalation_at, clock.escalation_level)
     return result
 
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 from core.markdown import render_markdown
 
 from . import workflow
-from .choices import EventKind, NotificationKind, Status
+from .choices import OPEN_STATUSES, EventKind, NotificationKind, Status
 from .selectors import targets_by_kind
 from .workflow import TRANSITIONS
 
@@ -396,6 +396,12 @@ def assign(store: Store, request, *, actor, assignee, now):
             assignee_is_staff=assignee is not None and store.is_staff(assignee, request),
         )
     )
+    return _assignee_set(store, request, actor=actor, assignee=assignee, now=now)
+
+
+def _assignee_set(store: Store, request, *, actor, assignee, now):
+    """The assignment itself, once it is allowed: by a person (`assign`) or by an escalation
+    level (`escalate`, actor None)."""
     before = request.assignee
     if (before.pk if before else None) == (assignee.pk if assignee else None):
         return request
@@ -430,6 +436,12 @@ def priority_change(store: Store, request, *, actor, priority: str, now):
     authorize(store, request, actor, "priority")
     workflow.state_check("priority", request, now=now)
     workflow.refuse(workflow.priority_refusal(priority))
+    return _priority_set(store, request, actor=actor, priority=priority, now=now)
+
+
+def _priority_set(store: Store, request, *, actor, priority: str, now):
+    """The priority change itself, once it is allowed: by a person (`priority_change`) or
+    by an escalation level (`escalate`, actor None)."""
     if request.priority == priority:
         return request
     before = request.priority
@@ -605,3 +617,24 @@ def unblock(store: Store, request, *, actor, blocked_by, now):
     )
     store.save(request, fields=[], now=now)
     return link
+
+
+def escalate(store: Store, request, *, level: dict, now):
+    """An escalation level's action, taken by nobody (the scanner, actor None) through the
+    same steps as a person's: assign to the level's person while they are still an agent or
+    manager of the provider, or raise the priority to the level's (only upwards: a rerun,
+    or a request already raised by hand, changes nothing). A request no longer open, or a
+    level with no action, is left as it is."""
+    if request.status not in OPEN_STATUSES:
+        return request
+    action = level.get("action")
+    if action == "assign":
+        staff = store.staff(request.provider_department_id, agents_only=False)
+        assignee = next((user for user in staff if user.pk == level.get("assign_to")), None)
+        if assignee is not None:
+            _assignee_set(store, request, actor=None, assignee=assignee, now=now)
+    elif action == "raise_priority" and workflow.escalation_raises(
+        request.priority, level["raise_to"]
+    ):
+        _priority_set(store, request, actor=None, priority=level["raise_to"], now=now)
+    return request

@@ -211,6 +211,13 @@ class SLAClock(models.Model):
     # Not part of the cache: set once by the scanner when it has notified.
     warning_notified_at = models.DateTimeField(null=True, blank=True)
     breach_notified_at = models.DateTimeField(null=True, blank=True)
+    # The escalation levels this clock follows, copied when it started (escalation.py):
+    # empty keeps the default warning. `escalation_level` counts those fired (set by the
+    # scanner, only ever up); `next_escalation_at` is when the next one is due, cached with
+    # the clock's figures (clock_refresh).
+    escalation_levels = models.JSONField(default=list, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["request", "started_at", "kind"]
@@ -257,6 +264,13 @@ class SLAClock(models.Model):
                     stopped_at__isnull=False,
                 ),
                 name="clock_stopped_scan_idx",
+            ),
+            # ...and which current clocks have an escalation level due? Only clocks with one
+            # ahead are in it (a retired clock has none: clock_refresh).
+            models.Index(
+                fields=["next_escalation_at"],
+                condition=Q(next_escalation_at__isnull=False, is_current=True),
+                name="clock_escalation_scan_idx",
             ),
             models.Index(fields=["department", "kind", "completed_at"], name="clock_settled_idx"),
             models.Index(fields=["department", "kind", "due_at"], name="clock_due_idx"),

@@ -22,6 +22,18 @@ events and notifications, and notifications are unique per clock and event.
 A busy minute (hundreds of clocks crossing at once, as at 9:00 on a Monday) is handled in
 batches: one transaction, one query for the events and one write per table for each batch,
 rather than a transaction and a dozen queries per clock.
+
+Escalation levels (escalation.py) are told in the same batches: a clock whose next level is
+due is found by one more indexed condition (clock_escalation_scan_idx), its due levels fire
+in order with an internal event and a notice each, and the count of levels fired is saved
+with the clock in the batch's transaction. A level's action (assign, raise the priority)
+runs through the services after the clock is saved, in the same transaction, only if the
+request's row lock is free at once (a person acting on it waits for nothing, and no lock
+order can deadlock); otherwise, or beyond `ACTIONS_PER_SCAN` actions, that level waits for
+the next run, its count not raised. Levels are a current clock's only: a retired or stopped
+clock has no next level (clocks.clock_refresh), and the escalation condition asks current
+clocks only, so a transferred clock is taken for its late breach, never for a level. A
+level's people are the clock's department's, chosen as for a breach (workflow.clock_staff).
 """
 
 from collections import defaultdict
@@ -31,21 +43,29 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .choices import ClockState
+from departments.choices import EscalationThreshold
+
+from .choices import ClockState, EventKind, NotificationKind
 from .clocks import REFRESHED_FIELDS, clock_refresh
-from .models import RequestEvent, SLAClock
+from .escalation import levels_due
+from .models import RequestEvent, ServiceRequest, SLAClock
 from .notifications import Notice, notify_many
 from .selectors import provider_staff
-from .workflow import clock_crossing, sla_recipients
+from .services import request_escalate
+from .workflow import clock_crossing, clock_escalations, escalation_recipients, sla_recipients
 
 BATCH_SIZE = 100
+# A level's action is a service call (a dozen queries): at most this many a run, so a busy
+# minute stays within its budget; the rest are taken at the next runs.
+ACTIONS_PER_SCAN = 100
 
 
 def _due_clock_ids(now, limit):
     """The clocks with something to tell at `now`, soonest due first; each of the four
-    questions is answered by a partial index (clock_warn_scan_idx, clock_open_breach_scan_idx,
-    clock_late_scan_idx, clock_stopped_scan_idx). The last two take retired clocks too: a
-    clock that fell due and was then transferred away is its old department's breach."""
+    question is answered by a partial index (clock_warn_scan_idx, clock_open_breach_scan_idx,
+    clock_late_scan_idx, clock_stopped_scan_idx, clock_escalation_scan_idx). The late and
+    stopped ones take retired clocks too: a clock that fell due and was then transferred
+    away is its old department's breach. Escalation levels are a current clock's only."""
     lookback_from = now - settings.SLA_SCAN_LOOKBACK
     return list(
         SLAClock.objects.filter(
@@ -72,6 +92,8 @@ def _due_clock_ids(now, limit):
                 stopped_at__gte=lookback_from,
                 stopped_at__lte=now,
             )
+            # An escalation level due on a current clock (clock_escalation_scan_idx).
+            | Q(is_current=True, next_escalation_at__lte=now)
         )
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)[:limit]
@@ -120,75 +142,140 @@ def _clocks_save(clocks: list[SLAClock], fields: list[str]) -> None:
         )
 
 
-def _scan_batch(clock_ids: list[int], now, recipients: _Staff) -> tuple[int, int]:
+def _acting(clocks, results, now, budget: list[int]) -> set[int]:
+    """The requests whose clocks may take a level's action in this batch: those with one
+    due whose row lock is free now (SKIP LOCKED), within the scan's remaining `budget`."""
+    wanted = {
+        clock.request_id
+        for clock, result in zip(clocks, results, strict=True)
+        if any(
+            clock.escalation_levels[index].get("action")
+            for index in levels_due(result.escalation_at, clock.escalation_level, now)
+        )
+    }
+    if not wanted or budget[0] <= 0:
+        return set()
+    free = ServiceRequest.objects.select_for_update(no_key=True, skip_locked=True).filter(
+        pk__in=wanted
+    )
+    return set(free.order_by("pk").values_list("pk", flat=True)[: budget[0]])
+
+
+def _event_for(clock, *, kind, data, now) -> RequestEvent:
+    return RequestEvent(
+        request=clock.request,
+        kind=kind,
+        created_at=now,
+        department_id=clock.department_id,
+        data=data,
+        internal=True,
+    )
+
+
+def _scan_batch(
+    clock_ids: list[int], now, recipients: _Staff, budget: list[int] | None = None
+) -> dict:
+    budget = [ACTIONS_PER_SCAN] if budget is None else budget
+    counts = {"warned": 0, "breached": 0, "escalated": 0}
     with transaction.atomic():
         clocks = list(
             SLAClock.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("request", "request__assignee", "calendar_version")
+            .select_related(
+                "request", "request__assignee", "request__provider_department", "calendar_version"
+            )
             .filter(pk__in=clock_ids)
             .order_by("due_at", "pk")
         )
         if not clocks:
-            return 0, 0  # other scanners hold them
+            return counts  # other scanners hold them
         events = defaultdict(list)
         for event in RequestEvent.objects.filter(
             request_id__in={clock.request_id for clock in clocks}
         ).order_by("created_at", "id"):
             events[event.request_id].append(event)
-        new_events, notices = [], []
-        warned = breached = 0
-        for clock in clocks:
-            result = clock_refresh(clock, events[clock.request_id], now)
+        results = [clock_refresh(clock, events[clock.request_id], now) for clock in clocks]
+        acting = _acting(clocks, results, now, budget)
+        new_events, notices, actions = [], [], []
+        for clock, result in zip(clocks, results, strict=True):
             crossing = clock_crossing(clock, result, clock.request, now=now)
-            if crossing is None:
-                continue
-            breached += crossing.breached
-            warned += not crossing.breached
-            new_events.append(
-                RequestEvent(
-                    request=clock.request,
-                    kind=crossing.event_kind,
-                    created_at=now,
-                    department_id=clock.department_id,
-                    data=crossing.data,
-                    internal=True,
+            may_act = clock.request_id in acting and budget[0] > 0
+            escalations = clock_escalations(clock, result, clock.request, now=now, may_act=may_act)
+            # On the timeline in the order they happened: levels before the due time, the
+            # breach, levels past due.
+            before = [e for e in escalations if e.level["threshold"] == EscalationThreshold.SHARE]
+            after = [e for e in escalations if e.level["threshold"] != EscalationThreshold.SHARE]
+            for escalation in before:
+                new_events.append(
+                    _event_for(clock, kind=EventKind.ESCALATED, data=escalation.data, now=now)
                 )
-            )
-            notices.append(
-                Notice(
-                    users=sla_recipients(
-                        clock,
-                        clock.request,
-                        crossing.audience,
-                        staff=recipients,
-                        events=events[clock.request_id],
-                    ),
-                    request=clock.request,
-                    kind=crossing.notification_kind,
-                    message=crossing.message,
-                    dedupe_key=crossing.dedupe_key,
+            if crossing is not None:
+                counts["breached" if crossing.breached else "warned"] += 1
+                new_events.append(
+                    _event_for(clock, kind=crossing.event_kind, data=crossing.data, now=now)
                 )
-            )
+                notices.append(
+                    Notice(
+                        users=sla_recipients(
+                            clock,
+                            clock.request,
+                            crossing.audience,
+                            staff=recipients,
+                            events=events[clock.request_id],
+                        ),
+                        request=clock.request,
+                        kind=crossing.notification_kind,
+                        message=crossing.message,
+                        dedupe_key=crossing.dedupe_key,
+                    )
+                )
+            for escalation in after:
+                new_events.append(
+                    _event_for(clock, kind=EventKind.ESCALATED, data=escalation.data, now=now)
+                )
+            for escalation in escalations:
+                counts["escalated"] += 1
+                notices.append(
+                    Notice(
+                        users=escalation_recipients(
+                            clock,
+                            clock.request,
+                            escalation.level["notify"],
+                            staff=recipients,
+                            events=events[clock.request_id],
+                        ),
+                        request=clock.request,
+                        kind=NotificationKind.ESCALATED,
+                        message=escalation.message,
+                        dedupe_key=escalation.dedupe_key,
+                    )
+                )
+                if escalation.acts:
+                    budget[0] -= 1
+                    actions.append((clock.request, escalation.level))
         RequestEvent.objects.bulk_create(new_events)
         notify_many(notices, now=now)
         _clocks_save(
             clocks,
-            [*REFRESHED_FIELDS, "warning_notified_at", "breach_notified_at"],
+            [*REFRESHED_FIELDS, "warning_notified_at", "breach_notified_at", "escalation_level"],
         )
-    return warned, breached
+        # After the clocks are saved: an action recomputes them from the database, the
+        # levels fired included.
+        for request, level in actions:
+            request_escalate(request=request, level=level, now=now)
+    return counts
 
 
 def sla_clocks_scan(*, now=None, limit: int = 1000, batch_size: int = BATCH_SIZE) -> dict:
-    """Warn and report breaches for clocks that passed 75% or 100% of their target, and
-    report those that were completed late since the last run (settings.SLA_SCAN_LOOKBACK)."""
+    """Warn and report breaches for clocks that passed 75% or 100% of their target, report
+    those that were completed late since the last run (settings.SLA_SCAN_LOOKBACK), and fire
+    the escalation levels that fell due."""
     now = now or timezone.now()
     recipients = _Staff()
     clock_ids = _due_clock_ids(now, limit)
-    warned = breached = 0
+    totals = {"warned": 0, "breached": 0, "escalated": 0}
+    budget = [ACTIONS_PER_SCAN]
     for start in range(0, len(clock_ids), batch_size):
-        batch_warned, batch_breached = _scan_batch(
-            clock_ids[start : start + batch_size], now, recipients
-        )
-        warned += batch_warned
-        breached += batch_breached
-    return {"warned": warned, "breached": breached}
+        counts = _scan_batch(clock_ids[start : start + batch_size], now, recipients, budget)
+        for name, count in counts.items():
+            totals[name] += count
+    return totals

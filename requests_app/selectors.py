@@ -15,10 +15,11 @@ from django.utils import timezone
 
 from departments.choices import Role
 from departments.describe import basis_text, calendar_duration, working_day_seconds
-from departments.models import Department, Membership, Service
+from departments.models import Department, EscalationLevel, Membership, Service
 from departments.targets import AppliedTarget, target_applicable
 
 from .choices import ClockKind, Status
+from .escalation import escalation_plan, escalation_status
 from .live import clock_glance, current_clock_values, sla_summary
 from .models import (
     Comment,
@@ -42,6 +43,15 @@ def clock_basis(
     departments.targets). What the lifecycle starts clocks with, the demo plans against and
     the bench loads. Two queries."""
     return target_applicable(service=service, priority=priority, customer_id=customer_id, at=at)
+
+
+def clock_escalation(*, department_id: int, agreement_id: int | None) -> dict[str, list[dict]]:
+    """The escalation levels a department's new clocks follow, per kind, under the agreement
+    version their target came from (escalation.escalation_plan). One query."""
+    levels = EscalationLevel.objects.filter(department_id=department_id).filter(
+        Q(agreement__isnull=True) | Q(agreement_id=agreement_id)
+    )
+    return escalation_plan(levels, agreement_id=agreement_id)
 
 
 def targets_by_kind(applied: AppliedTarget) -> dict[str, int]:
@@ -344,6 +354,8 @@ class ClockBasis:
     target: str  # "4 business hours"
     text: str  # "4 business hours under the Sales-IT agreement v3; IT works ...; closed ..."
     day_seconds: int | None  # the clock calendar's business day, for its other durations
+    # Where it stands in its escalation levels (escalation.escalation_status), for the staff.
+    escalation: str = ""
 
 
 def clock_bases(*, request: ServiceRequest, now) -> dict[str, ClockBasis]:
@@ -372,5 +384,6 @@ def clock_bases(*, request: ServiceRequest, now) -> dict[str, ClockBasis]:
                 last_day=max(until, clock.started_at).astimezone(zone).date(),
             ),
             day_seconds=working_day_seconds(calendar),
+            escalation=escalation_status(clock),
         )
     return bases

@@ -46,6 +46,7 @@ from .notifications import notify
 from .selectors import (
     PROVIDER_ROLES,
     clock_basis,
+    clock_escalation,
     is_provider_staff,
     provider_staff,
     requests_visible_to,
@@ -103,6 +104,9 @@ def _clocks_start(request: ServiceRequest, *, department: Department, now) -> No
             targets=targets_by_kind(applied),
             source=applied.source,
             agreement_id=applied.agreement_id,
+            escalation=clock_escalation(
+                department_id=department.pk, agreement_id=applied.agreement_id
+            ),
             now=now,
         )
     )
@@ -520,6 +524,13 @@ def request_priority_change(
         return lifecycle.priority_change(
             STORE, _lock(request), actor=actor, priority=priority, now=_now(now)
         )
+
+
+def request_escalate(*, request: ServiceRequest, level: dict, now=None) -> ServiceRequest:
+    """Take an escalation level's action on the request (lifecycle.escalate): the scanner's
+    way in, inside its transaction, after it has recorded the level as fired."""
+    with transaction.atomic():
+        return lifecycle.escalate(STORE, _lock(request), level=level, now=_now(now))
 
 
 def request_promise(*, request: ServiceRequest, actor, promised_at, now=None) -> ServiceRequest:

@@ -447,7 +447,8 @@ class Crossing:
 def clock_crossing(clock, result, request, *, now: datetime.datetime) -> Crossing | None:
     """The scanner's decision for one clock, once its figures (`result`, clocks.compute) are
     known at `now`: a breach not yet told, else a warning not yet told, else nothing. Marks
-    the clock as told (a breach also counts as its warning: no late warning follows)."""
+    the clock as told (a breach also counts as its warning: no late warning follows). A
+    clock with escalation levels gets no default warning: its levels say who hears when."""
     label = ClockKind(clock.kind).label.lower()
     data = clock_data(clock.kind, result.due_at)
     if result.breached_at is not None and clock.breach_notified_at is None:
@@ -457,6 +458,8 @@ def clock_crossing(clock, result, request, *, now: datetime.datetime) -> Crossin
         return Crossing(breached=True, clock_pk=clock.pk, data=data, message=message)
     if result.warned_at is not None and clock.warning_notified_at is None:
         clock.warning_notified_at = now
+        if clock.escalation_levels:
+            return None  # its levels replace the default warning (escalation.py)
         message = f"{request.reference}: {label} due {timezone.localtime(result.due_at):%a %H:%M}"
         return Crossing(breached=False, clock_pk=clock.pk, data=data, message=message)
     return None
@@ -480,11 +483,18 @@ def assignee_at_transfer(clock, events) -> str | None:
 def sla_recipients(clock, request, audience: str, *, staff, events=()) -> list:
     """Who hears of a clock's warning or breach (settings.SLA_NOTIFY[audience]): people of
     the department that held the clock, which for a clock a transfer retired is the one the
-    request left, not the one it is with now. The assignee (or, with none, the agents), the
-    agents, the managers. `staff(department_id, role)` lists a department's people in a
-    role, so callers can look them up once; `events` are the request's, in time order, for
-    a retired clock's assignee, told only while still on that department's staff."""
-    roles = settings.SLA_NOTIFY[audience]
+    request left, not the one it is with now (clock_staff)."""
+    return clock_staff(clock, request, settings.SLA_NOTIFY[audience], staff=staff, events=events)
+
+
+def clock_staff(clock, request, roles, *, staff, events=()) -> list:
+    """The people of a clock's department in `roles` ("assignee", "agents", "managers"), the
+    one decision of whom a clock's notices go to (sla_recipients, escalation_recipients):
+    the assignee (or, with none, the agents), the agents, the managers. For a clock a
+    transfer retired, the department is the one the request left and the assignee the last
+    one it made (`events`: the request's, in time order), told only while still on that
+    department's staff. `staff(department_id, role)` lists a department's people in a role,
+    so callers can look them up once."""
     department_id = clock.department_id
     if clock.is_current:
         assignee = request.assignee if request.assignee_id else None
@@ -503,3 +513,77 @@ def sla_recipients(clock, request, audience: str, *, staff, events=()) -> list:
     if "managers" in roles:
         users += staff(department_id, Role.MANAGER)
     return users
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """An escalation level firing for a clock: an internal event on the timeline, a notice
+    to the level's audiences, and its action, if any (lifecycle.escalate)."""
+
+    clock_pk: int
+    kind: str
+    level: dict
+    message: str
+
+    @property
+    def data(self) -> dict:
+        return {"clock": self.kind, **self.level}
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"escalation:{self.clock_pk}:{self.level['number']}"
+
+    @property
+    def acts(self) -> bool:
+        return bool(self.level.get("action"))
+
+
+def clock_escalations(
+    clock, result, request, *, now: datetime.datetime, may_act: bool = True
+) -> list[Escalation]:
+    """The escalation levels a clock fires at `now`, in order, once its figures (`result`,
+    clocks.compute) are known: each level due after those fired (escalation.levels_due).
+    Counts them on the clock and sets when the next is due. With `may_act` false (the
+    request is busy, or the scan has acted enough) a level with an action and the levels
+    after it wait for the next scan, never skipped."""
+    from departments.describe import escalation_threshold_text
+
+    from .escalation import levels_due, next_escalation
+
+    fired = []
+    for index in levels_due(result.escalation_at, clock.escalation_level, now):
+        level = clock.escalation_levels[index]
+        if level.get("action") and not may_act:
+            break
+        label = ClockKind(clock.kind).label.lower()
+        threshold = escalation_threshold_text(level["threshold"], level["value"])
+        message = f"{request.reference}: {label} escalated, level {level['number']} ({threshold})"
+        fired.append(Escalation(clock_pk=clock.pk, kind=clock.kind, level=level, message=message))
+        clock.escalation_level = index + 1
+    clock.next_escalation_at = next_escalation(result.escalation_at, clock.escalation_level)
+    return fired
+
+
+def escalation_recipients(clock, request, audiences, *, staff, events=()) -> list:
+    """Who hears of an escalation level (departments.choices.EscalationAudience): the
+    clock's department's assignee, agents or managers as for a breach (clock_staff), the
+    managers of its parent department or of the customer department; each person once. A
+    level fires on a current clock only (clocks.clock_refresh), whose department is the
+    request's provider. `staff(department_id, role)` as for `sla_recipients`."""
+    users = clock_staff(clock, request, audiences, staff=staff, events=events)
+    parent_id = request.provider_department.parent_id
+    if "parent_managers" in audiences and parent_id is not None:
+        users += staff(parent_id, Role.MANAGER)
+    if "customer_managers" in audiences:
+        users += staff(request.requesting_department_id, Role.MANAGER)
+    unique = {}
+    for user in users:
+        unique.setdefault(user.pk, user)
+    return list(unique.values())
+
+
+def escalation_raises(priority: str, raise_to: str) -> bool:
+    """Does a level's "raise the priority to" change a request at `priority`? Only upwards,
+    so a rerun, or a request raised by hand meanwhile, is left alone."""
+    order = list(Priority.values)
+    return order.index(raise_to) > order.index(priority)

@@ -11,6 +11,7 @@ from departments.models import (
     AgreementTarget,
     BusinessCalendar,
     Department,
+    EscalationLevel,
     Holiday,
     Membership,
     Service,
@@ -134,6 +135,20 @@ class AgreementFactory(factory.django.DjangoModelFactory):
     proposed_at = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
+class EscalationLevelFactory(factory.django.DjangoModelFactory):
+    """A department's level: at 50% of either clock's target, tell the assignee."""
+
+    class Meta:
+        model = EscalationLevel
+
+    department = factory.SubFactory(DepartmentFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    clock = "both"
+    threshold = "share"
+    value = 50
+    notify = factory.LazyFunction(lambda: ["assignee"])
+
+
 class AgreementTargetFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = AgreementTarget
@@ -157,9 +172,11 @@ def agreement_accepted(
     valid_until=None,
     calendar=None,
     accepted_at=None,
+    escalation_levels=None,
 ):
     """An agreement proposed by `proposer` and accepted by `decider` through the services.
-    `targets`: [(service or None, priority, first response hours, resolution hours)]."""
+    `targets`: [(service or None, priority, first response hours, resolution hours)];
+    `escalation_levels`: departments.escalation.LevelInput, the version's own."""
     from departments import services
 
     agreement = services.agreement_propose(
@@ -178,6 +195,7 @@ def agreement_accepted(
             )
             for service, priority, first, resolution in targets
         ],
+        escalation_levels=escalation_levels,
         now=now,
     )
     return services.agreement_accept(actor=decider, agreement=agreement, now=accepted_at or now)

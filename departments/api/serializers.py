@@ -1,15 +1,26 @@
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.limits import TEXT_MAX_LENGTH, datetime_error
 
-from ..choices import Priority, TargetSource
+from ..choices import (
+    EscalationAction,
+    EscalationAudience,
+    EscalationClock,
+    EscalationThreshold,
+    Priority,
+    TargetSource,
+)
+from ..describe import escalation_audience_text, escalation_threshold_text
+from ..escalation import MAX_LEVELS, LevelInput
 from ..models import (
     TARGET_MAX,
     Agreement,
     AgreementTarget,
     BusinessCalendar,
     Department,
+    EscalationLevel,
     Service,
 )
 from ..targets import target_choose
@@ -92,6 +103,104 @@ class ServiceSerializer(serializers.ModelSerializer):
         return AppliedTargetSerializer(rows, many=True).data
 
 
+# --- escalation levels -----------------------------------------------------------------------
+
+
+class EscalationLevelSerializer(serializers.ModelSerializer):
+    """A level as the API shows it: `value` is percent of the target (threshold `share`) or
+    business seconds past due (`overdue`); `description` says it in words."""
+
+    notify = serializers.ListField(
+        child=serializers.ChoiceField(choices=EscalationAudience.choices), read_only=True
+    )
+    assign_to = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    description = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EscalationLevel
+        fields = [
+            "number",
+            "clock",
+            "threshold",
+            "value",
+            "notify",
+            "action",
+            "assign_to",
+            "raise_to",
+            "description",
+        ]
+        read_only_fields = fields
+
+    def get_description(self, level) -> str:
+        when = escalation_threshold_text(level.threshold, level.value)
+        return f"Level {level.number} at {when}: tell {escalation_audience_text(level.notify)}"
+
+
+class EscalationLevelInputSerializer(serializers.Serializer):
+    clock = serializers.ChoiceField(choices=EscalationClock.choices, default=EscalationClock.BOTH)
+    threshold = serializers.ChoiceField(choices=EscalationThreshold.choices)
+    value = serializers.IntegerField(
+        min_value=1,
+        max_value=int(TARGET_MAX.total_seconds()),
+        help_text="Percent of the target (share), or business seconds past due (overdue).",
+    )
+    notify = serializers.ListField(
+        child=serializers.ChoiceField(choices=EscalationAudience.choices),
+        max_length=len(EscalationAudience.values),
+        required=False,
+    )
+    action = serializers.ChoiceField(
+        choices=EscalationAction.choices, required=False, allow_blank=True
+    )
+    assign_to = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+    )
+    raise_to = serializers.ChoiceField(choices=Priority.choices, required=False, allow_blank=True)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field cannot be set."] for name in sorted(unknown)}
+                )
+        return super().to_internal_value(data)
+
+
+def level_inputs(rows: list[dict]) -> list[LevelInput]:
+    """Validated input levels as departments.escalation.LevelInput."""
+    return [
+        LevelInput(
+            threshold=row["threshold"],
+            value=row["value"],
+            clock=row.get("clock", EscalationClock.BOTH),
+            notify=list(row.get("notify", [])),
+            action=row.get("action", ""),
+            assign_to=row.get("assign_to"),
+            raise_to=row.get("raise_to", ""),
+        )
+        for row in rows
+    ]
+
+
+class EscalationLevelsInputSerializer(serializers.Serializer):
+    """The whole set, in order: it replaces the department's levels."""
+
+    levels = EscalationLevelInputSerializer(many=True, max_length=MAX_LEVELS)
+
+
+class EscalationLevelsSerializer(serializers.Serializer):
+    department = serializers.CharField(help_text="The department's slug.")
+    default = serializers.BooleanField(
+        help_text="True: no levels of its own; the company default warning at 75% applies."
+    )
+    can_edit = serializers.BooleanField()
+    levels = EscalationLevelSerializer(many=True)
+
+
 # --- agreements ----------------------------------------------------------------------------
 
 
@@ -130,6 +239,11 @@ class AgreementSerializer(serializers.ModelSerializer):
     )
     superseded_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     targets = AgreementTargetSerializer(many=True, read_only=True)
+    escalation_levels = EscalationLevelSerializer(
+        many=True,
+        read_only=True,
+        help_text="Levels of this version: for its clocks, in place of the provider's.",
+    )
     allowed_actions = serializers.SerializerMethodField(
         help_text="What the caller may do with it now: actions of "
         "POST /api/v1/agreements/{id}/{action}/ (accept, decline, withdraw)."
@@ -158,6 +272,7 @@ class AgreementSerializer(serializers.ModelSerializer):
             "effective_until",
             "superseded_by",
             "targets",
+            "escalation_levels",
             "allowed_actions",
         ]
         read_only_fields = fields
@@ -233,6 +348,12 @@ class AgreementProposeSerializer(AgreementPartiesSerializer, RefusingUnknownFiel
     )
     comment = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True)
     targets = AgreementTargetInputSerializer(many=True, max_length=200)
+    escalation_levels = EscalationLevelInputSerializer(
+        many=True,
+        max_length=MAX_LEVELS,
+        required=False,
+        help_text="Levels for this version's clocks, in place of the provider's (optional).",
+    )
 
 
 class AgreementDecisionSerializer(RefusingUnknownFields):

@@ -10,9 +10,10 @@ from rest_framework.response import Response
 from core.parsers import JSONDepthSafeParser
 
 from .. import agreements as agreement_rules
+from .. import escalation as escalation_rules
 from .. import services
 from ..filtersets import AgreementFilterSet, DepartmentFilterSet, ServiceFilterSet
-from ..models import Agreement
+from ..models import Agreement, EscalationLevel
 from ..selectors import (
     agreements_visible_to,
     department_list,
@@ -26,7 +27,10 @@ from .serializers import (
     AgreementProposeSerializer,
     AgreementSerializer,
     DepartmentSerializer,
+    EscalationLevelsInputSerializer,
+    EscalationLevelsSerializer,
     ServiceSerializer,
+    level_inputs,
 )
 
 
@@ -40,6 +44,53 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return department_list()
+
+    def _levels_response(self, department) -> Response:
+        levels = list(
+            EscalationLevel.objects.filter(department=department, agreement__isnull=True)
+            .select_related("assign_to")
+            .order_by("number")
+        )
+        data = {
+            "department": department.slug,
+            "default": not levels,
+            "can_edit": escalation_rules.edits_levels(self.request.user, department),
+            "levels": levels,
+        }
+        return Response(EscalationLevelsSerializer(data).data)
+
+    @extend_schema(responses=EscalationLevelsSerializer)
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="escalation-levels",
+        parser_classes=[JSONDepthSafeParser],
+    )
+    def escalation_levels(self, request, slug=None):
+        """The department's own escalation levels, in order (its members and HR; others
+        403). An agreement's levels are on the agreement."""
+        department = self.get_object()
+        if not escalation_rules.sees_levels(request.user, department):
+            raise PermissionDenied("Only the department's members see its escalation levels.")
+        return self._levels_response(department)
+
+    @extend_schema(request=EscalationLevelsInputSerializer, responses=EscalationLevelsSerializer)
+    @escalation_levels.mapping.post
+    def escalation_levels_replace(self, request, slug=None):
+        """Replace the department's levels with the given set, in order (its managers).
+        Running clocks keep the levels they started with."""
+        department = self.get_object()
+        # Who may is decided before the input is read.
+        if not escalation_rules.edits_levels(request.user, department):
+            raise PermissionDenied(escalation_rules.EDIT_REFUSAL)
+        data = EscalationLevelsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.escalation_levels_set(
+            actor=request.user,
+            department=department,
+            levels=level_inputs(data.validated_data["levels"]),
+        )
+        return self._levels_response(department)
 
 
 class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
@@ -105,7 +156,9 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Agreement.objects.none()
-        return agreements_visible_to(self.request.user).prefetch_related("targets")
+        return agreements_visible_to(self.request.user).prefetch_related(
+            "targets", "escalation_levels__assign_to"
+        )
 
     def get_serializer_context(self):
         user = self.request.user
@@ -156,6 +209,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 )
                 for target in values["targets"]
             ],
+            escalation_levels=level_inputs(values.get("escalation_levels", [])),
         )
         return self._respond(agreement, status.HTTP_201_CREATED)
 

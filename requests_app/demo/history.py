@@ -89,6 +89,7 @@ def history_generate(
     result = sla_clocks_scan(now=now, limit=100_000)
     outcome.warned += result["warned"]
     outcome.breached += result["breached"]
+    outcome.escalated += result["escalated"]
 
     # The past has been told: no emails about it, and old news is read.
     seeded = Notification.objects.filter(pk__gt=last_notification)
@@ -166,7 +167,8 @@ def summary_lines(*, outcome: Outcome, seconds: float, weeks: int) -> list[str]:
         f"({RequestLink.objects.filter(ended_at__isnull=True).count()} still blocking)",
         f"  promises: {promised.count()} resolved, {kept} kept; "
         f"{requests.filter(promised_at__isnull=False, resolved_at__isnull=True).count()} pending",
-        f"  SLA scanner: {outcome.warned} warnings, {outcome.breached} breaches notified; "
+        f"  SLA scanner: {outcome.warned} warnings, {outcome.breached} breaches, "
+        f"{outcome.escalated} escalation levels notified; "
         f"notifications: {Notification.objects.count()} (all marked emailed)",
     ]
     if outcome.failures:

@@ -15,11 +15,12 @@ from django.conf import settings
 
 from departments.business_time import add_business_seconds, business_seconds_between
 from departments.choices import Priority, Role
-from departments.models import Department, Membership, Service
+from departments.models import Department, EscalationLevel, Membership, Service
 from departments.services import calendar_version_current
 from departments.targets import AppliedTarget, target_candidates, target_choose
 
 from ..choices import ClockKind
+from ..escalation import escalation_plan
 from ..selectors import targets_by_kind
 from .stories import (
     ANSWER_HOURS,
@@ -144,6 +145,7 @@ class HistoryPlanner:
         self.plans: list[Plan] = []
         self._candidates: dict = {}
         self._agreement_calendars: dict = {}
+        self._levels: dict | None = None
         self._load_org()
 
     # --- the organisation --------------------------------------------------------------------
@@ -230,6 +232,14 @@ class HistoryPlanner:
                 provider_id=service.department_id, customer_id=customer_id
             )
         return target_choose(candidates, service_id=service.pk, priority=priority, at=at)
+
+    def escalation(self, department_id: int, agreement_id: int | None) -> dict:
+        """selectors.clock_escalation, from every department's levels read once."""
+        if self._levels is None:
+            self._levels = {}
+            for level in EscalationLevel.objects.order_by("pk"):
+                self._levels.setdefault(level.department_id, []).append(level)
+        return escalation_plan(self._levels.get(department_id, []), agreement_id=agreement_id)
 
     def targets(self, service: Service, priority: str, *, customer_id: int, at) -> dict[str, int]:
         """Target seconds per clock kind of `basis`."""

@@ -17,12 +17,13 @@ from django.db import connection
 from django.utils import timezone
 
 from departments.business_time import business_seconds_between
-from departments.choices import Role
+from departments.choices import EscalationThreshold, Role
 from departments.models import Membership
 
 from .. import lifecycle, services
-from ..choices import ClockKind, ClockState, EventKind, Status
+from ..choices import ClockKind, ClockState, EventKind, NotificationKind, Status
 from ..clocks import clock_refresh, clocks_start_fields, request_due_times
+from ..escalation import levels_due
 from ..models import (
     Comment,
     Notification,
@@ -32,9 +33,9 @@ from ..models import (
     SLAClock,
     WaitPeriod,
 )
-from ..scanner import sla_clocks_scan
+from ..scanner import ACTIONS_PER_SCAN, BATCH_SIZE, sla_clocks_scan
 from ..selectors import PROVIDER_ROLES, provider_staff, targets_by_kind, visible_by_rule
-from ..workflow import clock_crossing, sla_recipients
+from ..workflow import clock_crossing, clock_escalations, escalation_recipients, sla_recipients
 from .planner import HistoryPlanner, Plan, Step
 
 # The scanner runs every minute in production; hourly is close enough for history.
@@ -53,6 +54,7 @@ class Outcome:
     scans: int = 0
     warned: int = 0
     breached: int = 0
+    escalated: int = 0
     actions: Counter = field(default_factory=Counter)
 
 
@@ -315,6 +317,8 @@ class FastReplay:
             and clock.breach_notified_at is None
         ):
             moments.append(ended_at)  # late, then completed or stopped between two scans
+        if clock.next_escalation_at is not None:
+            moments.append(clock.next_escalation_at)  # None for a retired clock
         if moments:
             heapq.heappush(
                 self.triggers, (min(moments), clock.pk, self.armed[clock.pk], clock, simulated)
@@ -475,6 +479,7 @@ class FastReplay:
             targets=targets_by_kind(applied),
             source=applied.source,
             agreement_id=applied.agreement_id,
+            escalation=self.planner.escalation(department.pk, applied.agreement_id),
             now=now,
         ):
             simulated.clocks.append(self._new(SLAClock, **fields))
@@ -574,17 +579,49 @@ class FastReplay:
             if ended_at is not None and ended_at < lookback_from:
                 continue  # ended late before the scanner's lookback: it is left alone
             due[pk] = (clock, simulated)
-        warned = breached = 0
-        for clock, simulated in sorted(due.values(), key=lambda item: (item[0].due_at, item[0].pk)):
-            was_warned, was_breached = self._scan_one(clock, simulated, at)
-            warned += was_warned
-            breached += was_breached
-        return {"warned": warned, "breached": breached}
+        counts = {"warned": 0, "breached": 0, "escalated": 0}
+        budget = [ACTIONS_PER_SCAN]
+        ordered = sorted(due.values(), key=lambda item: (item[0].due_at, item[0].pk))
+        # In the scanner's batches: a batch's actions run after its clocks are told.
+        for start in range(0, len(ordered), BATCH_SIZE):
+            batch = ordered[start : start + BATCH_SIZE]
+            results = [self._compute(simulated, clock, at) for clock, simulated in batch]
+            acting = self._acting(batch, results, at, budget)
+            actions = []
+            for (clock, simulated), result in zip(batch, results, strict=True):
+                actions += self._scan_one(clock, simulated, result, at, acting, budget, counts)
+            for simulated, level in actions:
+                lifecycle.escalate(self, simulated.row, level=level, now=at)
+        return counts
 
-    def _scan_one(self, clock: SLAClock, simulated, now) -> tuple[bool, bool]:
-        result = self._compute(simulated, clock, now)
+    @staticmethod
+    def _acting(batch, results, now, budget) -> set[int]:
+        """scanner._acting: nothing holds a lock here, so each request with an action due,
+        by primary key, within the budget."""
+        wanted = {
+            clock.request_id
+            for (clock, _), result in zip(batch, results, strict=True)
+            if any(
+                clock.escalation_levels[index].get("action")
+                for index in levels_due(result.escalation_at, clock.escalation_level, now)
+            )
+        }
+        if budget[0] <= 0:
+            return set()
+        return set(sorted(wanted)[: budget[0]])
+
+    def _scan_one(self, clock: SLAClock, simulated, result, now, acting, budget, counts) -> list:
+        """scanner._scan_batch for one clock: its breach or warning, its levels, in the
+        scanner's order; returns the levels' actions to take."""
         crossing = clock_crossing(clock, result, simulated.row, now=now)
+        may_act = clock.request_id in acting and budget[0] > 0
+        escalations = clock_escalations(clock, result, simulated.row, now=now, may_act=may_act)
+        share = [e for e in escalations if e.level["threshold"] == EscalationThreshold.SHARE]
+        past_due = [e for e in escalations if e.level["threshold"] != EscalationThreshold.SHARE]
+        for escalation in share:
+            self._escalation_event(simulated, clock, escalation, now)
         if crossing is not None:
+            counts["breached" if crossing.breached else "warned"] += 1
             self._event(
                 simulated,
                 actor=None,
@@ -594,6 +631,9 @@ class FastReplay:
                 data=crossing.data,
                 internal=True,
             )
+        for escalation in past_due:
+            self._escalation_event(simulated, clock, escalation, now)
+        if crossing is not None:
             self._notify(
                 users=sla_recipients(
                     clock,
@@ -608,10 +648,39 @@ class FastReplay:
                 dedupe_key=crossing.dedupe_key,
                 now=now,
             )
+        actions = []
+        for escalation in escalations:
+            counts["escalated"] += 1
+            self._notify(
+                users=escalation_recipients(
+                    clock,
+                    simulated.row,
+                    escalation.level["notify"],
+                    staff=self._role_staff,
+                    events=simulated.events,
+                ),
+                simulated=simulated,
+                kind=NotificationKind.ESCALATED,
+                message=escalation.message,
+                dedupe_key=escalation.dedupe_key,
+                now=now,
+            )
+            if escalation.acts:
+                budget[0] -= 1
+                actions.append((simulated, escalation.level))
         self._arm(simulated, clock)
-        if crossing is None:
-            return False, False
-        return not crossing.breached, crossing.breached
+        return actions
+
+    def _escalation_event(self, simulated, clock, escalation, now) -> None:
+        self._event(
+            simulated,
+            actor=None,
+            kind=EventKind.ESCALATED,
+            now=now,
+            department_id=clock.department_id,
+            data=escalation.data,
+            internal=True,
+        )
 
     def _role_staff(self, department_id: int, role: str) -> list:
         return self._people(department_id, [role])
@@ -661,6 +730,7 @@ def history_replay(plans: list[Plan], *, engine, now, start, stdout=None) -> Out
             outcome.scans += 1
             outcome.warned += result["warned"]
             outcome.breached += result["breached"]
+            outcome.escalated += result["escalated"]
             heapq.heappush(queue, (at + SCAN_EVERY, 1, -1, 0))
             continue
         plan = plans[index]

@@ -394,7 +394,29 @@ def event_sentence(event, lookups=None) -> str:
         return format_html(
             "SLA breached: {}", CLOCK_LABELS.get(data.get("clock"), data.get("clock"))
         )
+    if kind == EventKind.ESCALATED:
+        return _escalated_text(data)
     return format_html("{}: {}", who, event.get_kind_display())
+
+
+def _escalated_text(data: dict):
+    """ "Escalated: resolution, level 2 (4 business hours overdue); notified the
+    department's managers; raises the priority to high"."""
+    text = format_html(
+        "Escalated: {}, level {} ({})",
+        CLOCK_LABELS.get(data.get("clock"), data.get("clock")),
+        data.get("number"),
+        describe.escalation_threshold_text(data.get("threshold"), data.get("value") or 0),
+    )
+    if data.get("notify"):
+        text = format_html(
+            "{}; notified {}", text, describe.escalation_audience_text(data["notify"])
+        )
+    if data.get("action") == "raise_priority":
+        text = format_html("{}; raises the priority to {}", text, data.get("raise_to"))
+    elif data.get("action") == "assign":
+        text = format_html("{}; assigns it", text)
+    return text
 
 
 # --- timeline entries -----------------------------------------------------------------------

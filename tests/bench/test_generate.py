@@ -127,7 +127,8 @@ def test_the_bench_writes_the_event_kinds_and_data_the_lifecycle_writes(app_shap
         EventKind.COMMENTED,
         EventKind.STATUS_CHANGED,
         EventKind.PROMISED,
-        EventKind.SLA_WARNING,
+        # Its providers have escalation levels, which replace the default warning.
+        EventKind.ESCALATED,
         EventKind.SLA_BREACHED,
     } <= set(bench_shapes)
     for kind, shapes in bench_shapes.items():
@@ -184,4 +185,11 @@ def test_the_scanner_has_kept_up_until_now0(bench_org):
     due = SLAClock.objects.filter(pk__in=_due_clock_ids(minute_later, 10_000))
     assert due.count() >= 30
     for clock in due:
-        assert now0 < clock.warn_at <= minute_later or now0 < clock.due_at <= minute_later, clock
+        assert (
+            now0 < clock.warn_at <= minute_later
+            or now0 < clock.due_at <= minute_later
+            or now0 < clock.next_escalation_at <= minute_later
+        ), clock
+    # The bench's levels are due in that minute too, and none was left behind before it.
+    assert due.filter(next_escalation_at__gt=now0, next_escalation_at__lte=minute_later).exists()
+    assert not SLAClock.objects.filter(next_escalation_at__lte=now0).exists()

@@ -137,6 +137,7 @@ def test_it_creates_everything_from_a_small_file(db):
         "people": (2, 0, 0),
         "memberships": (3, 0, 0),
         "agreements": (0, 0, 0),
+        "escalation": (0, 0, 0),
     }
     head_office = BusinessCalendar.objects.get(name="Head office")
     assert (head_office.timezone, head_office.holiday_country) == ("Europe/Berlin", "DE")
@@ -223,6 +224,7 @@ def test_it_updates_what_changed_and_nothing_else(db):
         "people": (0, 0, 2),
         "memberships": (0, 1, 2),
         "agreements": (0, 0, 0),
+        "escalation": (0, 0, 0),
     }
     assert Service.objects.get(name="Laptops").description == "Laptops and docks."
     assert Membership.objects.get(user__username="ada").role == Role.MANAGER

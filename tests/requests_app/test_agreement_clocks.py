@@ -227,3 +227,34 @@ def test_filing_costs_the_same_queries_whatever_the_agreements(
         file(org, service, MONDAY + datetime.timedelta(hours=1))
     assert len(many.captured_queries) == len(few.captured_queries)
     assert Agreement.objects.count() == 7
+
+
+def test_an_agreements_levels_replace_the_providers_for_its_clocks_only(org, service):
+    from departments.escalation import LevelInput
+    from tests.factories import EscalationLevelFactory
+
+    EscalationLevelFactory(department=org.provider, number=1, value=50, notify=["agents"])
+    version_with_levels = agreement_accepted(
+        proposer=org.provider_manager,
+        decider=org.customer_manager,
+        provider=org.provider,
+        customer=org.customer,
+        targets=[(None, "normal", 1, 4)],
+        escalation_levels=[
+            LevelInput(threshold="share", value=80, clock="resolution", notify=["managers"])
+        ],
+        now=MONDAY - datetime.timedelta(days=7),
+    )
+    outsider = MembershipFactory(department=org.other).user
+
+    under_agreement = clocks(file(org, service, MONDAY))
+    without = clocks(file(org, service, MONDAY, requester=outsider))
+
+    assert under_agreement[ClockKind.RESOLUTION].agreement == version_with_levels
+    assert [lv["value"] for lv in under_agreement[ClockKind.RESOLUTION].escalation_levels] == [80]
+    assert under_agreement[ClockKind.FIRST_RESPONSE].escalation_levels == []
+    assert [lv["value"] for lv in without[ClockKind.FIRST_RESPONSE].escalation_levels] == [50]
+    # 80% of the agreed 4 hours: 12:12.
+    assert under_agreement[ClockKind.RESOLUTION].next_escalation_at == MONDAY + datetime.timedelta(
+        hours=3, minutes=12
+    )

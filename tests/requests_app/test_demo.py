@@ -105,6 +105,10 @@ def test_it_files_requests_in_every_state_with_breaches_waits_reopens_transfers_
     assert RequestLink.objects.exists()
     assert RequestEvent.objects.filter(kind=EventKind.SLA_BREACHED).exists()
     assert RequestEvent.objects.filter(kind=EventKind.SLA_WARNING).exists()
+    # The demo's escalation levels fire, IT's raising some priorities past due.
+    escalated = RequestEvent.objects.filter(kind=EventKind.ESCALATED)
+    assert {e.data["number"] for e in escalated.filter(department__slug="it")} == {1, 2, 3}
+    assert RequestEvent.objects.filter(kind=EventKind.PRIORITY_CHANGED, actor__isnull=True).exists()
     assert RequestEvent.objects.filter(kind=EventKind.NOTE_ADDED, internal=True).exists()
     assert requests.filter(promised_at__isnull=False).exists()
     assert {"low", "normal", "high"} <= set(requests.values_list("priority", flat=True))
@@ -203,7 +207,12 @@ def test_the_fast_replay_writes_exactly_what_the_services_write(demo_org):
     assert reference.outcome.failures == fast.outcome.failures == []
     assert reference.outcome.actions == fast.outcome.actions
     kinds = {row["kind"] for row in by_services["RequestEvent"]}
-    assert {EventKind.TRANSFERRED, EventKind.BLOCKED, EventKind.SLA_BREACHED} <= kinds
+    assert {
+        EventKind.TRANSFERRED,
+        EventKind.BLOCKED,
+        EventKind.SLA_BREACHED,
+        EventKind.ESCALATED,
+    } <= kinds
     for name, rows in by_services.items():
         assert by_fast[name] == rows, name
 

@@ -89,9 +89,9 @@ def test_it_warns_the_assignee_once_at_75_percent(org, service, agent2):
     request = file(org, service)
     services.request_assign(request=request, actor=org.provider_manager, assignee=agent2)
 
-    assert scan(at(0, 10, 29)) == {"warned": 0, "breached": 0}
-    assert scan(at(0, 10, 31)) == {"warned": 1, "breached": 0}
-    assert scan(at(0, 10, 40)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 10, 29)) == {"warned": 0, "breached": 0, "escalated": 0}
+    assert scan(at(0, 10, 31)) == {"warned": 1, "breached": 0, "escalated": 0}
+    assert scan(at(0, 10, 40)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     assert recipients(NotificationKind.SLA_WARNING) == ["agent2"]
     assert sla_events() == [(EventKind.SLA_WARNING, ClockKind.FIRST_RESPONSE)]
@@ -112,9 +112,9 @@ def test_it_reports_a_breach_once_to_the_assignee_and_the_managers(org, service,
     services.request_assign(request=request, actor=org.provider_manager, assignee=agent2)
     scan(at(0, 10, 31))
 
-    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 1}
-    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 0}
-    assert scan(at(0, 12)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 1, "escalated": 0}
+    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 0, "escalated": 0}
+    assert scan(at(0, 12)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     assert recipients(NotificationKind.SLA_BREACHED) == ["agent2", "provider_manager"]
     assert sla_events() == [
@@ -129,8 +129,8 @@ def test_it_reports_a_breach_once_to_the_assignee_and_the_managers(org, service,
 
 def test_it_sends_no_late_warning_with_a_breach(org, service, agent2):
     file(org, service)
-    assert scan(at(0, 11, 30)) == {"warned": 0, "breached": 1}
-    assert scan(at(0, 11, 31)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 11, 30)) == {"warned": 0, "breached": 1, "escalated": 0}
+    assert scan(at(0, 11, 31)) == {"warned": 0, "breached": 0, "escalated": 0}
     assert recipients(NotificationKind.SLA_WARNING) == []
     assert sla_events() == [(EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE)]
 
@@ -152,7 +152,7 @@ def test_it_does_not_breach_a_paused_clock(org, service):
     with time_machine.travel(at(0, 9, 10), tick=False):
         services.request_transition(request=request, actor=org.agent, action="wait")
 
-    assert scan(at(4, 16)) == {"warned": 0, "breached": 0}
+    assert scan(at(4, 16)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     resolution = clock(request, ClockKind.RESOLUTION)
     assert resolution.state == ClockState.PAUSED
@@ -163,14 +163,14 @@ def test_it_does_not_breach_a_paused_clock(org, service):
 
 def test_it_never_notifies_a_met_clock(org, service):
     request = file(org, service)
-    assert scan(at(0, 10, 31)) == {"warned": 1, "breached": 0}
+    assert scan(at(0, 10, 31)) == {"warned": 1, "breached": 0, "escalated": 0}
     with time_machine.travel(at(0, 10, 45), tick=False):
         services.request_acknowledge(request=request, actor=org.agent)
     with time_machine.travel(at(0, 12), tick=False):
         services.request_transition(request=request, actor=org.agent, action="resolve")
 
-    assert scan(at(0, 11, 30)) == {"warned": 0, "breached": 0}
-    assert scan(at(2, 9)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 11, 30)) == {"warned": 0, "breached": 0, "escalated": 0}
+    assert scan(at(2, 9)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     assert sla_notifications() == [("agent", NotificationKind.SLA_WARNING, "warning")]
     assert {c.state for c in SLAClock.objects.filter(request=request)} == {ClockState.MET}
@@ -200,16 +200,16 @@ def test_it_reports_a_clock_resolved_late_between_two_scans_at_the_next(org, ser
     services.request_assign(request=request, actor=org.provider_manager, assignee=agent2)
     with time_machine.travel(at(0, 9, 5), tick=False):
         services.request_acknowledge(request=request, actor=agent2)
-    assert scan(at(0, 16, 59)) == {"warned": 1, "breached": 0}  # resolution at 75%
+    assert scan(at(0, 16, 59)) == {"warned": 1, "breached": 0, "escalated": 0}  # resolution at 75%
     resolve(request, agent2, at(0, 17, 0, 30))  # due 17:00: late by half a minute
     resolution = clock(request, ClockKind.RESOLUTION)
     before = figures(resolution)
     assert before["state"] == ClockState.BREACHED
     assert before["breached_at"] == at(0, 17)
 
-    assert scan(at(0, 17, 1)) == {"warned": 0, "breached": 1}
-    assert scan(at(0, 17, 2)) == {"warned": 0, "breached": 0}
-    assert scan(at(1, 9)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 17, 1)) == {"warned": 0, "breached": 1, "escalated": 0}
+    assert scan(at(0, 17, 2)) == {"warned": 0, "breached": 0, "escalated": 0}
+    assert scan(at(1, 9)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     assert recipients(NotificationKind.SLA_BREACHED) == ["agent2", "provider_manager"]
     assert sla_events() == [
@@ -230,8 +230,8 @@ def test_it_reports_a_late_answer_as_a_breach_without_a_late_warning(org, servic
     with time_machine.travel(at(0, 11, 0, 30), tick=False):  # due 11:00, never scanned
         services.request_acknowledge(request=request, actor=org.agent)
 
-    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 1}
-    assert scan(at(0, 11, 2)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 1, "escalated": 0}
+    assert scan(at(0, 11, 2)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     assert sla_notifications() == [
         ("agent", NotificationKind.SLA_BREACHED, "breach"),
@@ -247,7 +247,8 @@ def test_it_catches_up_on_late_completions_within_the_lookback(org, service):
     request = file(org, service)
     resolve(request, org.agent, at(0, 17, 10))  # both clocks late; the scanner was down
 
-    assert scan(at(1, 17, 9)) == {"warned": 0, "breached": 2}  # the lookback is a day
+    # the lookback is a day
+    assert scan(at(1, 17, 9)) == {"warned": 0, "breached": 2, "escalated": 0}
 
     assert sla_events() == [
         (EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE),
@@ -260,8 +261,9 @@ def test_it_leaves_alone_a_late_completion_older_than_the_lookback(org, service)
     resolve(request, org.agent, at(0, 17, 10))
     before = [figures(c) for c in SLAClock.objects.filter(request=request)]
 
-    assert scan(at(1, 17, 11)) == {"warned": 0, "breached": 0}  # a day and a minute later
-    assert scan(at(2, 9)) == {"warned": 0, "breached": 0}
+    # a day and a minute later
+    assert scan(at(1, 17, 11)) == {"warned": 0, "breached": 0, "escalated": 0}
+    assert scan(at(2, 9)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     assert sla_notifications() == []
     assert sla_events() == []
@@ -274,8 +276,8 @@ def test_it_sends_no_warning_for_a_clock_completed_before_the_scan(org, service)
     with time_machine.travel(at(0, 10, 45), tick=False):  # past 75% (10:30), not due (11:00)
         services.request_acknowledge(request=request, actor=org.agent)
 
-    assert scan(at(0, 10, 46)) == {"warned": 0, "breached": 0}
-    assert scan(at(0, 11, 30)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 10, 46)) == {"warned": 0, "breached": 0, "escalated": 0}
+    assert scan(at(0, 11, 30)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     assert sla_notifications(NotificationKind.SLA_WARNING) == []
     first_response = clock(request, ClockKind.FIRST_RESPONSE)
@@ -285,11 +287,12 @@ def test_it_sends_no_warning_for_a_clock_completed_before_the_scan(org, service)
 
 def test_it_does_not_report_again_a_breach_told_before_the_late_completion(org, service):
     request = file(org, service)
-    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 1}  # first response, running
+    # first response, running
+    assert scan(at(0, 11, 1)) == {"warned": 0, "breached": 1, "escalated": 0}
     with time_machine.travel(at(0, 11, 30), tick=False):
         services.request_acknowledge(request=request, actor=org.agent)
 
-    assert scan(at(0, 11, 31)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 11, 31)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     assert sla_events() == [(EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE)]
     assert clock(request, ClockKind.FIRST_RESPONSE).breach_notified_at == at(0, 11, 1)
@@ -325,8 +328,8 @@ def test_it_does_not_notify_twice_after_a_crash_between_notifying_and_marking(or
         created_at=at(0, 11, 1),
     )
 
-    assert scan(at(0, 11, 2)) == {"warned": 0, "breached": 1}
-    assert scan(at(0, 11, 3)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 11, 2)) == {"warned": 0, "breached": 1, "escalated": 0}
+    assert scan(at(0, 11, 3)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     assert recipients(NotificationKind.SLA_BREACHED) == ["agent", "provider_manager"]
     assert clock(request, ClockKind.FIRST_RESPONSE).breach_notified_at == at(0, 11, 2)
@@ -471,6 +474,7 @@ def test_it_finds_candidates_through_the_partial_indexes(org, service):
     assert "clock_open_breach_scan_idx" in plan, plan
     assert "clock_late_scan_idx" in plan, plan
     assert "clock_stopped_scan_idx" in plan, plan
+    assert "clock_escalation_scan_idx" in plan, plan
 
 
 # --- a clock that fell due, then stopped before the next scan --------------------------------
@@ -512,16 +516,16 @@ def test_it_tells_the_old_department_of_a_breach_transferred_away_before_the_sca
         request=request, actor=org.provider_manager, assignee=agent2, now=at(0, 9, 1)
     )
     # First response due 11:00; no scan ran since 10:59; IT hands it on at 11:10.
-    assert scan(at(0, 10, 59)) == {"warned": 1, "breached": 0}
+    assert scan(at(0, 10, 59)) == {"warned": 1, "breached": 0, "escalated": 0}
     transfer(request, agent2, facilities, at(0, 11, 10))
     retired = SLAClock.objects.get(request=request, kind=ClockKind.FIRST_RESPONSE, is_current=False)
     assert retired.state == ClockState.BREACHED
     assert retired.stopped_at == at(0, 11, 10)
     before = figures(retired)
 
-    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1}
-    assert scan(at(0, 11, 12)) == {"warned": 0, "breached": 0}
-    assert scan(at(1, 9)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1, "escalated": 0}
+    assert scan(at(0, 11, 12)) == {"warned": 0, "breached": 0, "escalated": 0}
+    assert scan(at(1, 9)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     # IT's assignee when it let go and IT's managers; nobody at Facilities, which holds it.
     assert breaches() == [
@@ -540,14 +544,14 @@ def test_it_tells_the_old_department_of_a_breach_transferred_away_before_the_sca
         call_command("rebuild_clocks", stdout=io.StringIO())
     retired.refresh_from_db()
     assert (retired.stopped_at, retired.breach_notified_at) == (at(0, 11, 10), at(0, 11, 11))
-    assert scan(at(0, 11, 21)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 11, 21)) == {"warned": 0, "breached": 0, "escalated": 0}
 
 
 def test_it_tells_the_old_departments_agents_when_nobody_had_it(org, service, facilities):
     request = file(org, service)
     transfer(request, org.agent, facilities, at(0, 11, 10))
 
-    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1}
+    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1, "escalated": 0}
 
     assert [(user, slug) for user, _kind, _ref, slug in breaches()] == [
         ("agent", "it"),
@@ -565,7 +569,7 @@ def test_it_tells_the_agents_instead_of_a_former_assignee_who_left_the_departmen
     transfer(request, agent2, facilities, at(0, 11, 10))
     agent2.memberships.all().delete()
 
-    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1}
+    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1, "escalated": 0}
 
     assert recipients(NotificationKind.SLA_BREACHED) == ["agent", "provider_manager"]
 
@@ -578,8 +582,8 @@ def test_it_tells_a_breach_cancelled_before_the_scan_once(org, service):
     assert first_response.state == ClockState.BREACHED
     assert first_response.stopped_at == at(0, 11, 10)
 
-    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1}
-    assert scan(at(0, 11, 12)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1, "escalated": 0}
+    assert scan(at(0, 11, 12)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     assert recipients(NotificationKind.SLA_BREACHED) == ["agent", "provider_manager"]
     assert sla_events() == [(EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE)]
@@ -592,8 +596,8 @@ def test_it_tells_a_breach_declined_before_the_scan_once(org, service):
             request=request, actor=org.agent, action="decline", comment="Not ours."
         )
 
-    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1}
-    assert scan(at(0, 11, 12)) == {"warned": 0, "breached": 0}
+    assert scan(at(0, 11, 11)) == {"warned": 0, "breached": 1, "escalated": 0}
+    assert scan(at(0, 11, 12)) == {"warned": 0, "breached": 0, "escalated": 0}
 
     assert sla_events() == [(EventKind.SLA_BREACHED, ClockKind.FIRST_RESPONSE)]
     assert recipients(NotificationKind.SLA_BREACHED) == ["agent", "provider_manager"]

@@ -16,7 +16,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from departments.choices import Role
-from departments.models import Agreement, Department, Membership, Service
+from departments.models import Agreement, Department, EscalationLevel, Membership, Service
 from requests_app.models import Comment, RequestEvent, ServiceRequest
 from requests_app.selectors import PROVIDER_ROLES, requests_visible_to, visible_by_rule
 from reviews.models import Review, ReviewAction, ReviewSection
@@ -49,6 +49,15 @@ TARGETS = {
     "reviews": (lambda w: w.review.pk, ["colleague", "outsider", "hr"]),
     "reviews/actions": (lambda w: w.review_action.pk, ["colleague", "outsider", "hr"]),
 }
+# A department's own business under its public path: its members (and HR) read it, others
+# are refused (the department itself is public, so its existence leaks nothing).
+OWN_DEPARTMENT = {
+    "/api/v1/departments/{slug}/escalation-levels/": (
+        lambda w: "it",
+        ["requester", "colleague", "customer_manager", "outsider"],
+        403,
+    ),
+}
 # The directory and the service catalogue are everyone's.
 PUBLIC = {
     "departments": lambda w: "it",
@@ -68,6 +77,7 @@ def test_every_endpoint_with_an_id_is_in_the_tables():
 def state(world) -> tuple:
     return (
         list(Agreement.objects.order_by("pk").values()),
+        list(EscalationLevel.objects.order_by("pk").values()),
         list(ServiceRequest.objects.order_by("pk").values()),
         RequestEvent.objects.count(),
         Comment.objects.count(),
@@ -90,6 +100,14 @@ def test_another_department_gets_404_by_id_and_nothing_changes(world):
     before = state(world)
     for method, path in operations_with_an_id():
         collection = collection_of(path)
+        if path in OWN_DEPARTMENT:
+            target, strangers, answer = OWN_DEPARTMENT[path]
+            url = fill(path, target(world))
+            for role in strangers:
+                client = api(world, role)
+                response = client.get(url) if method == "GET" else client.post(url, {})
+                assert response.status_code == answer, (role, method, url)
+            continue
         if collection in PUBLIC:
             for role in ROLES:
                 url = fill(path, PUBLIC[collection](world))
@@ -146,6 +164,12 @@ def test_an_agent_cannot_block_by_the_id_or_reference_of_a_request_they_cannot_s
 PAGES = {
     "departments/<slug:slug>/": (lambda w: ["it"], [], 200),
     # Agreements: their two sides' managers and HR (read-only); only managers propose.
+    # Escalation levels: the department's members and HR read them, its managers edit them.
+    "departments/<slug:slug>/escalation/": (
+        lambda w: ["it"],
+        ["requester", "colleague", "customer_manager", "outsider"],
+        403,
+    ),
     "departments/<slug:slug>/agreements/new/": (
         lambda w: ["it"],
         ["requester", "colleague", "agent", "outsider", "hr"],

@@ -19,7 +19,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from departments import services as department_services
-from departments.models import Agreement, AgreementTarget
+from departments.models import Agreement, AgreementTarget, EscalationLevel
 from requests_app import services as request_services
 from requests_app.models import Attachment, Comment, RequestEvent, ServiceRequest, WaitPeriod
 from reviews import services as review_services
@@ -153,6 +153,14 @@ REFUSED = {
         )
         for action in ("accept", "decline")
     },
+    # A department's escalation levels: its managers replace them; its other members and
+    # HR only read them; other departments do not even read them.
+    ("POST", "/api/v1/departments/{slug}/escalation-levels/"): (
+        lambda w: "it",
+        dict.fromkeys(
+            ("requester", "colleague", "customer_manager", "agent", "outsider", "hr"), 403
+        ),
+    ),
     ("POST", "/api/v1/agreements/{id}/withdraw/"): (
         lambda w: w.agreement.pk,
         {
@@ -246,6 +254,7 @@ def state() -> tuple:
     return (
         list(Agreement.objects.order_by("pk").values()),
         AgreementTarget.objects.count(),
+        list(EscalationLevel.objects.order_by("pk").values()),
         list(ServiceRequest.objects.order_by("pk").values()),
         RequestEvent.objects.count(),
         Comment.objects.count(),
