@@ -250,7 +250,6 @@ COLUMNS = {
         "emailed_at",
         "email_claimed_until",
         "email_attempts",
-        "link",
     ],
 }
 LOADED_MODELS = list(COLUMNS)
@@ -949,7 +948,6 @@ def request_rows(org: BenchOrg, plan: Plan, rid: int, now0: int, rng, out: Chunk
             created + datetime.timedelta(seconds=30),
             None,  # sent: no claim left
             1,
-            "",  # the request's own page
         ),
     )
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from departments.models import Department
 from requests_app.models import ServiceRequest
@@ -67,6 +68,9 @@ class Review(models.Model):
 
     def __str__(self):
         return f"Review {self.pk}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviews:detail", args=[self.pk])
 
     @property
     def is_open(self) -> bool:

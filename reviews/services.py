@@ -111,16 +111,15 @@ def _open(found: triggers.Found, *, opened_by, now) -> tuple[Review, bool]:
     return review, True
 
 
-def _notice_request(review: Review):
-    """The request a review's notifications link to: its one request. A chain's people may
-    not all see each of its requests, and an email is dropped for one who may not see its
-    request, so a review of several requests links none."""
-    requests = list(review.requests.order_by("pk")[:2])
-    return requests[0] if len(requests) == 1 else None
+def _readers(review: Review, users: list) -> list:
+    """Those of `users` who may read the review: a review's notices link to its page, not to
+    a request, so nobody is told of a confidential one they could not open."""
+    if not review.confidential:
+        return users
+    return [user for user in users if reviews_visible_to(user).filter(pk=review.pk).exists()]
 
 
 def _tell_opened(review: Review, *, now, exclude=None) -> None:
-    first_request = _notice_request(review)
     users = [user for user in review_participants(review) if exclude is None or user != exclude]
     notify_many(
         [
@@ -129,7 +128,7 @@ def _tell_opened(review: Review, *, now, exclude=None) -> None:
                 kind=NotificationKind.REVIEW,
                 message=f"Review opened: {review.title}. Write your department's part.",
                 dedupe_key=f"review:{review.pk}:opened",
-                request=first_request,
+                link=review.get_absolute_url(),
             )
         ],
         now=now,
@@ -333,11 +332,11 @@ def review_action_add(
         notify_many(
             [
                 Notice(
-                    users=[owner],
+                    users=_readers(review, [owner]),
                     kind=NotificationKind.REVIEW,
                     message=f"An action of a review is yours, due {due_on:%d %b %Y}: {title}",
                     dedupe_key=f"review-action:{action.pk}:owner:{owner.pk}",
-                    request=_notice_request(review),
+                    link=review.get_absolute_url(),
                 )
             ],
             now=now,
@@ -423,7 +422,7 @@ def _tell_done(action: ReviewAction, review: Review, *, actor, now) -> None:
                 kind=NotificationKind.REVIEW,
                 message=f"Done, please confirm: {action.title}",
                 dedupe_key=f"review-action:{action.pk}:done",
-                request=_notice_request(review),
+                link=review.get_absolute_url(),
             )
         ],
         now=now,
@@ -534,8 +533,7 @@ def review_actions_notify_overdue(now=None) -> int:
             )
         days = (today - action.due_on).days
         users = [action.owner, *managers[action.owner_department_id]]
-        if action.review.confidential:
-            users = [u for u in users if reviews_visible_to(u).filter(pk=action.review_id).exists()]
+        users = _readers(action.review, users)
         notify_many(
             [
                 Notice(
@@ -543,7 +541,7 @@ def review_actions_notify_overdue(now=None) -> int:
                     kind=NotificationKind.REVIEW,
                     message=f"Review action {days} day(s) overdue: {action.title}",
                     dedupe_key=f"review-action:{action.pk}:overdue:{step}",
-                    request=_notice_request(action.review),
+                    link=action.review.get_absolute_url(),
                 )
             ],
             now=now,

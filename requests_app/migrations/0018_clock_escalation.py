@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('departments', '0005_escalation_levels'),
-        ('requests_app', '0016_notification_link'),
+        ('requests_app', '0017_alter_notification_kind'),
     ]
 
     operations = [
@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='notification',
             name='kind',
-            field=models.CharField(choices=[('request_filed', 'New request'), ('request_assigned', 'Assigned to you'), ('request_commented', 'New reply'), ('request_status', 'Status changed'), ('request_transferred', 'Transferred to your department'), ('sla_warning', 'SLA warning'), ('sla_breached', 'SLA breached'), ('escalated', 'Escalated'), ('blocker_resolved', 'Blocking request resolved'), ('survey_low_rating', 'Low rating'), ('agreement', 'Agreement')], max_length=24),
+            field=models.CharField(choices=[('request_filed', 'New request'), ('request_assigned', 'Assigned to you'), ('request_commented', 'New reply'), ('request_status', 'Status changed'), ('request_transferred', 'Transferred to your department'), ('sla_warning', 'SLA warning'), ('sla_breached', 'SLA breached'), ('escalated', 'Escalated'), ('blocker_resolved', 'Blocking request resolved'), ('survey_low_rating', 'Low rating'), ('agreement', 'Agreement'), ('review', 'Review')], max_length=24),
         ),
         migrations.AlterField(
             model_name='requestevent',
