@@ -18,7 +18,10 @@ held-up request itself: looking at the chain together is the point. Then:
 - a participant of another involved department than the owner's confirms a done action:
   the other side checks it;
 - a manager of an involved department closes the review, once every action is done or
-  dropped; a closed review is read-only.
+  dropped; a closed review is read-only;
+- a department's review rules (when reviews open on its service by themselves) are read by
+  its members, whatever their role, and changed by its managers (`rules_standing`); others
+  are refused (403: departments are public, so that leaks nothing).
 
 `review_authorize` is the first thing every service does, and the API and page views call
 it too before reading their input: a person who may not act gets 403 (404 when they may not
@@ -198,3 +201,30 @@ def allowed_for(standing: Standing, review: Review, *, item=None) -> list[str]:
 
 def is_settled(state: str) -> bool:
     return state in SETTLED_ACTION_STATES
+
+
+RULES_READ_REFUSAL = "Only the department's members see its review rules."
+
+
+def rules_standing(user, department) -> tuple[bool, bool]:
+    """(reads, edits): may the user read the department's review rules (its members), may
+    they change them (its managers)? One query."""
+    if user is None or not user.is_authenticated:
+        return False, False
+    role = (
+        Membership.objects.filter(user=user, department=department)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return role is not None, role == Role.MANAGER
+
+
+def rules_authorize(*, actor, department, edit: bool) -> bool:
+    """Raise PermissionDenied unless `actor` may read (or, with `edit`, change) the
+    department's review rules; returns whether they may change them."""
+    reads, edits = rules_standing(actor, department)
+    if not reads:
+        raise PermissionDenied(RULES_READ_REFUSAL)
+    if edit and not edits:
+        raise PermissionDenied(f"Only managers of {department.name} set its review rules.")
+    return edits

@@ -31,7 +31,7 @@ from .models import (
     ReviewRule,
     ReviewSection,
 )
-from .rules import review_authorize, review_state_check, reviews_visible_to
+from .rules import review_authorize, review_state_check, reviews_visible_to, rules_authorize
 
 
 def _now(now):
@@ -471,10 +471,8 @@ RULE_FIELDS = (
 
 
 def review_rule_authorize(*, actor, department: Department) -> None:
-    """Raise PermissionDenied unless `actor` manages the department."""
-    managers = Membership.objects.filter(department=department, role=Role.MANAGER)
-    if actor is None or not managers.filter(user=actor).exists():
-        raise PermissionDenied(f"Only managers of {department.name} set its review rules.")
+    """Raise PermissionDenied unless `actor` manages the department (rules.rules_authorize)."""
+    rules_authorize(actor=actor, department=department, edit=True)
 
 
 def review_rule_set(*, actor, department: Department, now=None, **values) -> ReviewRule:

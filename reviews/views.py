@@ -17,7 +17,7 @@ from . import services
 from .choices import ActionState, ReviewState
 from .forms import ActionForm, DropForm, OpenForm, RuleForm, SectionForm
 from .models import ReviewAction, ReviewRule
-from .rules import allowed_for, review_authorize, standing_on
+from .rules import allowed_for, review_authorize, rules_authorize, standing_on
 from .selectors import (
     actions_of,
     department_members,
@@ -293,16 +293,22 @@ def review_open(request):
 
 @login_required
 def review_rules(request, slug):
-    """A department's managers set when reviews open by themselves on its service."""
+    """A department's managers set when reviews open by themselves on its service; its
+    members read them."""
     department = get_object_or_404(Department, slug=slug)
     try:
-        services.review_rule_authorize(actor=request.user, department=department)
+        can_edit = rules_authorize(
+            actor=request.user, department=department, edit=request.method == "POST"
+        )
     except PermissionDenied as exc:
         return _forbidden(request, exc)
     rule = ReviewRule.objects.filter(department=department).first() or ReviewRule(
         department=department
     )
     form = RuleForm(request.POST or None, instance=rule)
+    if not can_edit:
+        for field in form.fields.values():
+            field.disabled = True
     if request.method == "POST" and form.is_valid():
         services.review_rule_set(
             actor=request.user,
@@ -314,6 +320,6 @@ def review_rules(request, slug):
     return render(
         request,
         "reviews/rules.html",
-        {"department": department, "form": form},
+        {"department": department, "form": form, "can_edit": can_edit},
         status=400 if form.errors else 200,
     )

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from . import views
 from .api import docs
-from .api.urls import router
+from .api.urls import urlpatterns as api_urlpatterns
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,7 +19,7 @@ urlpatterns = [
     path("scorecards/", include("scorecards.urls")),
     path("reports/", include("scorecards.reports.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(router.urls)),
+    path("api/v1/", include(api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", docs.swagger_ui, name="api-docs"),
     path("api/redoc/", docs.redoc, name="api-redoc"),

@@ -191,6 +191,20 @@ FAST_MODELS = (
 )
 
 
+# A clock the scanner picks for an escalation level may have no due time (paused while
+# waiting on the requester): the scanner's ORDER BY due_at puts it where the database puts
+# NULLs (last on PostgreSQL, first on SQLite), and the replay must order it the same way.
+NO_DUE_TIME = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+
+
+def scan_order(clock) -> tuple:
+    """The key of the scanner's `order_by("due_at", "pk")` on this database."""
+    nulls_last = connection.features.nulls_order_largest
+    if clock.due_at is None:
+        return (nulls_last, NO_DUE_TIME, clock.pk)
+    return (not nulls_last, clock.due_at, clock.pk)
+
+
 class FastReplay:
     """A lifecycle.Store in memory, written in bulk by `finish`.
 
@@ -581,7 +595,7 @@ class FastReplay:
             due[pk] = (clock, simulated)
         counts = {"warned": 0, "breached": 0, "escalated": 0}
         budget = [ACTIONS_PER_SCAN]
-        ordered = sorted(due.values(), key=lambda item: (item[0].due_at, item[0].pk))
+        ordered = sorted(due.values(), key=lambda item: scan_order(item[0]))
         # In the scanner's batches: a batch's actions run after its clocks are told.
         for start in range(0, len(ordered), BATCH_SIZE):
             batch = ordered[start : start + BATCH_SIZE]

@@ -177,3 +177,43 @@ class ActionUpdateSerializer(serializers.Serializer):
 
 class ActionDropSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=TEXT_MAX_LENGTH)
+
+
+RULE_FIELDS = [
+    "breach_enabled",
+    "breach_share_percent",
+    "low_rating_enabled",
+    "low_rating_max",
+    "blocked_chain_enabled",
+    "hire_back_enabled",
+]
+
+
+class ReviewRuleSerializer(serializers.ModelSerializer):
+    """A department's review rules (the defaults until a manager first saves them), and
+    whether the caller may change them."""
+
+    department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    can_edit = serializers.SerializerMethodField()
+
+    class Meta:
+        from ..models import ReviewRule
+
+        model = ReviewRule
+        fields = ["department", *RULE_FIELDS, "updated_by", "updated_at", "can_edit"]
+        read_only_fields = fields
+
+    def get_can_edit(self, rule) -> bool:
+        return bool(self.context.get("can_edit"))
+
+
+class ReviewRuleInputSerializer(serializers.ModelSerializer):
+    """The rules to change; those left out stay as they are."""
+
+    class Meta:
+        from ..models import ReviewRule
+
+        model = ReviewRule
+        fields = RULE_FIELDS
+        extra_kwargs = {name: {"required": False} for name in RULE_FIELDS}

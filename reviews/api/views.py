@@ -1,18 +1,21 @@
 """The reviews API: thin callers of the services. Who may act is decided (rules.py) before
 the input is read; a review or action the caller may not see answers 404."""
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.parsers import JSONDepthSafeParser
+from departments.models import Department
 from requests_app.models import ServiceRequest
 
 from .. import services
 from ..choices import ActionState
 from ..filtersets import ReviewActionFilterSet, ReviewFilterSet
-from ..models import Review, ReviewAction
-from ..rules import review_authorize, reviews_visible_to
+from ..models import Review, ReviewAction, ReviewRule
+from ..rules import review_authorize, reviews_visible_to, rules_authorize
 from ..selectors import review_list
 from .serializers import (
     ActionAddSerializer,
@@ -21,6 +24,8 @@ from .serializers import (
     ReviewActionSerializer,
     ReviewDetailSerializer,
     ReviewOpenSerializer,
+    ReviewRuleInputSerializer,
+    ReviewRuleSerializer,
     ReviewSerializer,
     SectionWriteSerializer,
 )
@@ -179,3 +184,38 @@ class ReviewActionViewSet(
                 services.review_action_confirm(actor=request.user, action=item)
             ).data
         )
+
+
+class ReviewRulesView(generics.GenericAPIView):
+    """`/reviews/rules/{slug}/`: when reviews open by themselves on a department's service
+    (rules.py: its members read them, its managers change them; others 403, as on the
+    page). Asked before the body is read."""
+
+    serializer_class = ReviewRuleSerializer
+    parser_classes = [JSONDepthSafeParser]
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        return Department.objects.all()
+
+    def _respond(self, department, *, can_edit) -> Response:
+        rule = ReviewRule.objects.filter(department=department).select_related(
+            "department", "updated_by"
+        ).first() or ReviewRule(department=department)
+        return Response(ReviewRuleSerializer(rule, context={"can_edit": can_edit}).data)
+
+    def get(self, request, slug):
+        """The department's review rules (its members)."""
+        department = get_object_or_404(Department, slug=slug)
+        can_edit = rules_authorize(actor=request.user, department=department, edit=False)
+        return self._respond(department, can_edit=can_edit)
+
+    @extend_schema(request=ReviewRuleInputSerializer, responses=ReviewRuleSerializer)
+    def post(self, request, slug):
+        """Change some of the department's review rules (its managers)."""
+        department = get_object_or_404(Department, slug=slug)
+        rules_authorize(actor=request.user, department=department, edit=True)
+        data = ReviewRuleInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.review_rule_set(actor=request.user, department=department, **data.validated_data)
+        return self._respond(department, can_edit=True)

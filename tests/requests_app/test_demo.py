@@ -389,3 +389,20 @@ def test_seed_demo_adds_no_history_when_told_zero_weeks(demo_org, settings):
     demo.seed_demo(stdout=io.StringIO())
 
     assert not ServiceRequest.objects.exists()
+
+
+def test_the_replay_orders_a_scan_as_the_scanner_does_clocks_without_a_due_time_too(org, service):
+    """A clock picked for an escalation level while paused has no due time: the replay puts
+    it where the scanner's ORDER BY due_at does on this database, and does not fail."""
+    from requests_app import services as request_services
+    from requests_app.demo.replay import scan_order
+
+    for title in ("First", "Second", "Third"):
+        request_services.request_create(
+            requester=org.requester, service=service, title=title, description="x", now=NOW
+        )
+    paused = SLAClock.objects.order_by("pk")[1]
+    SLAClock.objects.filter(pk=paused.pk).update(due_at=None)
+    clocks = list(SLAClock.objects.all())
+    by_database = list(SLAClock.objects.order_by("due_at", "pk").values_list("pk", flat=True))
+    assert [clock.pk for clock in sorted(clocks, key=scan_order)] == by_database

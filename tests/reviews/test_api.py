@@ -127,3 +127,85 @@ def test_a_drop_says_why_and_an_update_moves_the_due_date(org, review):
     assert ReviewAction.objects.get().dropped_reason == "Not needed"
     mine = agent.get("/api/v1/reviews/actions/", {"mine": "true"}).json()
     assert [row["id"] for row in mine["results"]] == [action_id]
+
+
+def test_its_members_read_a_departments_rules_the_defaults_first(org):
+    body = client_for(org.agent).get("/api/v1/reviews/rules/it/").json()
+    assert body == {
+        "department": "it",
+        "breach_enabled": True,
+        "breach_share_percent": 50,
+        "low_rating_enabled": True,
+        "low_rating_max": 2,
+        "blocked_chain_enabled": True,
+        "hire_back_enabled": True,
+        "updated_by": None,
+        "updated_at": None,
+        "can_edit": False,
+    }
+    assert client_for(org.provider_manager).get("/api/v1/reviews/rules/it/").json()["can_edit"]
+
+
+def test_its_managers_change_some_rules_and_the_rest_stay(org):
+    manager = client_for(org.provider_manager)
+    response = manager.post(
+        "/api/v1/reviews/rules/it/",
+        {"breach_share_percent": 100, "low_rating_enabled": False},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["breach_share_percent"], body["low_rating_enabled"], body["breach_enabled"]) == (
+        100,
+        False,
+        True,
+    )
+    assert body["updated_by"] == "provider_manager"
+    rule = org.provider.review_rule
+    assert (rule.breach_share_percent, rule.low_rating_enabled) == (100, False)
+    assert (
+        client_for(org.agent).get("/api/v1/reviews/rules/it/").json()["breach_share_percent"] == 100
+    )
+
+
+def test_a_bad_rule_is_a_field_error(org):
+    response = client_for(org.provider_manager).post(
+        "/api/v1/reviews/rules/it/", {"low_rating_max": 9, "breach_enabled": "x"}, format="json"
+    )
+    assert response.status_code == 400
+    assert {"low_rating_max", "breach_enabled"} <= set(response.json())
+    assert not type(org.provider).objects.filter(review_rule__isnull=False).exists()
+
+
+def test_others_may_not_read_nor_change_the_rules(org):
+    for role in ("requester", "customer_manager", "outsider", "hr"):
+        client = client_for(getattr(org, role))
+        assert client.get("/api/v1/reviews/rules/it/").status_code == 403, role
+        assert client.post("/api/v1/reviews/rules/it/", {}, format="json").status_code == 403
+    # A member who is not a manager reads, and is refused before the body is read.
+    refused = client_for(org.agent).post(
+        "/api/v1/reviews/rules/it/", {"low_rating_max": 9}, format="json"
+    )
+    assert refused.status_code == 403
+    assert client_for(org.agent).get("/api/v1/reviews/rules/nowhere/").status_code == 404
+    assert APIClient().get("/api/v1/reviews/rules/it/").status_code in (401, 403)
+
+
+def test_the_server_decides_whose_rules_and_who_changed_them(org):
+    response = client_for(org.provider_manager).post(
+        "/api/v1/reviews/rules/it/",
+        {
+            "department": "legal",
+            "updated_by": "outsider",
+            "can_edit": True,
+            "hire_back_enabled": False,
+        },
+        format="json",
+    )
+    assert response.status_code == 200
+    assert (response.json()["department"], response.json()["updated_by"]) == (
+        "it",
+        "provider_manager",
+    )
+    assert not hasattr(org.other, "review_rule") or org.other.review_rule is None
+    assert org.provider.review_rule.hire_back_enabled is False

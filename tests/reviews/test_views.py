@@ -155,3 +155,13 @@ def test_a_departments_managers_set_its_rules(org):
     assert rule.updated_by == org.provider_manager
     assert browser(org.agent).post("/reviews/rules/it/", {}).status_code == 403
     assert browser(org.customer_manager).get("/reviews/rules/it/").status_code == 403
+
+
+def test_its_members_read_the_rules_without_a_save_button(org):
+    page = browser(org.agent).get("/reviews/rules/it/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Save the rules" not in text
+    assert "Only IT's managers change these rules." in text
+    assert " disabled" in text
+    assert "Save the rules" in browser(org.provider_manager).get("/reviews/rules/it/").text

@@ -57,6 +57,12 @@ OWN_DEPARTMENT = {
         ["requester", "colleague", "customer_manager", "outsider"],
         403,
     ),
+    # When reviews open on IT's service: IT's members read it, its managers change it.
+    "/api/v1/reviews/rules/{slug}/": (
+        lambda w: "it",
+        ["requester", "colleague", "customer_manager", "outsider", "hr"],
+        403,
+    ),
 }
 # The directory and the service catalogue are everyone's.
 PUBLIC = {
@@ -71,7 +77,8 @@ def operations_with_an_id():
 
 def test_every_endpoint_with_an_id_is_in_the_tables():
     collections = {collection_of(path) for _, path in operations_with_an_id()}
-    assert collections <= set(TARGETS) | set(PUBLIC)
+    own = {collection_of(path) for path in OWN_DEPARTMENT}
+    assert collections <= set(TARGETS) | set(PUBLIC) | own
 
 
 def state(world) -> tuple:
@@ -232,10 +239,11 @@ PAGES = {
         ["outsider"],
         404,
     ),
-    # Departments are public: a department's review rules page says why it refuses.
+    # Departments are public: a department's review rules page says why it refuses (its
+    # members read it; test_permission_before_validation.py refuses their changes).
     "reviews/rules/<slug:slug>/": (
         lambda w: ["it"],
-        ["requester", "agent", "customer_manager", "outsider", "hr"],
+        ["requester", "colleague", "customer_manager", "outsider", "hr"],
         403,
     ),
     "reviews/<int:pk>/": (lambda w: [w.review.pk], ["colleague", "outsider", "hr"], 404),

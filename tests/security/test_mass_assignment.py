@@ -272,6 +272,7 @@ def test_no_stored_object_can_be_updated_or_deleted_through_the_api(world):
         "agreements": world.agreement.pk,
         "reviews": world.review.pk,
         "reviews/actions": world.review_action.pk,
+        "reviews/rules": "it",
     }
     details = [path for method, path in api_operations() if method == "GET" and "{" in path]
     assert {method for method, _ in api_operations()} <= {"GET", "POST"}
@@ -282,6 +283,7 @@ def test_no_stored_object_can_be_updated_or_deleted_through_the_api(world):
         "agreements": "provider_manager",
         "reviews": "provider_manager",
         "reviews/actions": "agent",
+        "reviews/rules": "provider_manager",
     }
     for path in details:
         collection = collection_of(path)

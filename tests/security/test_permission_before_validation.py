@@ -169,6 +169,14 @@ REFUSED = {
             **dict.fromkeys(("requester", "colleague", "agent", "outsider"), 404),
         },
     ),
+    # A department's review rules: its managers change them; its other members only read
+    # them; other departments, HR included, do not even read them.
+    ("POST", "/api/v1/reviews/rules/{slug}/"): (
+        lambda w: "it",
+        dict.fromkeys(
+            ("requester", "colleague", "customer_manager", "agent", "outsider", "hr"), 403
+        ),
+    ),
     # Only managers open reviews by hand, whatever the body.
     ("POST", "/api/v1/reviews/"): (
         None,

@@ -171,14 +171,14 @@ def test_seed_demo_calls_every_app_demo_in_the_order_of_the_layers():
     with_demo = [
         config.name
         for config in apps.get_app_configs()
-        if config.name in ("requests_app", "surveys", "scorecards", "departments")
+        if config.name in ("requests_app", "surveys", "reviews", "scorecards", "departments")
         and module_has_submodule(config.module, "demo")
     ]
     # Each hook lives in its app's demo module or package (requests_app.demo.history).
     assert [".".join(hook.__module__.split(".")[:2]) for hook in seed_demo.demo_hooks()] == [
         f"{name}.demo" for name in with_demo
     ]
-    assert with_demo == ["requests_app", "surveys", "scorecards"]
+    assert with_demo == ["requests_app", "surveys", "reviews", "scorecards"]
 
 
 @pytest.mark.clock(datetime.datetime(2026, 11, 23, 10, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")))

@@ -2,7 +2,7 @@
 
 The organisation comes from data/demo_org.yaml through `org_import`, the same code as
 `manage.py import_org`; new people get the password settings.DEMO_PASSWORD. Then each app
-adds its history, in the order of the layers (requests, then surveys, then scores), inside
+adds its history, in the order of the layers (requests, surveys, reviews, then scores), inside
 the same transaction: a failure leaves nothing half-built, so the next run starts afresh.
 The project package calls each app's `demo.seed_demo(*, stdout)` by name: the apps do not
 know of each other's demos. A step must be idempotent: `--force` runs every step again.
@@ -17,6 +17,7 @@ from departments.choices import HR_GROUP
 from departments.models import Membership
 from departments.org_import import OrgImportError, org_import
 from requests_app import demo as requests_demo
+from reviews import demo as reviews_demo
 from scorecards import demo as scorecards_demo
 from surveys import demo as surveys_demo
 
@@ -28,7 +29,12 @@ DEMO_LOGINS = ("staff", "agent", "manager", "hr")
 
 def demo_hooks() -> list:
     """The apps' demo steps after the organisation, in the order of the layers."""
-    return [requests_demo.seed_demo, surveys_demo.seed_demo, scorecards_demo.seed_demo]
+    return [
+        requests_demo.seed_demo,
+        surveys_demo.seed_demo,
+        reviews_demo.seed_demo,
+        scorecards_demo.seed_demo,
+    ]
 
 
 class Command(BaseCommand):
