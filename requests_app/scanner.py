@@ -61,8 +61,8 @@ ACTIONS_PER_SCAN = 100
 
 
 def _due_clock_ids(now, limit):
-    """The clocks with something to tell at `now`, soonest due first; each of the four
-    question is answered by a partial index (clock_warn_scan_idx, clock_open_breach_scan_idx,
+    """The clocks with something to tell at `now`, soonest due first; each of the five
+    questions is answered by a partial index (clock_warn_scan_idx, clock_open_breach_scan_idx,
     clock_late_scan_idx, clock_stopped_scan_idx, clock_escalation_scan_idx). The late and
     stopped ones take retired clocks too: a clock that fell due and was then transferred
     away is its old department's breach. Escalation levels are a current clock's only."""

@@ -20,7 +20,7 @@ from django.urls import reverse
 from departments.models import Department
 from requests_app.models import ServiceRequest
 
-from .choices import ActionState, ReviewState, Side, Trigger
+from .choices import ActionState, Factor, ReviewState, Side, Trigger
 
 
 class Review(models.Model):
@@ -134,6 +134,11 @@ class ReviewSection(models.Model):
 
     def __str__(self):
         return f"Section of {self.department_id} in review {self.review_id}"
+
+    @property
+    def factor_labels(self) -> list[str]:
+        """The factors in words, in the order of their choices."""
+        return [label for value, label in Factor.choices if value in self.factors]
 
 
 class ReviewAction(models.Model):

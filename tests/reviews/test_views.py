@@ -56,10 +56,16 @@ def test_a_department_writes_its_part_on_the_page(org, review):
     prefix = f"s{org.provider.pk}"
     response = browser(org.agent).post(
         f"/reviews/{review.pk}/section/it/",
-        {f"{prefix}-went_wrong": "No stock", f"{prefix}-factors": ["capacity"]},
+        {
+            f"{prefix}-went_wrong": "No stock",
+            f"{prefix}-factors": ["requester_input", "capacity"],
+        },
     )
     assert response.status_code == 302
-    assert ReviewSection.objects.get().factors == ["capacity"]
+    assert ReviewSection.objects.get().factors == ["capacity", "requester_input"]
+    # Read by the other side, the factors are in words, in the order of their choices.
+    page = browser(org.customer_manager).get(f"/reviews/{review.pk}/").content.decode()
+    assert '<span class="pill">Capacity</span> <span class="pill">Requester input</span>' in page
     refused = browser(org.requester).post(
         f"/reviews/{review.pk}/section/it/", {f"{prefix}-went_wrong": "x"}
     )
