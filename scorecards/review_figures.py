@@ -40,17 +40,13 @@ from reviews.choices import ActionState, Side
 from reviews.models import ReviewAction, ReviewDepartment
 
 from .choices import ScoreRole
+from .figures import REVIEW_FIGURES
 
 PROVIDER, CUSTOMER = ScoreRole.PROVIDER.value, ScoreRole.CUSTOMER.value
 # The scorecard each side of a review counts on.
 ROLE_OF_SIDE = {Side.PROVIDER: PROVIDER, Side.BLOCKING: PROVIDER, Side.CUSTOMER: CUSTOMER}
-REVIEW_COUNTS = ("reviews_opened", "reviews_closed")
-ACTION_COUNTS = (
-    "review_actions_due",
-    "review_actions_done_on_time",
-    "review_actions_overdue_open",
-)
-REVIEW_FIGURE_NAMES = (*REVIEW_COUNTS, *ACTION_COUNTS)
+REVIEW_FIGURE_NAMES = tuple(REVIEW_FIGURES)  # the registry's (figures.py)
+REVIEW_COUNTS, ACTION_COUNTS = REVIEW_FIGURE_NAMES[:2], REVIEW_FIGURE_NAMES[2:]
 
 
 def _within(field: str, start, end) -> Q:
