@@ -88,9 +88,13 @@ def action_figures(period: Period, now) -> dict:
     overdue = open_at_cutoff & Q(due_on__lt=cutoff_day)
     due = done_in_period | (overdue & Q(due_on__gte=period.first_day))
     on_time = done_in_period & Q(done_day__lte=F("due_on"))
-    side = ReviewDepartment.objects.filter(
-        review=OuterRef("review"), department=OuterRef("owner_department")
-    ).values("side")[:1]
+    side = (
+        ReviewDepartment.objects.filter(
+            review=OuterRef("review"), department=OuterRef("owner_department")
+        )
+        .order_by()
+        .values("side")[:1]
+    )  # one row (review_department_once); unordered
     rows = (
         ReviewAction.objects.filter(done_in_period | overdue)
         .annotate(side=Subquery(side), done_day=TruncDate("done_at", tzinfo=zone))
