@@ -88,13 +88,14 @@ def action_figures(period: Period, now) -> dict:
     overdue = open_at_cutoff & Q(due_on__lt=cutoff_day)
     due = done_in_period | (overdue & Q(due_on__gte=period.first_day))
     on_time = done_in_period & Q(done_day__lte=F("due_on"))
+    # The owner's side in the action's review: one row (review_department_once), unordered.
     side = (
         ReviewDepartment.objects.filter(
             review=OuterRef("review"), department=OuterRef("owner_department")
         )
         .order_by()
         .values("side")[:1]
-    )  # one row (review_department_once); unordered
+    )
     rows = (
         ReviewAction.objects.filter(done_in_period | overdue)
         .annotate(side=Subquery(side), done_day=TruncDate("done_at", tzinfo=zone))
@@ -109,7 +110,7 @@ def action_figures(period: Period, now) -> dict:
     figures: dict = defaultdict(lambda: dict.fromkeys(ACTION_COUNTS, 0))
     for row in rows:
         if row["side"] is None:
-            continue  # an owner no longer involved: the review lost the department
+            continue  # an owner not involved in the review: review_action_add refuses one
         values = figures[(ROLE_OF_SIDE[row["side"]], row["owner_department_id"], None)]
         values["review_actions_due"] += row["due"]
         values["review_actions_done_on_time"] += row["on_time"]
