@@ -107,7 +107,9 @@ def _answers(quarter: Period, periods: list[Period]) -> dict[str, list[Answer]]:
     }
 
 
-# Snapshot figure -> (family, the figure of the family whose answers it sums).
+# Snapshot figure -> (family, the figure of the family whose answers it sums). Only survey
+# figures: the review counts (review_figures.py) and the service figures count what
+# departments did, not what anyone answered, so no anonymity rule applies to them.
 SNAPSHOT_FIGURES = {
     "csat": ("request", "rating"),
     "mean_rating": ("request", "rating"),

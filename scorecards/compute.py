@@ -47,7 +47,10 @@ Figures = dict[Key, dict]
 # AGREEMENT_KEPT_RATE of the time), the timeliness of the clocks under them
 # (`agreement_timeliness`) and each agreement's figures (`by_agreement`), per provider and
 # per pair. No earlier figure changes.
-METHODOLOGY_VERSION = "2026.4"
+# 2026.5: reviews (scorecards/review_figures.py): reviews opened and closed, review actions
+# due, done on time and open overdue, per department as provider (with the blocking
+# departments) and as customer. No earlier figure changes.
+METHODOLOGY_VERSION = "2026.5"
 
 
 def _role_sets(provider: str = "provider", customer: str = "customer") -> dict:
@@ -500,10 +503,11 @@ def service_score(figures: dict, weights: dict) -> float | None:
 
 def figures_for_period(period: Period, now, weights: dict) -> Figures:
     """Every figure of every department, role and pair for the period."""
+    from .review_figures import SOURCES as REVIEW_SOURCES  # reviews build on the scorecards
     from .survey_figures import SOURCES as SURVEY_SOURCES  # it builds on this module
 
     merged: Figures = defaultdict(dict)
-    for source in [*SOURCES, *SURVEY_SOURCES]:
+    for source in [*SOURCES, *SURVEY_SOURCES, *REVIEW_SOURCES]:
         for key, values in source(period, now).items():
             merged[key].update(values)
     for values in merged.values():

@@ -31,6 +31,7 @@ from .figures import (
     HIRE_BACK,
     RATE,
     RATING,
+    REVIEW_FIGURES,
     SCORE,
     SECONDS,
     Figure,
@@ -587,6 +588,21 @@ def sparkline(
 
 
 # --- the team pulse ------------------------------------------------------------------------
+
+
+def review_panel(figures: dict, *, linked: bool) -> dict | None:
+    """The Reviews card: the period's counts (REVIEW_FIGURES), or None where the department
+    had no review nor action counted. Counts only, never a review's text: the text is on the
+    review's own page, behind its visibility (reviews.rules). `linked`: the viewer is a
+    member of the department, so /reviews/ may list some of its reviews for them; others
+    (HR, a viewer of every scorecard) see the counts without a link."""
+    if all(figures.get(name) is None for name in REVIEW_FIGURES):
+        return None
+    rows = [
+        {"name": name, "label": label, "value": figures.get(name) or 0}
+        for name, label in REVIEW_FIGURES.items()
+    ]
+    return {"rows": rows, "linked": linked}
 
 
 def _pulse_mean(figure) -> str:

@@ -295,10 +295,23 @@ BREAKDOWN_FIGURES = (
 # customer's id or "all" (compute.agreement_figures).
 AGREEMENT_BREAKDOWN = "by_agreement"
 
+# Reviews (scorecards.review_figures): counts of reviews and of their actions, per
+# department as provider (with the blocking departments) and as customer, each with its
+# label on the scorecard's Reviews card and in the report's Reviews sheet. Counts, not
+# survey answers: no anonymity threshold applies, and no review text is ever stored here.
+REVIEW_FIGURES: dict[str, str] = {
+    "reviews_opened": "Reviews opened",
+    "reviews_closed": "Reviews closed",
+    "review_actions_due": "Actions due",
+    "review_actions_done_on_time": "Actions done on time",
+    "review_actions_overdue_open": "Actions open and overdue",
+}
+
 FIGURE_NAMES: list[str] = [
     *(name for figure in FIGURES for name in (figure.name, *figure.details)),
     *BREAKDOWNS,
     AGREEMENT_BREAKDOWN,
+    *REVIEW_FIGURES,
 ]
 DIMENSION_NAMES = [f"{dimension.value}_mean" for dimension in Dimension]
 SURVEY_FIGURES = [figure for figure in FIGURES if figure.survey]

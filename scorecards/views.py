@@ -166,6 +166,7 @@ def department_scorecard(request, slug):
             by_agreement, provider=department, departments=names
         ),
         "kept_rate": kept_rate_text(),
+        "reviews": display.review_panel(figures, linked=department.pk in access.member_of),
         "other_departments": others,
         "sees_matrix": access.sees_overview,
         "small_sample": display.SMALL_SAMPLE,

@@ -16,6 +16,7 @@ from ..figures import (
     HIRE_BACK,
     RATE,
     RATING,
+    REVIEW_FIGURES,
     SCORE,
     SECONDS,
 )
@@ -93,6 +94,11 @@ class MatrixQuerySerializer(PeriodQuerySerializer):
 def _figure_field(name: str) -> serializers.Field:
     if name.endswith("_n"):
         return serializers.IntegerField(allow_null=True, help_text="Sample size.")
+    if name in REVIEW_FIGURES:
+        return serializers.IntegerField(
+            allow_null=True,
+            help_text=f"{REVIEW_FIGURES[name]} (count; null: no review nor action counted).",
+        )
     if name.endswith("_interval"):
         return serializers.ListField(
             child=serializers.FloatField(),

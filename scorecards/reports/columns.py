@@ -107,7 +107,8 @@ KNOWN_COLUMNS: dict[str, FigureColumn] = {
 FIGURE_COLUMNS: list[FigureColumn] = list(KNOWN_COLUMNS.values())
 
 # Figures of FIGURE_NAMES that are not one number: sample sizes and intervals go with their
-# figure; the breakdowns have their own sheets; the weakest-link details are per department.
+# figure; the breakdowns and the reviews have their own sheets; the weakest-link details
+# are per department.
 NOT_COLUMNS = ("_n", "_interval")
 STRUCTURED = {
     name

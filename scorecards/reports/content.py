@@ -30,7 +30,14 @@ from surveys.disclosure import PULSE_SCALE, Family, period_cells
 from surveys.models import RelationshipSurvey
 from surveys.selectors import department_pulse, hire_back_of
 
-from ..figures import BREAKDOWN_FIGURES, CUSTOMER, PROVIDER, figures_shown, kept_rate_text
+from ..figures import (
+    BREAKDOWN_FIGURES,
+    CUSTOMER,
+    PROVIDER,
+    REVIEW_FIGURES,
+    figures_shown,
+    kept_rate_text,
+)
 from ..models import ScoreSnapshot
 from .columns import CHANGE_FIGURES, COUNT, FigureColumn, column_named, columns_for
 from .selectors import snapshots_computed_at
@@ -155,6 +162,7 @@ class ReportContent:
             self.matrix_section(),
             self.hire_back_section(),
             self.pulse_section(),
+            self.reviews_section(),
             self.chart_section(),
         ]
 
@@ -213,6 +221,15 @@ class ReportContent:
                 f"blank in the department sheets, '{hidden_note()}' in the Hire-back sheet.",
             ],
             ["Blank cells", "No data for that figure in the quarter, or hidden as above."],
+            [
+                "Reviews",
+                "Counts only, never what a review says: reviews opened and closed in the "
+                "quarter, and the actions a department owns in them (due in the quarter or "
+                "done in it, done by their due day, and open past it at the quarter's end). "
+                "A department counts as provider where it gave the reviewed service or a "
+                "blocking request, as customer where it asked. Counts of what departments "
+                "did, not survey answers: no anonymity threshold applies.",
+            ],
             [
                 "Provider and customer",
                 "Providers: the service a department gave. Customers: the service it "
@@ -599,6 +616,35 @@ class ReportContent:
                 Column("Note", width=34),
             ],
             rows=rows,
+        )
+
+    def reviews_section(self) -> Section:
+        """Each department's review counts of the quarter, as provider and as customer,
+        from its snapshots (REVIEW_FIGURES): counts only, never a review's title, section or
+        action text, whoever the report is for. A department and side with no review nor
+        action counted has no row."""
+        sides = ((PROVIDER, "Provider"), (CUSTOMER, "Customer"))
+
+        def rows():
+            for department in self._sorted(self.departments):
+                for role, label in sides:
+                    figures = self._figures(role, department.pk)
+                    counts = [_number(figures, name) for name in REVIEW_FIGURES]
+                    if all(count is None for count in counts):
+                        continue
+                    yield [department.name, department.code, label, *counts]
+
+        return Section(
+            slug="reviews",
+            title="Reviews",
+            columns=[
+                Column("Department", width=NAME_WIDTH),
+                Column("Code", width=8),
+                Column("Side", width=10),
+                *(Column(f"{label} (count)", "0") for label in REVIEW_FIGURES.values()),
+            ],
+            rows=rows,
+            frozen_columns=3,
         )
 
     def chart_rows(self) -> list[list]:

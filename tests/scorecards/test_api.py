@@ -280,3 +280,27 @@ def test_it_documents_the_scorecards_in_the_schema(as_hr):
     assert {"department", "role", "period", "counterpart"} <= parameters
     figures = schema["components"]["schemas"]["Figures"]["properties"]
     assert {"csat", "hire_back", "customer_responsiveness_seconds", "by_service"} <= set(figures)
+
+
+def test_it_answers_the_review_counts_and_null_without_reviews(as_hr, org):
+    snapshot(
+        org.provider,
+        "provider",
+        "2026-Q4",
+        reviews_opened=3,
+        reviews_closed=1,
+        review_actions_due=4,
+        review_actions_done_on_time=2,
+        review_actions_overdue_open=1,
+    )
+    snapshot(org.customer, "customer", "2026-Q4", **rates("timeliness", 1, 2))
+    figures = as_hr.get(URL, {"department": "it", "period": "2026-Q4"}).json()["figures"]
+    assert figures["reviews_opened"] == 3
+    assert figures["reviews_closed"] == 1
+    assert figures["review_actions_due"] == 4
+    assert figures["review_actions_done_on_time"] == 2
+    assert figures["review_actions_overdue_open"] == 1
+    query = {"department": "sales", "role": "customer", "period": "2026-Q4"}
+    figures = as_hr.get(URL, query).json()["figures"]
+    assert figures["reviews_opened"] is None
+    assert figures["review_actions_overdue_open"] is None

@@ -40,6 +40,8 @@ API_NAMES = [
     *("agreements_kept", "agreements_kept_n", "agreements_kept_interval"),
     *("agreement_timeliness", "agreement_timeliness_n", "agreement_timeliness_interval"),
     *("by_service", "by_priority", "by_agreement"),
+    *("reviews_opened", "reviews_closed", "review_actions_due"),
+    *("review_actions_done_on_time", "review_actions_overdue_open"),
 ]
 
 

@@ -500,3 +500,42 @@ def test_the_page_reads_the_pulse_as_released_and_makes_no_release(client, org):
     response = page(client, org.requester, "/scorecards/sales/", period="2026-Q4")
     assert "No team pulse has been released" in response.content.decode()
     assert not SurveyRelease.objects.filter(family="pulse").exists()
+
+
+# --- reviews --------------------------------------------------------------------------------
+
+REVIEW_COUNTS = {
+    "reviews_opened": 3,
+    "reviews_closed": 2,
+    "review_actions_due": 5,
+    "review_actions_done_on_time": 4,
+    "review_actions_overdue_open": 1,
+}
+
+
+def review_counts(response) -> dict:
+    return dict(
+        re.findall(r'data-figure="(\w+)"><dt>[^<]*</dt><dd>(\d+)</dd>', response.content.decode())
+    )
+
+
+def test_the_scorecard_shows_the_review_counts_with_a_link_for_the_department(client, org):
+    snapshot(org.provider, "provider", "2026-Q4", **rates("timeliness", 1, 2), **REVIEW_COUNTS)
+    response = page(client, org.provider_manager, "/scorecards/it/", period="2026-Q4")
+    assert review_counts(response) == {name: str(n) for name, n in REVIEW_COUNTS.items()}
+    assert "provider or a blocking department" in response.content.decode()
+    assert '<a href="/reviews/">Your reviews and actions</a>' in response.content.decode()
+
+
+def test_hr_sees_the_review_counts_without_a_link(client, org):
+    snapshot(org.provider, "provider", "2026-Q4", **REVIEW_COUNTS)
+    response = page(client, org.hr, "/scorecards/it/", period="2026-Q4")
+    assert review_counts(response)["review_actions_overdue_open"] == "1"
+    assert "Your reviews and actions" not in response.content.decode()
+
+
+def test_without_reviews_there_is_no_reviews_card(client, org):
+    snapshot(org.provider, "provider", "2026-Q4", **rates("timeliness", 1, 2))
+    response = page(client, org.provider_manager, "/scorecards/it/", period="2026-Q4")
+    assert 'id="reviews-title"' not in response.content.decode()
+    assert review_counts(response) == {}

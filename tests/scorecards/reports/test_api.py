@@ -34,7 +34,7 @@ def test_it_queues_a_report_and_shows_its_status(
     assert detail["progress"] == 100
     assert detail["quarter"] == "2026-Q3"
     assert detail["format"] == "xlsx"
-    assert detail["methodology_version"] == "2026.4"
+    assert detail["methodology_version"] == "2026.5"
     assert detail["sha256"] == report.sha256
     assert len(report.sha256) == 64
     assert detail["size"] == report.size

@@ -123,6 +123,7 @@ def test_it_formats_the_xlsx_for_people(computed):
         "Matrix of service scores",
         "Hire-back",
         "Team pulse",
+        "Reviews",
         "Chart",
     ]
     providers = workbook["Providers"]
@@ -169,6 +170,7 @@ def test_it_writes_the_same_figures_to_the_csv_zip(computed):
         "08-matrix.csv",
         "09-hire-back.csv",
         "10-team-pulse.csv",
+        "11-reviews.csv",
     ]
     it = row_for(files["03-providers.csv"], Department="IT")
     current = snapshot(org.provider, "provider")

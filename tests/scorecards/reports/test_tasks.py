@@ -35,7 +35,7 @@ def test_it_queues_a_report_and_generates_it_on_commit(
     assert report.progress == 100
     assert report.requested_by == computed.hr
     assert report.source == "page"
-    assert report.methodology_version == "2026.4"
+    assert report.methodology_version == "2026.5"
     assert report.file.name.startswith("reports/2026-Q3-")
     with report.file.open("rb") as handle:
         content = handle.read()

@@ -117,7 +117,7 @@ def test_it_names_a_new_methodology_version(computed, monkeypatch):
     report = made(computed)
     monkeypatch.setattr(services, "METHODOLOGY_VERSION", "2099.1")
     message = refused(report.pk)
-    assert "Changed since the report was made: the methodology version is 2099.1 now, 2026.4" in (
+    assert "Changed since the report was made: the methodology version is 2099.1 now, 2026.5" in (
         message
     )
 

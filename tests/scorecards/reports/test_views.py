@@ -70,7 +70,7 @@ def test_it_lists_reports_with_their_fingerprint(hr_client, computed):
     report = stored(computed)
     page = hr_client.get(INDEX).content.decode()
     assert report.sha256 in page
-    assert "2026.4" in page
+    assert "2026.5" in page
     assert reverse("reports:download", args=[report.pk]) in page
     assert "Not downloaded yet." in page
     assert 'hx-trigger="every 2s"' not in page
