@@ -3,13 +3,12 @@ priority changes, crashes or rebuilds; without levels the default warning stays.
 
 import datetime
 import io
-import threading
 import zoneinfo
 
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from departments.choices import Priority, Role
 from requests_app import notifications, scanner, services
@@ -19,6 +18,7 @@ from requests_app.escalation import escalation_plan
 from requests_app.models import Notification, RequestEvent, SLAClock
 from requests_app.scanner import sla_clocks_scan
 from requests_app.templatetags.request_extras import event_sentence
+from tests.concurrency import at_once
 from tests.factories import (
     DepartmentFactory,
     EscalationLevelFactory,
@@ -455,25 +455,8 @@ def test_it_prefers_the_agreements_levels_then_the_departments(db):
 def test_it_fires_each_level_once_with_two_scanners_at_once(org, service, levels):
     requests = [file(org, service) for _ in range(12)]
     now = at(0, 12, 30)
-    start = threading.Barrier(2, timeout=10)
-    results, errors = [], []
+    results = at_once(lambda: sla_clocks_scan(now=now))
 
-    def run():
-        try:
-            start.wait()
-            results.append(sla_clocks_scan(now=now))
-        except Exception as exc:  # reported below: a thread's failure must fail the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-
-    assert errors == []
     # First response: three levels each; resolution: 50% (13:00) not yet.
     assert sum(result["escalated"] for result in results) == 3 * len(requests)
     events = RequestEvent.objects.filter(kind=EventKind.ESCALATED)
@@ -519,25 +502,8 @@ def test_two_scanners_take_a_levels_action_once(org, service):
     )
     requests = [file(org, service) for _ in range(8)]
     now = at(0, 13, 30)
-    start = threading.Barrier(2, timeout=10)
-    errors = []
+    at_once(lambda: sla_clocks_scan(now=now))
 
-    def run():
-        try:
-            start.wait()
-            sla_clocks_scan(now=now)
-        except Exception as exc:  # reported below: a thread's failure must fail the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-
-    assert errors == []
     for request in requests:
         request.refresh_from_db()
         assert request.priority == Priority.HIGH

@@ -16,6 +16,7 @@ from requests_app import scanner, services
 from requests_app.choices import ClockKind, ClockState, EventKind, NotificationKind, Status
 from requests_app.models import Notification, RequestEvent, ServiceRequest, SLAClock
 from requests_app.scanner import sla_clocks_scan
+from tests.concurrency import at_once
 from tests.factories import (
     DepartmentFactory,
     MembershipFactory,
@@ -346,26 +347,8 @@ def test_it_notifies_each_clock_once_with_two_scanners_at_once(org, service):
     # Both clocks of every request are past due. (Not Monday 17:30: the resolution clock is
     # due at 17:00, the end of the working day, and is only breached at Tuesday 09:00:01.)
     now = at(1, 9, 30)
-    start = threading.Barrier(2, timeout=10)
-    results, errors = [], []
+    results = at_once(lambda: sla_clocks_scan(now=now))
 
-    def run():
-        try:
-            start.wait()
-            results.append(sla_clocks_scan(now=now))
-        except Exception as exc:  # reported below: a thread's failure must fail the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-
-    assert errors == []
-    assert len(results) == 2
     assert sum(result["breached"] for result in results) == 2 * len(requests)
     events = RequestEvent.objects.filter(kind=EventKind.SLA_BREACHED)
     assert events.count() == 2 * len(requests)
@@ -641,25 +624,8 @@ def test_it_tells_each_stopped_breach_once_with_two_scanners_at_once(org, servic
         with time_machine.travel(at(0, 11, 10), tick=False):
             services.request_transition(request=request, actor=org.requester, action="cancel")
     now = at(0, 11, 11)
-    start = threading.Barrier(2, timeout=10)
-    results, errors = [], []
+    results = at_once(lambda: sla_clocks_scan(now=now))
 
-    def run():
-        try:
-            start.wait()
-            results.append(sla_clocks_scan(now=now))
-        except Exception as exc:  # reported below: a thread's failure must fail the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-
-    assert errors == []
     assert sum(result["breached"] for result in results) == len(requests)
     assert RequestEvent.objects.filter(kind=EventKind.SLA_BREACHED).count() == len(requests)
     assert Notification.objects.filter(kind=NotificationKind.SLA_BREACHED).count() == 2 * len(
