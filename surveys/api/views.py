@@ -143,22 +143,7 @@ class RelationshipInvitationViewSet(
     )
     @action(detail=True, methods=["post"])
     def answer(self, request, pk=None):
-        invitation = self.get_object()
-        services.relationship_answer_authorize(invitation=invitation, respondent=request.user)
-        values = _validated(RelationshipAnswerSerializer, request)
-        recorded = services.relationship_answer(
-            invitation=invitation,
-            respondent=request.user,
-            answers=[dict(answer) for answer in values["answers"]],
-        )
-        fresh = self.get_queryset().get(pk=invitation.pk)
-        return Response(
-            {
-                "recorded": recorded,
-                "invitation": self.get_serializer(fresh).data,
-            },
-            status=status.HTTP_201_CREATED,
-        )
+        return self._answered(request, RelationshipAnswerSerializer, services.relationship_answer)
 
     @extend_schema(
         request=PulseAnswerSerializer, responses={201: RelationshipAnswerResultSerializer}
@@ -167,13 +152,19 @@ class RelationshipInvitationViewSet(
     def pulse(self, request, pk=None):
         """Answer the team pulse for your own departments (pulse_items): morale and
         collaboration, 1-5 each, once per department and quarter; anonymous."""
+        return self._answered(request, PulseAnswerSerializer, services.pulse_answer)
+
+    def _answered(self, request, serializer_class, answer) -> Response:
+        """The invitation's respondent, checked before the body is read; then the answers,
+        validated (400 with field errors), recorded by `answer`, and the invitation as it is
+        now."""
         invitation = self.get_object()
         services.relationship_answer_authorize(invitation=invitation, respondent=request.user)
-        values = _validated(PulseAnswerSerializer, request)
-        recorded = services.pulse_answer(
+        values = _validated(serializer_class, request)
+        recorded = answer(
             invitation=invitation,
             respondent=request.user,
-            answers=[dict(answer) for answer in values["answers"]],
+            answers=[dict(item) for item in values["answers"]],
         )
         fresh = self.get_queryset().get(pk=invitation.pk)
         return Response(
